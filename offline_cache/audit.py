@@ -1,0 +1,99 @@
+"""The audit hash chain: every event commits to the one before it.
+
+``hash = SHA-256(seq, at, actor, action, subject, detail, prev_hash)``; the head (last seq and
+hash) is also kept in ``meta`` in the same transaction, so deleting the newest events is
+detected as well as changing or deleting any older one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+GENESIS = "0" * 64
+HEAD_SEQ = "audit_head_seq"
+HEAD_HASH = "audit_head_hash"
+
+
+def event_hash(seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str) -> str:
+    """The chain hash of one event."""
+    material = "\x1f".join((str(seq), at, actor, action, subject, detail, prev))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    """The first place where the chain does not hold."""
+
+    seq: int
+    kind: str  # "altered", "missing", "truncated"
+    message: str
+
+
+def read_head(conn: Connection) -> tuple[int, str]:
+    """The last sequence number and hash recorded in meta."""
+    rows = dict(
+        conn.exec_driver_sql(
+            "SELECT key, value FROM meta WHERE key IN (?, ?)", (HEAD_SEQ, HEAD_HASH)
+        ).all()
+    )
+    return int(rows.get(HEAD_SEQ, 0)), rows.get(HEAD_HASH, GENESIS)
+
+
+def append_events(
+    conn: Connection, events: Iterable[tuple[str, str, str, str, str]]
+) -> int:
+    """Append (at, actor, action, subject, detail) events; returns how many were written.
+
+    Must run inside a write transaction (BEGIN IMMEDIATE), which serialises chain heads.
+    """
+    seq, prev = read_head(conn)
+    rows = []
+    for at, actor, action, subject, detail in events:
+        seq += 1
+        digest = event_hash(seq, at, actor, action, subject, detail, prev)
+        rows.append((seq, at, actor, action, subject, detail, prev, digest))
+        prev = digest
+    if not rows:
+        return 0
+    conn.exec_driver_sql(
+        "INSERT INTO audit_events (seq, at, actor, action, subject, detail, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (HEAD_SEQ, str(seq), HEAD_HASH, prev),
+    )
+    return len(rows)
+
+
+def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
+    """Walk the chain; returns the number of events checked and the first problem, if any."""
+    expected_seq, prev = 1, GENESIS
+    checked = 0
+    result = conn.exec_driver_sql(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_events ORDER BY seq"
+    )
+    for seq, at, actor, action, subject, detail, prev_hash, digest in result:
+        if seq != expected_seq:
+            return checked, AuditProblem(
+                expected_seq, "missing", f"event {expected_seq} is missing (next present is {seq})"
+            )
+        if prev_hash != prev or event_hash(seq, at, actor, action, subject, detail, prev) != digest:
+            return checked, AuditProblem(seq, "altered", f"event {seq} ({action} {subject}) was altered")
+        prev = digest
+        expected_seq += 1
+        checked += 1
+    head_seq, head_hash = read_head(conn)
+    if head_seq != checked or head_hash != prev:
+        if head_seq > checked:
+            return checked, AuditProblem(
+                checked + 1, "truncated", f"events {checked + 1}..{head_seq} are missing (deleted from the end)"
+            )
+        return checked, AuditProblem(checked, "altered", "the recorded chain head does not match the events")
+    return checked, None

@@ -1,0 +1,149 @@
+"""Engine factory and the unit of work that writes state, audit and outbox together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlmodel import Session
+
+from offline_cache import audit
+from offline_cache.migrations import migrate
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON used for payloads and audit details (sorted keys, no spaces)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def utc_now() -> str:
+    """Timestamp in UTC, ISO 8601 with milliseconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def make_engine(path: Path | str) -> Engine:
+    """Create the SQLAlchemy engine for a store file with the station's pragmas.
+
+    - WAL lets the TUI read while the sync worker or a batch writes.
+    - ``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on power loss, and a
+      case is promised to the applicant the moment the receipt is shown, so every commit is
+      fsynced. Batch acceptance commits in chunks, so the cost is paid per chunk, not per row.
+    - The pysqlite driver's own transaction handling is switched off and BEGIN is issued by us,
+      so write units can take the lock up front (BEGIN IMMEDIATE) instead of failing to
+      upgrade a read lock halfway through.
+    """
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class UnitOfWork:
+    """One local transaction: state changes plus their audit events and outbox operations.
+
+    Audit events and outbox operations are buffered and written with ``executemany`` when the
+    unit commits, inside the same transaction as the state they describe.
+    """
+
+    def __init__(self, conn: Connection, actor: str) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = utc_now()
+        self._events: list[tuple[str, str, str, str, str]] = []
+        self._ops: list[tuple[str, str, str | None, str, str]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        """Run one statement with driver-level parameters."""
+        return self.conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many rows (the batch path)."""
+        if rows:
+            self.conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+
+    def audit(self, action: str, subject: str, detail: dict[str, Any], actor: str | None = None) -> None:
+        """Record an audit event (written at commit, chained)."""
+        self._events.append((self.now, actor or self.actor, action, subject, canonical_json(detail)))
+
+    def enqueue(self, kind: str, case_no: str | None, payload: dict[str, Any]) -> str:
+        """Queue an outbox operation; returns its idempotency key."""
+        op_id = uuid.uuid4().hex
+        self._ops.append((op_id, kind, case_no, canonical_json(payload), self.now))
+        return op_id
+
+    def flush(self) -> None:
+        """Write the buffered audit events and outbox operations."""
+        audit.append_events(self.conn, self._events)
+        self.executemany(
+            "INSERT INTO outbox (op_id, kind, case_no, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            self._ops,
+        )
+        self._events.clear()
+        self._ops.clear()
+
+
+class Store:
+    """A station's local store: one SQLite file, migrated on open."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.path)
+        self.migrations_applied = migrate(self.engine)
+        self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    @contextmanager
+    def transaction(self, actor: str) -> Iterator[UnitOfWork]:
+        """A write transaction (BEGIN IMMEDIATE); commits with its audit and outbox rows."""
+        with self._writer.connect() as conn, conn.begin():
+            unit = UnitOfWork(conn, actor)
+            yield unit
+            unit.flush()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection (a deferred transaction, rolled back at the end)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def session(self) -> Session:
+        """An ORM session for queries that map rows to SQLModel classes."""
+        return Session(self.engine)
+
+    def meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        with self.reading() as conn:
+            row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
+        return None if row is None else str(row[0])
+
+    def verify_audit(self) -> tuple[int, audit.AuditProblem | None]:
+        """Check the audit chain; see :func:`offline_cache.audit.verify_chain`."""
+        with self.reading() as conn:
+            return audit.verify_chain(conn)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()

@@ -1,0 +1,34 @@
+"""The ``window-client`` command: a thin Typer layer over the services."""
+
+from __future__ import annotations
+
+import typer
+
+from window_client.cli import admin_cmd, batch_cmd, cases_cmd, catalog_cmd
+
+app = typer.Typer(
+    name="window-client",
+    help="全科综合窗口 client: accept cases, 容缺受理, batch acceptance, audit.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(batch_cmd.app, name="batch")
+app.add_typer(cases_cmd.app, name="cases")
+app.add_typer(admin_cmd.audit_app, name="audit")
+app.add_typer(admin_cmd.calendar_app, name="calendar")
+
+
+@app.callback(invoke_without_command=True)
+def default(ctx: typer.Context) -> None:
+    """Without a command: the demo job (accept the bundled sample batch into the local store)."""
+    if ctx.invoked_subcommand is None:
+        from window_client.cli.demo import run_sample_batch
+
+        run_sample_batch()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,132 @@
+"""``window-client cases``: list, show and move cases."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from models.records import CaseView
+from offline_cache.repositories import CaseFilter
+from window_client.cli.common import out, print_json, runtime
+from window_client.services.documents import documents_for
+from window_client.services.runtime import parse_day
+from window_client.services.state_machine import STATE_ZH, CaseState
+
+app = typer.Typer(help="Cases in the local store.", no_args_is_help=True)
+
+TodayOption = Annotated[str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+FLAG_ZH = {"green": "绿", "yellow": "黄", "red": "红", None: ""}
+
+
+def case_json(case: CaseView) -> dict[str, Any]:
+    """The public JSON form of a case (DESIGN.md §6); the unmasked ID is never printed."""
+    data = dataclasses.asdict(case)
+    data.pop("applicant_id")
+    for key, value in data.items():
+        if hasattr(value, "isoformat"):
+            data[key] = value.isoformat()
+    return data
+
+
+@app.command("list")
+def list_cases(
+    json_output: JsonOption = False,
+    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many cases.")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (paging).")] = 0,
+    today: TodayOption = None,
+) -> None:
+    """List cases, newest first."""
+    with runtime() as rt:
+        if state is not None and state not in {s.value for s in CaseState}:
+            raise typer.BadParameter(f"unknown state {state!r}", param_hint="--state")
+        day = parse_day(today)
+        cases = rt.cases.list(CaseFilter(state=state), day, limit, offset)
+        if json_output:
+            print_json({"cases": [case_json(c) for c in cases]})
+            return
+        table = Table("办件编号", "事项", "申请人", "证件号码", "状态", "到期", "标")
+        for c in cases:
+            due = c.supplement_due if c.state == CaseState.ACCEPTED_TOLERATED else c.due_date
+            table.add_row(
+                c.case_no, escape(c.item_name), escape(c.applicant_name), c.applicant_id_masked,
+                STATE_ZH[CaseState(c.state)], due.isoformat() if due else "", FLAG_ZH[c.flag],
+            )  # fmt: skip
+        out.print(table)
+
+
+@app.command("show")
+def show(
+    case_no: Annotated[str, typer.Argument(help="The case number.")],
+    json_output: JsonOption = False,
+    documents: Annotated[bool, typer.Option("--documents", help="Print its notices/receipt.")] = False,
+    today: TodayOption = None,
+) -> None:
+    """Show one case with its materials, history and documents."""
+    with runtime() as rt:
+        day = parse_day(today)
+        detail = rt.cases.detail(case_no, day)
+        station = rt.catalog.stations.get(detail.case.station)
+        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        if json_output:
+            data = case_json(detail.case)
+            data["materials"] = [
+                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dataclasses.asdict(m).items()}
+                for m in detail.materials
+            ]
+            data["history"] = [dataclasses.asdict(h) for h in detail.history]
+            data["documents"] = [d.to_dict() for d in docs]
+            print_json(data)
+            return
+        if documents:
+            for doc in docs:
+                out.print(escape(doc.to_text()))
+            return
+        c = detail.case
+        out.print(f"[bold]{c.case_no}[/]  {escape(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
+        out.print(f"申请人：{escape(c.applicant_name)}（{c.applicant_id_masked}）")
+        table = Table("材料", "类别", "状态", "补正期限")
+        for m in detail.materials:
+            table.add_row(escape(m.name), m.tolerance, m.status, m.supplement_due.isoformat() if m.supplement_due else "")
+        out.print(table)
+        for h in detail.history:
+            out.print(f"{h.at}  {escape(h.actor)}  {h.action}")
+
+
+@app.command("supplement")
+def supplement(
+    case_no: Annotated[str, typer.Argument(help="The tolerated case.")],
+    materials: Annotated[str, typer.Option(help="Material codes received, separated by ';'.")],
+    nonconforming: Annotated[
+        bool, typer.Option("--nonconforming", help="The materials do not conform: terminate the case.")
+    ] = False,
+    today: TodayOption = None,
+) -> None:
+    """Receive 补正 materials for a tolerated case (closes the ledger entry when complete)."""
+    with runtime() as rt:
+        day = parse_day(today)
+        codes = [c.strip() for c in materials.split(";") if c.strip()]
+        case, problem = rt.cases.supplement(case_no, codes, day, conforming=not nonconforming)
+        out.print(f"{case.case_no}: {case.state}" + (f" ({problem.en()})" if problem else ""))
+        if case.state == CaseState.TERMINATED:
+            raise typer.Exit(1)
+
+
+@app.command("terminate-overdue")
+def terminate_overdue(today: TodayOption = None) -> None:
+    """Terminate tolerated cases whose 补正 deadline has passed (supervisor duty)."""
+    with runtime() as rt:
+        done = rt.cases.terminate_overdue(parse_day(today))
+        out.print(f"terminated {len(done)} case(s)" + (": " + ", ".join(done) if done else ""))
+
+
+@app.command("states")
+def states() -> None:
+    """List the case states and their Chinese names."""
+    for s in CaseState:
+        out.print(f"{s.value}\t{STATE_ZH[s]}")

@@ -1,0 +1,61 @@
+"""What every command shares: the runtime, the consoles and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import OperationalError
+
+from models.problems import DomainError
+from window_client.services.batch import BatchFileError
+from window_client.services.runtime import Runtime, UnknownStationError
+from window_client.services.settings import Settings, SettingsError
+from window_client.services.workdays import ArrangementError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+USAGE_PROBLEMS = frozenset({"case.unknown", "field.invalid"})
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def actor_name(default: str) -> str:
+    """The staff member acting: WINDOW_CLIENT_USER when set."""
+    return os.environ.get("WINDOW_CLIENT_USER") or default
+
+
+@contextmanager
+def runtime(actor: str = "cli") -> Iterator[Runtime]:
+    """A runtime for one command; known failures become clear messages and exit codes."""
+    rt: Runtime | None = None
+    try:
+        rt = Runtime(Settings.from_env(), actor=actor_name(actor))
+        yield rt
+    except (SettingsError, UnknownStationError, BatchFileError, ArrangementError) as exc:
+        fail(str(exc))
+    except DomainError as exc:
+        fail(exc.problem.en(), EXIT_USAGE if exc.problem.code in USAGE_PROBLEMS else EXIT_FAILED)
+    except OperationalError as exc:
+        fail(f"the local store could not be used: {exc.orig}", EXIT_FAILED)
+    finally:
+        if rt is not None:
+            rt.close()
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, UTF-8, no colour."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,0 +1,28 @@
+"""The default job while the counter screens are being built: accept the bundled sample batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+
+import typer
+
+from window_client.cli.batch_cmd import print_summary
+from window_client.cli.common import out, runtime
+from window_client.services.batch import BatchRunner
+
+
+def run_sample_batch() -> None:
+    """Copy the bundled sample file into the data directory and accept it (re-runs find
+    every row already accepted: nothing is accepted twice)."""
+    with runtime("demo") as rt:
+        source = resources.files("window_client") / "data" / "sample_batch.csv"
+        target = Path(rt.settings.home) / "sample_batch.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+        out.print(f"[bold]{rt.station.name}[/]：批量受理示例文件 {target}")
+        summary = BatchRunner(rt.acceptance).run(target, dt.date.today(), report_path=None)
+        print_summary(summary)
+        out.print(f"本地库：{rt.settings.db_path}（window-client cases list 查看办件）")
+    raise typer.Exit(0)

@@ -1,0 +1,391 @@
+"""Accepting cases (受理, 容缺受理, 不予受理): validation, decision and the write.
+
+The decision is computed without touching the store (:meth:`AcceptanceService.decide`), so the
+counter, batch acceptance and tests all run the same rules; :meth:`AcceptanceService.commit`
+then writes any number of decisions in one transaction, with their audit events and outbox
+operations, checking dedupe keys inside the write lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from models.catalog import Acceptable, Catalog, Station
+from models.enums import ApplicantType, CaseState, Channel, MaterialStatus, VerdictKind
+from models.identity import check_applicant_id, check_name, check_person_id, check_phone, normalize_id
+from models.problems import DomainError, Problem
+from models.records import NewCase, NewMaterial
+from offline_cache import Store
+from offline_cache import repositories as repo
+from window_client.services.tolerance import ApplicantStanding, TolerancePolicy, Verdict, assess
+from window_client.services.workdays import DueDate, WorkdayCalendar
+
+FIELD_LIMIT = 200  # characters; longer values are refused, never truncated silently
+
+
+class Outcome(StrEnum):
+    """What happened to one acceptance request (the batch report's ``status``)."""
+
+    ACCEPTED = "accepted"
+    ACCEPTED_TOLERATED = "accepted_tolerated"
+    NOT_ACCEPTED = "not_accepted"
+    NEEDS_APPROVAL = "needs_approval"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+
+
+WRITTEN = frozenset({Outcome.ACCEPTED, Outcome.ACCEPTED_TOLERATED, Outcome.NOT_ACCEPTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """The applicant and, optionally, the agent (代办人) who came for them."""
+
+    type: ApplicantType
+    id: str
+    name: str
+    phone: str = ""
+    agent_name: str = ""
+    agent_id: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptanceRequest:
+    """Everything the window knows when it decides on a case."""
+
+    entry_code: str
+    applicant: Applicant
+    presented: Mapping[str, MaterialStatus]
+    commitment: bool = False
+    channel: Channel = Channel.WINDOW
+    dedupe_key: str | None = None
+
+    def content_hash(self) -> str:
+        """Fingerprint of what was asked, to tell a re-run from a corrected row."""
+        a = self.applicant
+        material = json.dumps(
+            [
+                self.entry_code, a.type.value, normalize_id(a.id), a.name.strip(), a.phone,
+                a.agent_name, a.agent_id, sorted((k, v.value) for k, v in self.presented.items()),
+                self.commitment,
+            ],
+            ensure_ascii=False,
+        )  # fmt: skip
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class Decision:
+    """The outcome for one request, and the case to write when there is one."""
+
+    outcome: Outcome
+    problems: list[Problem] = field(default_factory=list)
+    entry: Acceptable | None = None
+    verdict: Verdict | None = None
+    case: NewCase | None = None
+    due: DueDate | None = None
+    supplement_due: DueDate | None = None
+    duplicate_of: str | None = None
+
+    @property
+    def case_no(self) -> str | None:
+        """The case number once written (or the existing case's, for a duplicate)."""
+        if self.duplicate_of:
+            return self.duplicate_of
+        return self.case.case_no if self.case and self.case.case_no else None
+
+
+class AcceptanceService:
+    """Acceptance at one station's window by one staff member."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        calendar: WorkdayCalendar,
+        station: Station,
+        clerk: str,
+        window: str = "01",
+        policy: TolerancePolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.calendar = calendar
+        self.station = station
+        self.clerk = clerk
+        self.window = window
+        self.policy = policy or TolerancePolicy()
+
+    # ------------------------------------------------------------ validation
+
+    def validate(self, request: AcceptanceRequest) -> tuple[Acceptable | None, list[Problem]]:
+        """Find the item and check every field; all problems are returned, not just the first."""
+        problems: list[Problem] = []
+        entry = self.catalog.get(request.entry_code)
+        if entry is None:
+            problems.append(Problem("item.unknown", {"code": request.entry_code[:40]}))
+        elif not self.station.accepts(entry.code):
+            problems.append(Problem("item.not_at_station", {"code": entry.code}))
+        a = request.applicant
+        for name, value in (("applicant_id", a.id), ("phone", a.phone), ("agent_id", a.agent_id)):
+            if len(value) > FIELD_LIMIT:
+                problems.append(Problem("field.too_long", {"field": name, "limit": FIELD_LIMIT}))
+        if len(a.id) <= FIELD_LIMIT:
+            _, problem = check_applicant_id(a.type, a.id)
+            if problem:
+                problems.append(problem)
+        name_problem = check_name(a.name, a.type)
+        if name_problem:
+            problems.append(name_problem)
+        if len(a.phone) <= FIELD_LIMIT:
+            phone_problem = check_phone(a.phone)
+            if phone_problem:
+                problems.append(phone_problem)
+        if a.agent_name or a.agent_id:
+            agent_name_problem = check_name(a.agent_name)
+            if agent_name_problem:
+                problems.append(agent_name_problem)
+            if len(a.agent_id) <= FIELD_LIMIT:
+                _, agent_problem = check_person_id(a.agent_id)
+                if agent_problem:
+                    problems.append(agent_problem)
+        if entry is not None:
+            known = {m.code for m in entry.materials}
+            for code in request.presented:
+                if code not in known:
+                    problems.append(Problem("material.unknown", {"code": code[:40], "item": entry.code}))
+        return entry, problems
+
+    # ------------------------------------------------------------ decision
+
+    def decide(
+        self,
+        request: AcceptanceRequest,
+        today: dt.date,
+        standing: ApplicantStanding = ApplicantStanding(),
+        approved_by: str | None = None,
+    ) -> Decision:
+        """Decide on a request without writing anything."""
+        entry, problems = self.validate(request)
+        if problems or entry is None:
+            return Decision(Outcome.INVALID, problems, entry)
+        verdict = assess(entry, request.presented, standing, self.policy)
+        reasons = list(verdict.reasons)
+        if verdict.kind is VerdictKind.COMPLETE:
+            state = CaseState.ACCEPTED
+        elif verdict.kind is VerdictKind.NOT_ACCEPTABLE:
+            state = CaseState.NOT_ACCEPTED
+        elif not request.commitment:
+            state = CaseState.NOT_ACCEPTED
+            reasons.append(Problem("verdict.no_commitment"))
+        elif verdict.needs_supervisor and not approved_by:
+            return Decision(
+                Outcome.NEEDS_APPROVAL, [*reasons, Problem("verdict.needs_supervisor")], entry, verdict
+            )
+        else:
+            state = CaseState.ACCEPTED_TOLERATED
+        case, due, supplement_due = self._new_case(request, entry, verdict, state, reasons, today, approved_by)
+        return Decision(Outcome(state.value), reasons, entry, verdict, case, due, supplement_due)
+
+    def _new_case(
+        self,
+        request: AcceptanceRequest,
+        entry: Acceptable,
+        verdict: Verdict,
+        state: CaseState,
+        reasons: Sequence[Problem],
+        today: dt.date,
+        approved_by: str | None,
+    ) -> tuple[NewCase, DueDate | None, DueDate | None]:
+        a = request.applicant
+        applicant_id = normalize_id(a.id)
+        due = supplement = None
+        remaining = None
+        material_due: dict[str, DueDate] = {}
+        if state is CaseState.ACCEPTED:
+            due = self.calendar.add(today, entry.promised)
+        elif state is CaseState.ACCEPTED_TOLERATED:
+            # The due-date clock waits for 补正; it starts with the whole promised limit.
+            remaining = entry.promised.days
+            for missing in verdict.missing_tolerable:
+                assert missing.supplement is not None
+                material_due[missing.code] = self.calendar.add(today, missing.supplement)
+            supplement = min(material_due.values(), key=lambda d: d.date)
+        materials = []
+        for req, status in verdict.checklist:
+            md = material_due.get(req.code)
+            materials.append(
+                NewMaterial(req.code, req.name, req.tolerance.value, status.value, md.date if md else None)
+            )
+        case = NewCase(
+            station=self.station.code,
+            window=self.window,
+            clerk=self.clerk,
+            channel=request.channel.value,
+            item_code=entry.code,
+            item_name=entry.name,
+            is_package=entry.is_package,
+            applicant_type=a.type.value,
+            applicant_id=applicant_id,
+            applicant_name=a.name.strip(),
+            agent_name=a.agent_name.strip() or None,
+            agent_id=normalize_id(a.agent_id) or None,
+            phone=normalize_id(a.phone) or None,
+            state=state.value,
+            verdict=verdict.kind.value,
+            reasons=repo.reasons_json((p.code, p.params) for p in reasons),
+            commitment=request.commitment and state is CaseState.ACCEPTED_TOLERATED,
+            approved_by=approved_by if state is CaseState.ACCEPTED_TOLERATED else None,
+            accepted_on=today,
+            due_date=due.date if due else None,
+            due_provisional=bool(due and due.provisional) or any(d.provisional for d in material_due.values()),
+            supplement_due=supplement.date if supplement else None,
+            supplement_provisional=bool(supplement and supplement.provisional),
+            remaining_days=remaining,
+            limit_unit=entry.promised.unit.value,
+            certificate_type=None if entry.is_package else entry.certificate_type,  # type: ignore[union-attr]
+            dedupe_key=request.dedupe_key,
+            content_hash=request.content_hash() if request.dedupe_key else None,
+            materials=materials,
+        )
+        return case, due, supplement
+
+    def standing_of(self, applicant_id: str) -> ApplicantStanding:
+        """The applicant's record in this store."""
+        with self.store.reading() as conn:
+            found = repo.standings(conn, [normalize_id(applicant_id)])
+        dishonest, unfulfilled = found.get(normalize_id(applicant_id), (False, 0))
+        return ApplicantStanding(dishonest, unfulfilled)
+
+    def standings_of(self, applicant_ids: Sequence[str]) -> dict[str, ApplicantStanding]:
+        """Records of many applicants at once (batch acceptance)."""
+        with self.store.reading() as conn:
+            found = repo.standings(conn, list({normalize_id(i) for i in applicant_ids}))
+        return {k: ApplicantStanding(d, u) for k, (d, u) in found.items()}
+
+    # ------------------------------------------------------------ writing
+
+    def commit(self, decisions: Sequence[Decision], today: dt.date) -> None:
+        """Write every decision that produces a case, in one transaction.
+
+        Dedupe keys are checked inside the write lock: a key already used by an accepted case
+        turns the decision into a duplicate; a key held by a 不予受理 case is released when the
+        new row differs (a corrected resubmission), and is a duplicate when it is the same.
+        """
+        pending = [d for d in decisions if d.outcome in WRITTEN and d.case is not None]
+        if not pending:
+            return
+        with self.store.transaction(self.clerk) as unit:
+            keys = [d.case.dedupe_key for d in pending if d.case and d.case.dedupe_key]
+            existing = repo.find_dedupe(unit.conn, keys) if keys else {}
+            to_write, superseded = _apply_dedupe(pending, existing, set())
+            for hit_case_no, key in superseded:
+                repo.release_dedupe(unit, hit_case_no)
+                unit.audit("case.resubmitted", hit_case_no, {"dedupe_key": key})
+            if not to_write:
+                return
+            numbers = repo.allocate_sequences(unit, self.station.code, today, len(to_write))
+            cases = []
+            tolerated = []
+            for decision, number in zip(to_write, numbers, strict=True):
+                case = decision.case
+                assert case is not None
+                case.case_no = repo.case_number(self.station.code, today, number)
+                cases.append(case)
+                unit.audit(
+                    f"case.{case.state}",
+                    case.case_no,
+                    {"item": case.item_code, "verdict": case.verdict, "approved_by": case.approved_by},
+                )
+                unit.enqueue("case.accept", case.case_no, _accept_payload(case))
+                if case.state == CaseState.ACCEPTED_TOLERATED:
+                    tolerated.append((case.applicant_id, case.applicant_type, case.applicant_name))
+            repo.insert_cases(unit, cases)
+            repo.add_open_commitments(unit, tolerated)
+
+    def preview_duplicates(self, decisions: Sequence[Decision], seen: set[str]) -> None:
+        """Mark the decisions a real run would find to be duplicates (dry runs write nothing)."""
+        pending = [d for d in decisions if d.outcome in WRITTEN and d.case is not None]
+        keys = [d.case.dedupe_key for d in pending if d.case and d.case.dedupe_key]
+        with self.store.reading() as conn:
+            existing = repo.find_dedupe(conn, keys) if keys else {}
+        _apply_dedupe(pending, existing, seen)
+
+    def accept(
+        self, request: AcceptanceRequest, today: dt.date, approved_by: str | None = None
+    ) -> Decision:
+        """Decide and, where a case results, write it: the counter's single-case path."""
+        standing = self.standing_of(request.applicant.id)
+        decision = self.decide(request, today, standing, approved_by)
+        self.commit([decision], today)
+        return decision
+
+
+def _apply_dedupe(
+    pending: Sequence[Decision], existing: Mapping[str, repo.DedupeHit], seen: set[str]
+) -> tuple[list[Decision], list[tuple[str, str]]]:
+    """Split decisions into those to write and duplicates (mutated in place).
+
+    A key already used by an accepted case, or seen earlier in the same run, is a duplicate. A
+    key held by a 不予受理 case is released when the new row differs (a corrected resubmission)
+    and is a duplicate when it is the same. Returns the decisions to write and the
+    (case_no, key) pairs whose keys must be released.
+    """
+    to_write: list[Decision] = []
+    superseded: list[tuple[str, str]] = []
+    for decision in pending:
+        case = decision.case
+        assert case is not None
+        key = case.dedupe_key
+        if key is not None:
+            hit = existing.get(key)
+            if key in seen or (
+                hit is not None
+                and (hit.state != CaseState.NOT_ACCEPTED or hit.content_hash == case.content_hash)
+            ):
+                decision.outcome = Outcome.DUPLICATE
+                decision.duplicate_of = hit.case_no if hit else None
+                decision.problems = []
+                decision.case = None
+                continue
+            if hit is not None:
+                superseded.append((hit.case_no, key))
+            seen.add(key)
+        to_write.append(decision)
+    return to_write, superseded
+
+
+def _accept_payload(case: NewCase) -> dict[str, object]:
+    """The outbox body of a new case: everything the hall needs to record it."""
+    return {
+        "case_no": case.case_no,
+        "station": case.station,
+        "window": case.window,
+        "clerk": case.clerk,
+        "channel": case.channel,
+        "item_code": case.item_code,
+        "applicant_type": case.applicant_type,
+        "applicant_id": case.applicant_id,
+        "applicant_name": case.applicant_name,
+        "agent_id": case.agent_id,
+        "state": case.state,
+        "verdict": case.verdict,
+        "approved_by": case.approved_by,
+        "accepted_on": case.accepted_on.isoformat(),
+        "due_date": case.due_date.isoformat() if case.due_date else None,
+        "supplement_due": case.supplement_due.isoformat() if case.supplement_due else None,
+        "materials": [[m.code, m.status] for m in case.materials],
+    }
+
+
+def require_entry(catalog: Catalog, code: str) -> Acceptable:
+    """The item or package ``code``, or a :class:`DomainError`."""
+    entry = catalog.get(code)
+    if entry is None:
+        raise DomainError.of("item.unknown", code=code)
+    return entry

@@ -1,0 +1,498 @@
+"""Batch acceptance from CSV (UTF-8, UTF-8 with BOM, GBK), XLSX and JSON lines.
+
+Rows stream through in chunks: each chunk is decided with the same rules as the counter and
+committed in one transaction, so memory stays flat however long the file is, a crash loses at
+most the chunk in flight (and nothing that was reported accepted), and a re-run finds the
+committed rows by their dedupe key: ``external_ref`` when the file has it, otherwise the
+file's SHA-256 and the row number (the same file re-run accepts nothing twice).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from models.enums import ApplicantType, Channel, MaterialStatus
+from models.identity import normalize_id
+from models.problems import Problem
+from window_client.services.acceptance import (
+    FIELD_LIMIT,
+    AcceptanceRequest,
+    AcceptanceService,
+    Applicant,
+    Decision,
+    Outcome,
+)
+from window_client.services.tolerance import ApplicantStanding
+
+REQUIRED_COLUMNS = (
+    "item_code", "applicant_type", "applicant_id", "applicant_name", "phone", "materials", "commitment",
+)  # fmt: skip
+OPTIONAL_COLUMNS = ("external_ref",)
+ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+REJECTED = frozenset({Outcome.INVALID, Outcome.NEEDS_APPROVAL, Outcome.NOT_ACCEPTED})
+CHUNK = 1000
+csv.field_size_limit(64 * 1024 * 1024)  # oversized fields are refused per row, not by the reader
+
+
+class BatchFileError(Exception):
+    """The file as a whole cannot be used (exit code 2)."""
+
+
+@dataclass
+class RawRow:
+    """One data row as read: its 1-based number and either values or a read error."""
+
+    number: int
+    values: dict[str, str]
+    error: str | None = None
+
+
+@dataclass
+class RowResult:
+    """One line of the report (DESIGN.md §6)."""
+
+    row: int
+    status: Outcome
+    case_no: str | None = None
+    due_date: str | None = None
+    missing: list[str] = field(default_factory=list)
+    supplement_due: str | None = None
+    provisional_dates: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's JSON object for this row."""
+        return {
+            "row": self.row,
+            "status": self.status.value,
+            "case_no": self.case_no,
+            "due_date": self.due_date,
+            "missing": self.missing,
+            "supplement_due": self.supplement_due,
+            "provisional_dates": self.provisional_dates,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class BatchSummary:
+    """Counts per status, and where the report and the rejects went."""
+
+    counts: Counter[str]
+    rows: int
+    rejects_path: Path | None
+    report_path: Path | None
+    dry_run: bool
+
+    @property
+    def rejected(self) -> int:
+        """Rows not accepted: invalid, needing approval, or 不予受理."""
+        return sum(self.counts[s.value] for s in REJECTED)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _fingerprint(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file and its number of line breaks (for the progress total)."""
+    digest = hashlib.sha256()
+    lines = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            lines += block.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 with BOM, UTF-8, or GBK (read as GB 18030, its superset) — checked over the whole
+    file, strictly, so a GBK file is never taken for UTF-8 because its first lines are ASCII."""
+    with path.open("rb") as fh:
+        head = fh.read(3)
+    if head == codecs.BOM_UTF8:
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise BatchFileError("the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again")
+
+
+def _check_header(header: Sequence[str]) -> list[str]:
+    columns = [h.strip() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in ALL_COLUMNS]
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append("missing column(s): " + ", ".join(missing))
+    if unknown:
+        shown = ", ".join(repr(c[:40]) for c in unknown[:10])
+        problems.append(f"unknown column(s): {shown} (expected: {', '.join(ALL_COLUMNS)})")
+    if duplicated:
+        problems.append("duplicated column(s): " + ", ".join(duplicated))
+    if problems:
+        raise BatchFileError("; ".join(problems))
+    return columns
+
+
+def _read_csv(path: Path) -> Iterator[RawRow]:
+    encoding = _detect_encoding(path)
+    with path.open("r", encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise BatchFileError("the file is empty: it needs a header row") from None
+        except csv.Error as exc:
+            raise BatchFileError(f"the header row cannot be read: {exc}") from None
+        columns = _check_header(header)
+        number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                yield RawRow(number, {}, f"malformed CSV: {exc}")
+                continue
+            if not any(c.strip() for c in cells):
+                continue  # blank lines are not rows
+            number += 1
+            if len(cells) != len(columns):
+                yield RawRow(number, {}, f"expected {len(columns)} fields, found {len(cells)}")
+                continue
+            yield RawRow(number, dict(zip(columns, cells, strict=True)))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> Iterator[RawRow]:
+    from openpyxl import load_workbook  # imported here: only XLSX files pay its start-up cost
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise BatchFileError(f"not a readable XLSX workbook (truncated or corrupt?): {exc}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        try:
+            header = next(rows)
+        except StopIteration:
+            raise BatchFileError("the first sheet is empty: it needs a header row") from None
+        columns = _check_header([_cell_text(h) for h in header if h is not None])
+        number = 0
+        for cells in rows:
+            texts = [_cell_text(c) for c in cells]
+            if not any(t.strip() for t in texts):
+                continue
+            number += 1
+            extra = [t for t in texts[len(columns) :] if t.strip()]
+            if extra:
+                yield RawRow(number, {}, f"values beyond the {len(columns)} named columns")
+                continue
+            texts += [""] * (len(columns) - len(texts))
+            yield RawRow(number, dict(zip(columns, texts[: len(columns)], strict=True)))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise BatchFileError(f"the XLSX workbook is damaged: {exc}") from None
+    finally:
+        workbook.close()
+
+
+def _read_jsonl(path: Path) -> Iterator[RawRow]:
+    encoding = _detect_encoding(path)
+    checked = False
+    number = 0
+    with path.open("r", encoding=encoding) as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            number += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RawRow(number, {}, f"not valid JSON: {exc.msg}")
+                continue
+            if not isinstance(obj, dict):
+                yield RawRow(number, {}, "each line must be a JSON object")
+                continue
+            if not checked:
+                _check_header(list(obj.keys()) + [c for c in REQUIRED_COLUMNS if c not in obj and c == "phone"])
+                checked = True
+            unknown = [k for k in obj if k not in ALL_COLUMNS]
+            if unknown:
+                yield RawRow(number, {}, "unknown key(s): " + ", ".join(repr(k[:40]) for k in unknown))
+                continue
+            values = {}
+            for key, value in obj.items():
+                if key == "materials" and isinstance(value, list):
+                    value = ";".join(str(v) for v in value)
+                elif key == "commitment" and isinstance(value, bool):
+                    value = "yes" if value else "no"
+                values[key] = _cell_text(value)
+            yield RawRow(number, values)
+    if number == 0:
+        raise BatchFileError("the file has no JSON lines")
+
+
+def read_rows(path: Path) -> Iterator[RawRow]:
+    """Rows of a batch file, whatever its format; :class:`BatchFileError` for the file."""
+    if not path.is_file():
+        raise BatchFileError(f"no such file: {path}")
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path)
+    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if suffix in (".jsonl", ".ndjson", ".json") or stripped.startswith(b"{"):
+        return _read_jsonl(path)
+    return _read_csv(path)
+
+
+# ------------------------------------------------------------------ parsing rows
+
+_YES = {"yes", "y", "true", "1", "是"}
+_NO = {"no", "n", "false", "0", "否", ""}
+
+
+def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, list[Problem]]:
+    """Turn the text of a row into a request; field-level problems are collected, not raised."""
+    if raw.error:
+        return None, [Problem("row.unreadable", {"detail": raw.error})]
+    v = {k: (raw.values.get(k) or "") for k in ALL_COLUMNS}
+    problems: list[Problem] = []
+    for name in ("item_code", "applicant_type", "applicant_id", "applicant_name"):
+        if not v[name].strip():
+            problems.append(Problem("field.required", {"field": name}))
+    for name in ("item_code", "applicant_type", "commitment", "external_ref", "materials"):
+        if len(v[name]) > FIELD_LIMIT * (10 if name == "materials" else 1):
+            problems.append(Problem("field.too_long", {"field": name, "limit": FIELD_LIMIT}))
+            v[name] = ""
+    type_text = v["applicant_type"].strip().lower()
+    try:
+        applicant_type = ApplicantType(type_text)
+    except ValueError:
+        if type_text:
+            problems.append(Problem("field.invalid", {"field": "applicant_type", "value": type_text[:40]}))
+        applicant_type = ApplicantType.PERSON
+    commitment_text = v["commitment"].strip().lower()
+    if commitment_text not in _YES | _NO:
+        problems.append(Problem("field.invalid", {"field": "commitment", "value": commitment_text[:40]}))
+    codes = [c.strip() for c in v["materials"].replace("；", ";").split(";") if c.strip()]
+    ref = v["external_ref"].strip()
+    key = f"ref:{ref}" if ref else f"file:{file_digest[:24]}:{raw.number}"
+    if problems and any(p.code == "field.required" and p.params["field"] == "item_code" for p in problems):
+        return None, problems
+    request = AcceptanceRequest(
+        entry_code=v["item_code"].strip(),
+        applicant=Applicant(
+            type=applicant_type,
+            id=v["applicant_id"],
+            name=v["applicant_name"],
+            phone=v["phone"].strip(),
+        ),
+        presented=dict.fromkeys(codes, MaterialStatus.PRESENTED),
+        commitment=commitment_text in _YES,
+        channel=Channel.BATCH,
+        dedupe_key=key,
+    )
+    return request, problems
+
+
+# ------------------------------------------------------------------ running
+
+
+def _result(number: int, decision: Decision, dry_run: bool) -> RowResult:
+    verdict = decision.verdict
+    missing = [m.code for m in verdict.missing] if verdict else []
+    provisional = bool(
+        (decision.due and decision.due.provisional)
+        or (decision.supplement_due and decision.supplement_due.provisional)
+    )
+    show_dates = decision.outcome in (Outcome.ACCEPTED, Outcome.ACCEPTED_TOLERATED)
+    return RowResult(
+        row=number,
+        status=decision.outcome,
+        case_no=None if dry_run and decision.outcome is not Outcome.DUPLICATE else decision.case_no,
+        due_date=decision.due.date.isoformat() if show_dates and decision.due else None,
+        missing=missing if decision.outcome is not Outcome.DUPLICATE else [],
+        supplement_due=(
+            decision.supplement_due.date.isoformat() if show_dates and decision.supplement_due else None
+        ),
+        provisional_dates=provisional and show_dates,
+        errors=[p.en() for p in decision.problems] if decision.outcome is not Outcome.ACCEPTED else [],
+    )
+
+
+class _ReportWriter:
+    """Streams the JSON report so a 500,000-row file never holds its report in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".partial")
+        self.fh: IO[str] = self.tmp.open("w", encoding="utf-8")
+        self.fh.write('{"rows": [')
+        self.first = True
+
+    def add(self, result: RowResult) -> None:
+        self.fh.write(("\n" if self.first else ",\n") + json.dumps(result.to_json(), ensure_ascii=False))
+        self.first = False
+
+    def close(self, counts: Counter[str]) -> None:
+        summary = {s.value: counts.get(s.value, 0) for s in Outcome}
+        self.fh.write('\n], "summary": ' + json.dumps(summary) + "}\n")
+        self.fh.close()
+        self.tmp.replace(self.path)  # a reader never sees half a report
+
+
+class _RejectsWriter:
+    """Rejected rows with their reasons, as CSV next to the input, ready to fix and re-run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = path.open("w", encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(["row", "status", *ALL_COLUMNS, "errors"])
+
+    def add(self, raw: RawRow, result: RowResult) -> None:
+        values = [_printable(raw.values.get(c, "")) for c in ALL_COLUMNS]
+        self.writer.writerow([raw.number, result.status.value, *values, " | ".join(result.errors)])
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _printable(text: str) -> str:
+    """Keep a rejected value recognisable without carrying control bytes into the file."""
+    if len(text) > FIELD_LIMIT:
+        text = text[:FIELD_LIMIT] + f"…(+{len(text) - FIELD_LIMIT} characters)"
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def rejects_path_for(path: Path) -> Path:
+    """Where the rejects of ``path`` are written: ``<name>.rejects.csv`` beside it."""
+    return path.with_name(path.stem + ".rejects.csv")
+
+
+class BatchRunner:
+    """Runs one batch file through an :class:`AcceptanceService`."""
+
+    def __init__(self, service: AcceptanceService, chunk_size: int = CHUNK) -> None:
+        self.service = service
+        self.chunk_size = chunk_size
+
+    def run(
+        self,
+        path: Path,
+        today: dt.date,
+        dry_run: bool = False,
+        report_path: Path | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> BatchSummary:
+        """Accept every row of ``path``; raises :class:`BatchFileError` for a bad file."""
+        digest, lines = _fingerprint(path) if path.is_file() else ("", 0)
+        rows = read_rows(path)
+        first = next(rows, None)  # header problems surface before any output is created
+        report = _ReportWriter(report_path) if report_path else None
+        rejects_file = rejects_path_for(path)
+        rejects = _RejectsWriter(rejects_file)
+        counts: Counter[str] = Counter()
+        seen_keys: set[str] = set()  # dry runs only: in a real run the store remembers
+        total = 0
+        try:
+            chunk: list[RawRow] = []
+            stream = rows if first is None else _prepend(first, rows)
+            for raw in stream:
+                chunk.append(raw)
+                if len(chunk) >= self.chunk_size:
+                    total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
+                    chunk = []
+                    if on_progress:
+                        on_progress(total, max(lines, total))
+            if chunk:
+                total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
+            if on_progress:
+                on_progress(total, total)
+        except BaseException:
+            rejects.close()
+            if report:
+                report.fh.close()
+            raise
+        rejects.close()
+        if report:
+            report.close(counts)
+        return BatchSummary(counts, total, rejects_file, report_path, dry_run)
+
+    def _chunk(
+        self,
+        chunk: Sequence[RawRow],
+        digest: str,
+        today: dt.date,
+        dry_run: bool,
+        seen_keys: set[str],
+        counts: Counter[str],
+        report: _ReportWriter | None,
+        rejects: _RejectsWriter,
+    ) -> int:
+        service = self.service
+        parsed = [parse_row(raw, digest) for raw in chunk]
+        ids = [normalize_id(req.applicant.id) for req, _ in parsed if req is not None and len(req.applicant.id) <= 40]
+        standings = service.standings_of(ids)
+        clean = ApplicantStanding()
+        decisions: list[Decision] = []
+        for request, problems in parsed:
+            if request is None:
+                decisions.append(Decision(Outcome.INVALID, problems))
+                continue
+            decision = service.decide(
+                request, today, standings.get(normalize_id(request.applicant.id), clean)
+            )
+            if problems:
+                # Row-level problems (bad type, bad commitment) join the service's own findings.
+                found = decision.problems if decision.outcome is Outcome.INVALID else []
+                decision = Decision(Outcome.INVALID, problems + found, decision.entry)
+            decisions.append(decision)
+        if dry_run:
+            service.preview_duplicates(decisions, seen_keys)
+        else:
+            service.commit(decisions, today)
+        for raw, decision in zip(chunk, decisions, strict=True):
+            result = _result(raw.number, decision, dry_run)
+            counts[result.status.value] += 1
+            if report:
+                report.add(result)
+            if result.status in REJECTED:
+                rejects.add(raw, result)
+        return len(chunk)
+
+
+def _prepend(first: RawRow, rest: Iterator[RawRow]) -> Iterator[RawRow]:
+    yield first
+    yield from rest

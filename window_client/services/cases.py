@@ -1,0 +1,264 @@
+"""Reading cases and moving them through the state machine (补正, 终止, 办结, 撤回, …)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
+from models.identity import mask_id, mask_phone
+from models.problems import DomainError, Problem
+from models.records import CaseView, HistoryEntry, MaterialView
+from models.timelimits import TimeLimit
+from offline_cache import Store
+from offline_cache import repositories as repo
+from offline_cache.repositories import CaseFilter
+from window_client.services.state_machine import CaseEvent, next_state
+from window_client.services.workdays import WorkdayCalendar
+
+OPEN_FOR_DUE = frozenset({CaseState.ACCEPTED.value, CaseState.SUPPLEMENTED.value})
+
+
+def compute_flag(
+    state: str,
+    due_date: dt.date | None,
+    supplement_due: dt.date | None,
+    today: dt.date,
+    calendar: WorkdayCalendar,
+    warning_workdays: int,
+) -> Flag | None:
+    """红黄绿: red when overdue, yellow when due within the warning window, else green.
+
+    Tolerated cases are judged on their 补正 deadline, open cases on their due date; closed
+    cases carry no flag.
+    """
+    if state == CaseState.ACCEPTED_TOLERATED:
+        deadline = supplement_due
+    elif state in OPEN_FOR_DUE:
+        deadline = due_date
+    else:
+        return None
+    if deadline is None:
+        return None
+    if today > deadline:
+        return Flag.RED
+    if calendar.workdays_between(today, deadline) <= warning_workdays:
+        return Flag.YELLOW
+    return Flag.GREEN
+
+
+def _d(value: Any) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    """A case with its checklist and history."""
+
+    case: CaseView
+    materials: list[MaterialView]
+    history: list[HistoryEntry]
+
+
+class CaseService:
+    """Case queries and transitions for one staff member."""
+
+    def __init__(self, store: Store, calendar: WorkdayCalendar, actor: str, warning_workdays: int = 1) -> None:
+        self.store = store
+        self.calendar = calendar
+        self.actor = actor
+        self.warning_workdays = warning_workdays
+
+    # ------------------------------------------------------------ reading
+
+    def _view(self, row: Sequence[Any], today: dt.date) -> CaseView:
+        (
+            case_no, item_code, item_name, station, clerk, channel, applicant_type, applicant_id,
+            applicant_name, agent_name, phone, state, verdict, reasons, accepted_on, due_date,
+            due_provisional, supplement_due, supplement_provisional, remaining_days, limit_unit,
+            certificate_type, commitment, approved_by, synced, closed_on, closed_by,
+        ) = row  # fmt: skip
+        due = _d(due_date)
+        sup = _d(supplement_due)
+        flag = compute_flag(state, due, sup, today, self.calendar, self.warning_workdays)
+        return CaseView(
+            case_no=case_no,
+            item_code=item_code,
+            item_name=item_name,
+            station=station,
+            clerk=clerk,
+            channel=channel,
+            applicant_type=applicant_type,
+            applicant_id=applicant_id,
+            applicant_id_masked=mask_id(applicant_id),
+            applicant_name=applicant_name,
+            agent_name=agent_name,
+            phone_masked=mask_phone(phone) if phone else None,
+            state=state,
+            verdict=verdict,
+            reasons=json.loads(reasons),
+            accepted_on=dt.date.fromisoformat(accepted_on),
+            due_date=due,
+            due_provisional=bool(due_provisional),
+            supplement_due=sup,
+            supplement_provisional=bool(supplement_provisional),
+            remaining_days=remaining_days,
+            limit_unit=limit_unit,
+            certificate_type=certificate_type,
+            commitment=bool(commitment),
+            approved_by=approved_by,
+            flag=flag.value if flag else None,
+            synced=bool(synced),
+            closed_on=_d(closed_on),
+            closed_by=closed_by,
+        )
+
+    def list(
+        self, f: CaseFilter, today: dt.date, limit: int = 100, offset: int = 0, order: str = "id DESC"
+    ) -> list[CaseView]:
+        """One page of cases, newest first unless ``order`` says otherwise."""
+        with self.store.reading() as conn:
+            rows = repo.list_case_rows(conn, f, limit, offset, order)
+        return [self._view(r, today) for r in rows]
+
+    def count(self, f: CaseFilter) -> int:
+        """How many cases match ``f``."""
+        with self.store.reading() as conn:
+            return repo.count_cases(conn, f)
+
+    def get(self, case_no: str, today: dt.date) -> CaseView:
+        """One case, or a :class:`DomainError`."""
+        with self.store.reading() as conn:
+            row = repo.get_case_row(conn, case_no)
+        if row is None:
+            raise DomainError.of("case.unknown", case_no=case_no)
+        return self._view(row, today)
+
+    def detail(self, case_no: str, today: dt.date) -> CaseDetail:
+        """A case with its materials and history."""
+        case = self.get(case_no, today)
+        with self.store.reading() as conn:
+            return CaseDetail(case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no))
+
+    def reveal_id(self, case_no: str, reason: str) -> str:
+        """The unmasked applicant ID; every view is audited."""
+        with self.store.transaction(self.actor) as unit:
+            row = repo.get_case_row(unit.conn, case_no)
+            if row is None:
+                raise DomainError.of("case.unknown", case_no=case_no)
+            unit.audit("id.view", case_no, {"reason": reason})
+            return str(row[7])
+
+    # ------------------------------------------------------------ transitions
+
+    def _transition(
+        self,
+        unit: Any,
+        case: CaseView,
+        event: CaseEvent,
+        detail: dict[str, Any],
+        **fields: Any,
+    ) -> CaseState:
+        new = next_state(case.case_no, CaseState(case.state), event)
+        repo.update_case(unit, case.case_no, case.state, state=new.value, **fields)
+        payload = {"case_no": case.case_no, "event": event.value, "from": case.state, "to": new.value, **detail}
+        unit.audit(f"case.{event.value}", case.case_no, detail)
+        unit.enqueue("case.transition", case.case_no, payload)
+        return new
+
+    def transition(self, case_no: str, event: CaseEvent, day: dt.date, **detail: Any) -> CaseView:
+        """Apply a plain event (approve, refuse, withdraw, deliver, issue_certificate)."""
+        with self.store.transaction(self.actor) as unit:
+            case = self._locked(unit, case_no, day)
+            self._transition(unit, case, event, {"on": day.isoformat(), **detail})
+        return self.get(case_no, day)
+
+    def _locked(self, unit: Any, case_no: str, today: dt.date) -> CaseView:
+        row = repo.get_case_row(unit.conn, case_no)
+        if row is None:
+            raise DomainError.of("case.unknown", case_no=case_no)
+        return self._view(row, today)
+
+    def supplement(
+        self, case_no: str, received: Sequence[str], day: dt.date, conforming: bool = True
+    ) -> tuple[CaseView, Problem | None]:
+        """Receive 补正 materials.
+
+        Late or non-conforming materials terminate the case (终止) and count as a broken
+        commitment. When the last missing material arrives the case is 补齐: the tolerance
+        entry is closed (销号) and the due-date clock resumes with the limit it had left.
+        """
+        with self.store.transaction(self.actor) as unit:
+            case = self._locked(unit, case_no, day)
+            materials = repo.materials_of(unit.conn, case_no)
+            outstanding = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
+            problem: Problem | None = None
+            if case.state == CaseState.ACCEPTED_TOLERATED:
+                late = [m for m in outstanding if m.code in received and m.supplement_due and day > m.supplement_due]
+                overdue = [m for m in outstanding if m.supplement_due and day > m.supplement_due]
+                if late or overdue:
+                    first = min(m.supplement_due for m in (late or overdue) if m.supplement_due)
+                    problem = Problem("supplement.late", {"due": first.isoformat()})
+                elif not conforming:
+                    problem = Problem("supplement.nonconforming")
+            if problem is not None:
+                self._transition(
+                    unit, case, CaseEvent.TERMINATE, {"on": day.isoformat(), "reason": problem.code},
+                    closed_on=day, closed_by=self.actor,
+                )  # fmt: skip
+                repo.close_commitment(unit, case.applicant_id, fulfilled=False)
+                return self._view(repo.get_case_row(unit.conn, case_no) or (), day), problem
+            codes = [m.code for m in outstanding if m.code in received]
+            left = [m for m in outstanding if m.code not in received]
+            if case.state == CaseState.ACCEPTED_TOLERATED and not left:
+                repo.mark_materials_received(unit, case_no, codes, day)
+                unit_of = TimeUnit(case.limit_unit)
+                due = self.calendar.add(day, TimeLimit(case.remaining_days or 0, unit_of))
+                self._transition(
+                    unit, case, CaseEvent.SUPPLEMENT, {"on": day.isoformat(), "received": codes},
+                    due_date=due.date, due_provisional=due.provisional, remaining_days=None,
+                    closed_on=day, closed_by=self.actor,
+                )  # fmt: skip
+                repo.close_commitment(unit, case.applicant_id, fulfilled=True)
+            elif case.state == CaseState.ACCEPTED_TOLERATED and codes:
+                # Partial 补正: record what came; the ledger now watches the next deadline.
+                repo.mark_materials_received(unit, case_no, codes, day)
+                next_due = min(m.supplement_due for m in left if m.supplement_due)
+                repo.update_case(unit, case_no, case.state, supplement_due=next_due)
+                unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
+                unit.enqueue(
+                    "case.partial_supplement", case_no, {"case_no": case_no, "received": codes, "on": day.isoformat()}
+                )
+                problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
+            else:
+                next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
+            row = repo.get_case_row(unit.conn, case_no)
+            assert row is not None
+            return self._view(row, day), problem
+
+    def terminate(self, case_no: str, day: dt.date, reason: str) -> CaseView:
+        """Terminate a tolerated case (supervisor): the commitment counts as broken."""
+        with self.store.transaction(self.actor) as unit:
+            case = self._locked(unit, case_no, day)
+            self._transition(
+                unit, case, CaseEvent.TERMINATE, {"on": day.isoformat(), "reason": reason},
+                closed_on=day, closed_by=self.actor,
+            )  # fmt: skip
+            repo.close_commitment(unit, case.applicant_id, fulfilled=False)
+        return self.get(case_no, day)
+
+    def terminate_overdue(self, today: dt.date) -> list[str]:
+        """Terminate every tolerated case whose 补正 deadline has passed; returns their numbers."""
+        with self.store.reading() as conn:
+            overdue = repo.overdue_tolerated(conn, today)
+        done = []
+        for case_no, _ in overdue:
+            try:
+                self.terminate(case_no, today, "supplement.late")
+            except DomainError:
+                continue  # changed meanwhile (e.g. supplemented): nothing to terminate
+            done.append(case_no)
+        return done
