@@ -18,7 +18,9 @@ HEAD_SEQ = "audit_head_seq"
 HEAD_HASH = "audit_head_hash"
 
 
-def event_hash(seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str) -> str:
+def event_hash(
+    seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str
+) -> str:
     """The chain hash of one event."""
     material = "\x1f".join((str(seq), at, actor, action, subject, detail, prev))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -35,7 +37,7 @@ class AuditProblem:
 
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last sequence number and hash recorded in meta."""
-    rows = dict(
+    rows: dict[str, str] = dict(
         conn.exec_driver_sql(
             "SELECT key, value FROM meta WHERE key IN (?, ?)", (HEAD_SEQ, HEAD_HASH)
         ).all()
@@ -43,9 +45,7 @@ def read_head(conn: Connection) -> tuple[int, str]:
     return int(rows.get(HEAD_SEQ, 0)), rows.get(HEAD_HASH, GENESIS)
 
 
-def append_events(
-    conn: Connection, events: Iterable[tuple[str, str, str, str, str]]
-) -> int:
+def append_events(conn: Connection, events: Iterable[tuple[str, str, str, str, str]]) -> int:
     """Append (at, actor, action, subject, detail) events; returns how many were written.
 
     Must run inside a write transaction (BEGIN IMMEDIATE), which serialises chain heads.
@@ -77,7 +77,8 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
     expected_seq, prev = 1, GENESIS
     checked = 0
     result = conn.exec_driver_sql(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_events ORDER BY seq"
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash"
+        " FROM audit_events ORDER BY seq"
     )
     for seq, at, actor, action, subject, detail, prev_hash, digest in result:
         if seq != expected_seq:
@@ -85,7 +86,9 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
                 expected_seq, "missing", f"event {expected_seq} is missing (next present is {seq})"
             )
         if prev_hash != prev or event_hash(seq, at, actor, action, subject, detail, prev) != digest:
-            return checked, AuditProblem(seq, "altered", f"event {seq} ({action} {subject}) was altered")
+            return checked, AuditProblem(
+                seq, "altered", f"event {seq} ({action} {subject}) was altered"
+            )
         prev = digest
         expected_seq += 1
         checked += 1
@@ -93,7 +96,11 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
     if head_seq != checked or head_hash != prev:
         if head_seq > checked:
             return checked, AuditProblem(
-                checked + 1, "truncated", f"events {checked + 1}..{head_seq} are missing (deleted from the end)"
+                checked + 1,
+                "truncated",
+                f"events {checked + 1}..{head_seq} are missing (deleted from the end)",
             )
-        return checked, AuditProblem(checked, "altered", "the recorded chain head does not match the events")
+        return checked, AuditProblem(
+            checked, "altered", "the recorded chain head does not match the events"
+        )
     return checked, None

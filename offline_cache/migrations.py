@@ -131,7 +131,8 @@ def _now() -> str:
 def applied(conn: Connection) -> set[str]:
     """Names of the migrations already applied."""
     conn.exec_driver_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     return {row[0] for row in conn.exec_driver_sql("SELECT name FROM schema_migrations")}
 

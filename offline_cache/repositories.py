@@ -103,7 +103,9 @@ def close_commitment(unit: UnitOfWork, applicant_id: str, fulfilled: bool) -> No
     )
 
 
-def set_dishonest(unit: UnitOfWork, applicant_id: str, applicant_type: str, name: str, flag: bool) -> None:
+def set_dishonest(
+    unit: UnitOfWork, applicant_id: str, applicant_type: str, name: str, flag: bool
+) -> None:
     """Record or clear a 失信 mark for an applicant."""
     unit.execute(
         "INSERT INTO applicants (applicant_id, applicant_type, name, dishonest, updated_at)"
@@ -129,7 +131,8 @@ def find_dedupe(conn: Connection, keys: Sequence[str]) -> dict[str, DedupeHit]:
         chunk = keys[start : start + 500]
         marks = ", ".join("?" * len(chunk))
         for key, case_no, state, content in conn.exec_driver_sql(
-            f"SELECT dedupe_key, case_no, state, content_hash FROM cases WHERE dedupe_key IN ({marks})",
+            "SELECT dedupe_key, case_no, state, content_hash FROM cases"
+            f" WHERE dedupe_key IN ({marks})",
             tuple(chunk),
         ):
             found[key] = DedupeHit(case_no, state, content)
@@ -175,10 +178,13 @@ def update_case(unit: UnitOfWork, case_no: str, expected_state: str, **fields: A
         raise RuntimeError(f"case {case_no} changed underneath (expected state {expected_state})")
 
 
-def mark_materials_received(unit: UnitOfWork, case_no: str, codes: Sequence[str], day: dt.date) -> None:
+def mark_materials_received(
+    unit: UnitOfWork, case_no: str, codes: Sequence[str], day: dt.date
+) -> None:
     """Record the 补正 of missing materials."""
     unit.executemany(
-        "UPDATE case_materials SET status = 'presented', received_on = ? WHERE case_no = ? AND code = ?",
+        "UPDATE case_materials SET status = 'presented', received_on = ?"
+        " WHERE case_no = ? AND code = ?",
         [(day.isoformat(), case_no, code) for code in codes],
     )
 
@@ -245,7 +251,9 @@ def list_case_rows(
 def count_cases(conn: Connection, f: CaseFilter) -> int:
     """How many cases match."""
     where, params = _where(f)
-    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM cases{where}", tuple(params)).scalar_one())
+    return int(
+        conn.exec_driver_sql(f"SELECT COUNT(*) FROM cases{where}", tuple(params)).scalar_one()
+    )
 
 
 def get_case_row(conn: Connection, case_no: str) -> tuple[Any, ...] | None:
@@ -305,15 +313,21 @@ def save_arrangement(
     )
     unit.execute(
         "INSERT INTO holiday_years (year, source, imported_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(year) DO UPDATE SET source = excluded.source, imported_at = excluded.imported_at",
+        " ON CONFLICT(year) DO UPDATE SET source = excluded.source,"
+        " imported_at = excluded.imported_at",
         (year, source, unit.now),
     )
 
 
 def load_arrangements(conn: Connection) -> dict[int, tuple[str, list[tuple[dt.date, str, str]]]]:
     """Stored arrangements: year -> (source, [(day, kind, name)])."""
-    years = {int(y): (str(s), []) for y, s in conn.exec_driver_sql("SELECT year, source FROM holiday_years")}
-    for day, year, kind, name in conn.exec_driver_sql("SELECT day, year, kind, name FROM holiday_days"):
+    years: dict[int, tuple[str, list[tuple[dt.date, str, str]]]] = {
+        int(y): (str(s), [])
+        for y, s in conn.exec_driver_sql("SELECT year, source FROM holiday_years")
+    }
+    for day, year, kind, name in conn.exec_driver_sql(
+        "SELECT day, year, kind, name FROM holiday_days"
+    ):
         if int(year) in years:
             years[int(year)][1].append((dt.date.fromisoformat(day), str(kind), str(name)))
     return years

@@ -13,11 +13,15 @@ from window_client.cli.common import EXIT_FAILED, out, print_json, runtime
 from window_client.services.runtime import parse_day
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-calendar_app = typer.Typer(help="Working days and holiday arrangements (调休).", no_args_is_help=True)
+calendar_app = typer.Typer(
+    help="Working days and holiday arrangements (调休).", no_args_is_help=True
+)
 
 
 @audit_app.command("verify")
-def verify(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def verify(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Check the audit hash chain; names the first altered or missing event (exit 1)."""
     with runtime() as rt:
         checked, problem = rt.store.verify_audit()
@@ -73,4 +77,7 @@ def add(
     if json_output:
         print_json({"date": due.date.isoformat(), "provisional": due.provisional})
     else:
-        out.print(due.date.isoformat() + ("  (provisional: that year's arrangement is not known)" if due.provisional else ""))
+        out.print(
+            due.date.isoformat()
+            + ("  (provisional: that year's arrangement is not known)" if due.provisional else "")
+        )

@@ -9,16 +9,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from models.enums import CaseState
 from models.records import CaseView
 from offline_cache.repositories import CaseFilter
 from window_client.cli.common import out, print_json, runtime
 from window_client.services.documents import documents_for
 from window_client.services.runtime import parse_day
-from window_client.services.state_machine import STATE_ZH, CaseState
+from window_client.services.state_machine import STATE_ZH
 
 app = typer.Typer(help="Cases in the local store.", no_args_is_help=True)
 
-TodayOption = Annotated[str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")]
+TodayOption = Annotated[
+    str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 FLAG_ZH = {"green": "绿", "yellow": "黄", "red": "红", None: ""}
 
@@ -46,7 +49,7 @@ def list_cases(
         if state is not None and state not in {s.value for s in CaseState}:
             raise typer.BadParameter(f"unknown state {state!r}", param_hint="--state")
         day = parse_day(today)
-        cases = rt.cases.list(CaseFilter(state=state), day, limit, offset)
+        cases = rt.cases.list_cases(CaseFilter(state=state), day, limit, offset)
         if json_output:
             print_json({"cases": [case_json(c) for c in cases]})
             return
@@ -64,7 +67,9 @@ def list_cases(
 def show(
     case_no: Annotated[str, typer.Argument(help="The case number.")],
     json_output: JsonOption = False,
-    documents: Annotated[bool, typer.Option("--documents", help="Print its notices/receipt.")] = False,
+    documents: Annotated[
+        bool, typer.Option("--documents", help="Print its notices/receipt.")
+    ] = False,
     today: TodayOption = None,
 ) -> None:
     """Show one case with its materials, history and documents."""
@@ -72,11 +77,16 @@ def show(
         day = parse_day(today)
         detail = rt.cases.detail(case_no, day)
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        docs = documents_for(
+            detail.case, detail.materials, station.name if station else detail.case.station
+        )
         if json_output:
             data = case_json(detail.case)
             data["materials"] = [
-                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dataclasses.asdict(m).items()}
+                {
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in dataclasses.asdict(m).items()
+                }
                 for m in detail.materials
             ]
             data["history"] = [dataclasses.asdict(h) for h in detail.history]
@@ -92,7 +102,12 @@ def show(
         out.print(f"申请人：{escape(c.applicant_name)}（{c.applicant_id_masked}）")
         table = Table("材料", "类别", "状态", "补正期限")
         for m in detail.materials:
-            table.add_row(escape(m.name), m.tolerance, m.status, m.supplement_due.isoformat() if m.supplement_due else "")
+            table.add_row(
+                escape(m.name),
+                m.tolerance,
+                m.status,
+                m.supplement_due.isoformat() if m.supplement_due else "",
+            )
         out.print(table)
         for h in detail.history:
             out.print(f"{h.at}  {escape(h.actor)}  {h.action}")
@@ -103,7 +118,8 @@ def supplement(
     case_no: Annotated[str, typer.Argument(help="The tolerated case.")],
     materials: Annotated[str, typer.Option(help="Material codes received, separated by ';'.")],
     nonconforming: Annotated[
-        bool, typer.Option("--nonconforming", help="The materials do not conform: terminate the case.")
+        bool,
+        typer.Option("--nonconforming", help="The materials do not conform: terminate the case."),
     ] = False,
     today: TodayOption = None,
 ) -> None:

@@ -17,12 +17,24 @@ from enum import StrEnum
 
 from models.catalog import Acceptable, Catalog, Station
 from models.enums import ApplicantType, CaseState, Channel, MaterialStatus, VerdictKind
-from models.identity import check_applicant_id, check_name, check_person_id, check_phone, normalize_id
+from models.identity import (
+    check_applicant_id,
+    check_name,
+    check_person_id,
+    check_phone,
+    normalize_id,
+)
 from models.problems import DomainError, Problem
 from models.records import NewCase, NewMaterial
 from offline_cache import Store
 from offline_cache import repositories as repo
-from window_client.services.tolerance import ApplicantStanding, TolerancePolicy, Verdict, assess
+from window_client.services.tolerance import (
+    CLEAN_STANDING,
+    ApplicantStanding,
+    TolerancePolicy,
+    Verdict,
+    assess,
+)
 from window_client.services.workdays import DueDate, WorkdayCalendar
 
 FIELD_LIMIT = 200  # characters; longer values are refused, never truncated silently
@@ -158,7 +170,9 @@ class AcceptanceService:
             known = {m.code for m in entry.materials}
             for code in request.presented:
                 if code not in known:
-                    problems.append(Problem("material.unknown", {"code": code[:40], "item": entry.code}))
+                    problems.append(
+                        Problem("material.unknown", {"code": code[:40], "item": entry.code})
+                    )
         return entry, problems
 
     # ------------------------------------------------------------ decision
@@ -167,7 +181,7 @@ class AcceptanceService:
         self,
         request: AcceptanceRequest,
         today: dt.date,
-        standing: ApplicantStanding = ApplicantStanding(),
+        standing: ApplicantStanding = CLEAN_STANDING,
         approved_by: str | None = None,
     ) -> Decision:
         """Decide on a request without writing anything."""
@@ -185,11 +199,16 @@ class AcceptanceService:
             reasons.append(Problem("verdict.no_commitment"))
         elif verdict.needs_supervisor and not approved_by:
             return Decision(
-                Outcome.NEEDS_APPROVAL, [*reasons, Problem("verdict.needs_supervisor")], entry, verdict
+                Outcome.NEEDS_APPROVAL,
+                [*reasons, Problem("verdict.needs_supervisor")],
+                entry,
+                verdict,
             )
         else:
             state = CaseState.ACCEPTED_TOLERATED
-        case, due, supplement_due = self._new_case(request, entry, verdict, state, reasons, today, approved_by)
+        case, due, supplement_due = self._new_case(
+            request, entry, verdict, state, reasons, today, approved_by
+        )
         return Decision(Outcome(state.value), reasons, entry, verdict, case, due, supplement_due)
 
     def _new_case(
@@ -220,7 +239,9 @@ class AcceptanceService:
         for req, status in verdict.checklist:
             md = material_due.get(req.code)
             materials.append(
-                NewMaterial(req.code, req.name, req.tolerance.value, status.value, md.date if md else None)
+                NewMaterial(
+                    req.code, req.name, req.tolerance.value, status.value, md.date if md else None
+                )
             )
         case = NewCase(
             station=self.station.code,
@@ -243,7 +264,8 @@ class AcceptanceService:
             approved_by=approved_by if state is CaseState.ACCEPTED_TOLERATED else None,
             accepted_on=today,
             due_date=due.date if due else None,
-            due_provisional=bool(due and due.provisional) or any(d.provisional for d in material_due.values()),
+            due_provisional=bool(due and due.provisional)
+            or any(d.provisional for d in material_due.values()),
             supplement_due=supplement.date if supplement else None,
             supplement_provisional=bool(supplement and supplement.provisional),
             remaining_days=remaining,
@@ -300,7 +322,11 @@ class AcceptanceService:
                 unit.audit(
                     f"case.{case.state}",
                     case.case_no,
-                    {"item": case.item_code, "verdict": case.verdict, "approved_by": case.approved_by},
+                    {
+                        "item": case.item_code,
+                        "verdict": case.verdict,
+                        "approved_by": case.approved_by,
+                    },
                 )
                 unit.enqueue("case.accept", case.case_no, _accept_payload(case))
                 if case.state == CaseState.ACCEPTED_TOLERATED:

@@ -66,7 +66,9 @@ class CaseDetail:
 class CaseService:
     """Case queries and transitions for one staff member."""
 
-    def __init__(self, store: Store, calendar: WorkdayCalendar, actor: str, warning_workdays: int = 1) -> None:
+    def __init__(
+        self, store: Store, calendar: WorkdayCalendar, actor: str, warning_workdays: int = 1
+    ) -> None:
         self.store = store
         self.calendar = calendar
         self.actor = actor
@@ -116,8 +118,13 @@ class CaseService:
             closed_by=closed_by,
         )
 
-    def list(
-        self, f: CaseFilter, today: dt.date, limit: int = 100, offset: int = 0, order: str = "id DESC"
+    def list_cases(
+        self,
+        f: CaseFilter,
+        today: dt.date,
+        limit: int = 100,
+        offset: int = 0,
+        order: str = "id DESC",
     ) -> list[CaseView]:
         """One page of cases, newest first unless ``order`` says otherwise."""
         with self.store.reading() as conn:
@@ -141,7 +148,9 @@ class CaseService:
         """A case with its materials and history."""
         case = self.get(case_no, today)
         with self.store.reading() as conn:
-            return CaseDetail(case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no))
+            return CaseDetail(
+                case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no)
+            )
 
     def reveal_id(self, case_no: str, reason: str) -> str:
         """The unmasked applicant ID; every view is audited."""
@@ -164,7 +173,13 @@ class CaseService:
     ) -> CaseState:
         new = next_state(case.case_no, CaseState(case.state), event)
         repo.update_case(unit, case.case_no, case.state, state=new.value, **fields)
-        payload = {"case_no": case.case_no, "event": event.value, "from": case.state, "to": new.value, **detail}
+        payload = {
+            "case_no": case.case_no,
+            "event": event.value,
+            "from": case.state,
+            "to": new.value,
+            **detail,
+        }
         unit.audit(f"case.{event.value}", case.case_no, detail)
         unit.enqueue("case.transition", case.case_no, payload)
         return new
@@ -194,10 +209,16 @@ class CaseService:
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
             materials = repo.materials_of(unit.conn, case_no)
-            outstanding = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
+            outstanding = [
+                m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due
+            ]
             problem: Problem | None = None
             if case.state == CaseState.ACCEPTED_TOLERATED:
-                late = [m for m in outstanding if m.code in received and m.supplement_due and day > m.supplement_due]
+                late = [
+                    m
+                    for m in outstanding
+                    if m.code in received and m.supplement_due and day > m.supplement_due
+                ]
                 overdue = [m for m in outstanding if m.supplement_due and day > m.supplement_due]
                 if late or overdue:
                     first = min(m.supplement_due for m in (late or overdue) if m.supplement_due)
@@ -206,11 +227,12 @@ class CaseService:
                     problem = Problem("supplement.nonconforming")
             if problem is not None:
                 self._transition(
-                    unit, case, CaseEvent.TERMINATE, {"on": day.isoformat(), "reason": problem.code},
+                    unit, case, CaseEvent.TERMINATE,
+                    {"on": day.isoformat(), "reason": problem.code},
                     closed_on=day, closed_by=self.actor,
                 )  # fmt: skip
                 repo.close_commitment(unit, case.applicant_id, fulfilled=False)
-                return self._view(repo.get_case_row(unit.conn, case_no) or (), day), problem
+                return self._locked(unit, case_no, day), problem
             codes = [m.code for m in outstanding if m.code in received]
             left = [m for m in outstanding if m.code not in received]
             if case.state == CaseState.ACCEPTED_TOLERATED and not left:
@@ -228,16 +250,20 @@ class CaseService:
                 repo.mark_materials_received(unit, case_no, codes, day)
                 next_due = min(m.supplement_due for m in left if m.supplement_due)
                 repo.update_case(unit, case_no, case.state, supplement_due=next_due)
-                unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
-                unit.enqueue(
-                    "case.partial_supplement", case_no, {"case_no": case_no, "received": codes, "on": day.isoformat()}
+                unit.audit(
+                    "case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes}
                 )
-                problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
+                unit.enqueue(
+                    "case.partial_supplement",
+                    case_no,
+                    {"case_no": case_no, "received": codes, "on": day.isoformat()},
+                )
+                problem = Problem(
+                    "supplement.incomplete", {"names": "、".join(m.name for m in left)}
+                )
             else:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
-            row = repo.get_case_row(unit.conn, case_no)
-            assert row is not None
-            return self._view(row, day), problem
+            return self._locked(unit, case_no, day), problem
 
     def terminate(self, case_no: str, day: dt.date, reason: str) -> CaseView:
         """Terminate a tolerated case (supervisor): the commitment counts as broken."""

@@ -8,14 +8,14 @@ offsets are mapped back to entries with ``bisect``.
 from __future__ import annotations
 
 import bisect
-import re
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from models.catalog import Acceptable, Catalog, Package, ServiceItem, catalog_from_dict
 

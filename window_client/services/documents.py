@@ -14,7 +14,11 @@ from models.enums import CaseState, MaterialStatus, Tolerance
 from models.problems import Problem
 from models.records import CaseView, MaterialView
 
-_TOLERANCE_ZH = {Tolerance.CORE: "核心要件", Tolerance.TOLERABLE: "可容缺材料", Tolerance.OPTIONAL: "非必要材料"}
+_TOLERANCE_ZH = {
+    Tolerance.CORE: "核心要件",
+    Tolerance.TOLERABLE: "可容缺材料",
+    Tolerance.OPTIONAL: "非必要材料",
+}
 _STATUS_ZH = {
     MaterialStatus.PRESENTED: "已提交",
     MaterialStatus.E_LICENSE: "电子证照免提交",
@@ -77,15 +81,25 @@ def _head(case: CaseView, station_name: str) -> list[tuple[str, str]]:
     ]
     if case.agent_name:
         fields.append(("代办人", case.agent_name))
-    fields += [("受理窗口", station_name), ("受理人", case.clerk), ("受理日期", _date(case.accepted_on, False))]
+    fields += [
+        ("受理窗口", station_name),
+        ("受理人", case.clerk),
+        ("受理日期", _date(case.accepted_on, False)),
+    ]
     return fields
 
 
 def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
     """受理回执 for an accepted case."""
-    due = "当场办结" if case.due_date == case.accepted_on else _date(case.due_date, case.due_provisional)
+    due = (
+        "当场办结"
+        if case.due_date == case.accepted_on
+        else _date(case.due_date, case.due_provisional)
+    )
     rows = tuple(
-        (m.name, _STATUS_ZH[MaterialStatus(m.status)]) for m in materials if m.status != MaterialStatus.MISSING
+        (m.name, _STATUS_ZH[MaterialStatus(m.status)])
+        for m in materials
+        if m.status != MaterialStatus.MISSING
     )
     return Document(
         kind="receipt",
@@ -103,11 +117,17 @@ def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str
     )
 
 
-def tolerance_notice(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
+def tolerance_notice(
+    case: CaseView, materials: Sequence[MaterialView], station_name: str
+) -> Document:
     """容缺受理通知书, in two copies: the applicant's and the case file's."""
     missing = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
     rows = tuple(
-        (m.name, "原件或复印件（以事项要求为准）", _date(m.supplement_due, case.supplement_provisional))
+        (
+            m.name,
+            "原件或复印件（以事项要求为准）",
+            _date(m.supplement_due, case.supplement_provisional),
+        )
         for m in missing
     )
     fields = _head(case, station_name)
@@ -157,9 +177,16 @@ def one_time_notice(
     )
 
 
-def documents_for(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> list[Document]:
+def documents_for(
+    case: CaseView, materials: Sequence[MaterialView], station_name: str
+) -> list[Document]:
     """The documents a case's acceptance produced."""
-    reasons = [Problem(r["code"], dict(r.get("params", {}))) for r in case.reasons]  # type: ignore[arg-type]
+    reasons = []
+    for stored in case.reasons:
+        params = stored.get("params")
+        reasons.append(
+            Problem(str(stored["code"]), dict(params) if isinstance(params, dict) else {})
+        )
     if case.state == CaseState.NOT_ACCEPTED:
         return [one_time_notice(case, materials, reasons, station_name)]
     if case.verdict == "tolerable":

@@ -96,7 +96,9 @@ class Runtime:
     @cached_property
     def cases(self) -> CaseService:
         """Case queries and transitions by :attr:`actor`."""
-        return CaseService(self.store, self.calendar, self.actor, self.settings.policy.warning_workdays)
+        return CaseService(
+            self.store, self.calendar, self.actor, self.settings.policy.warning_workdays
+        )
 
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""
@@ -111,7 +113,11 @@ class Runtime:
         days += [(d, "workday", n) for d, n in arrangement.workdays.items()]
         with self.store.transaction(self.actor) as unit:
             repo.save_arrangement(unit, arrangement.year, arrangement.source, days)
-            unit.audit("calendar.import", str(arrangement.year), {"source": arrangement.source, "days": len(days)})
+            unit.audit(
+                "calendar.import",
+                str(arrangement.year),
+                {"source": arrangement.source, "days": len(days)},
+            )
         self.__dict__.pop("calendar", None)
         return arrangement
 

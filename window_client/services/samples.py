@@ -23,7 +23,13 @@ REGIONS = ("610102", "610103", "610104", "610111", "610112", "610113", "610114",
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马胡朱郭何罗高林"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国晓燕宇航欣怡子涵浩然"
 ORG_WORDS = ("秦创", "泾河", "高新", "丝路", "长安", "曲江", "灞柳", "沣东", "氢能", "光电")
-ORG_KINDS = ("科技有限公司", "智能制造有限公司", "餐饮管理有限公司", "新能源有限公司", "商贸有限责任公司")
+ORG_KINDS = (
+    "科技有限公司",
+    "智能制造有限公司",
+    "餐饮管理有限公司",
+    "新能源有限公司",
+    "商贸有限责任公司",
+)
 
 
 def person_id(rng: random.Random) -> str:
@@ -63,7 +69,9 @@ def _for_org(item: ServiceItem) -> bool:
     return any(m.code == "BIZ_LICENSE" and m.tolerance is Tolerance.CORE for m in item.materials)
 
 
-def sample_rows(catalog: Catalog, count: int, seed: int = 2026, invalid_share: float = 0.08) -> Iterator[dict[str, str]]:
+def sample_rows(
+    catalog: Catalog, count: int, seed: int = 2026, invalid_share: float = 0.08
+) -> Iterator[dict[str, str]]:
     """Batch rows with a realistic mix: mostly complete, some tolerable with commitment, some
     missing core materials, and a share of invalid rows (bad IDs, unknown items, bad names)."""
     rng = random.Random(seed)
@@ -92,7 +100,9 @@ def sample_rows(catalog: Catalog, count: int, seed: int = 2026, invalid_share: f
         if rng.random() < invalid_share:
             fault = rng.randrange(4)
             if fault == 0:
-                row["applicant_id"] = row["applicant_id"][:-1] + ("0" if row["applicant_id"][-1] != "0" else "1")
+                row["applicant_id"] = row["applicant_id"][:-1] + (
+                    "0" if row["applicant_id"][-1] != "0" else "1"
+                )
             elif fault == 1:
                 row["item_code"] = "NOPE-" + str(rng.randrange(1000))
             elif fault == 2:
@@ -102,7 +112,9 @@ def sample_rows(catalog: Catalog, count: int, seed: int = 2026, invalid_share: f
         yield row
 
 
-def write_csv(rows: Iterator[dict[str, str]], target: Path | IO[str], encoding: str = "utf-8") -> None:
+def write_csv(
+    rows: Iterator[dict[str, str]], target: Path | IO[str], encoding: str = "utf-8"
+) -> None:
     """Write rows as a batch CSV with the contract's header."""
     if isinstance(target, Path):
         with target.open("w", encoding=encoding, newline="") as fh:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from window_client.services.tolerance import TolerancePolicy
+from window_client.services.tolerance import DEFAULT_POLICY, TolerancePolicy
 
 DEFAULT_SERVER = "http://127.0.0.1:8765"
 
@@ -29,7 +29,7 @@ class Settings:
     station: str | None = None
     server: str = DEFAULT_SERVER
     window: str = "01"
-    policy: TolerancePolicy = TolerancePolicy()
+    policy: TolerancePolicy = DEFAULT_POLICY
     config: dict[str, Any] = field(default_factory=dict)
 
     @property

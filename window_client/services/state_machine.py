@@ -60,9 +60,7 @@ EVENT_ZH: dict[CaseEvent, str] = {
     E.WITHDRAW: "撤回",
 }
 
-TERMINAL = frozenset(
-    {S.NOT_ACCEPTED, S.REFUSED, S.DELIVERED, S.TERMINATED, S.WITHDRAWN}
-)
+TERMINAL = frozenset({S.NOT_ACCEPTED, S.REFUSED, S.DELIVERED, S.TERMINATED, S.WITHDRAWN})
 
 
 def next_state(case_no: str, state: CaseState, event: CaseEvent) -> CaseState:

@@ -43,6 +43,10 @@ class TolerancePolicy:
     warning_workdays: int = 1  # yellow when due within this many working days
 
 
+CLEAN_STANDING = ApplicantStanding()
+DEFAULT_POLICY = TolerancePolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class MissingMaterial:
     """A material the applicant has not presented, with its 补正 deadline when tolerable."""
@@ -61,7 +65,9 @@ class Verdict:
     missing: tuple[MissingMaterial, ...] = ()
     reasons: tuple[Problem, ...] = ()
     needs_supervisor: bool = False
-    checklist: tuple[tuple[MaterialRequirement, MaterialStatus], ...] = field(default=(), repr=False)
+    checklist: tuple[tuple[MaterialRequirement, MaterialStatus], ...] = field(
+        default=(), repr=False
+    )
 
     @property
     def needs_commitment(self) -> bool:
@@ -77,8 +83,8 @@ class Verdict:
 def assess(
     entry: Acceptable,
     presented: Mapping[str, MaterialStatus],
-    standing: ApplicantStanding = ApplicantStanding(),
-    policy: TolerancePolicy = TolerancePolicy(),
+    standing: ApplicantStanding = CLEAN_STANDING,
+    policy: TolerancePolicy = DEFAULT_POLICY,
 ) -> Verdict:
     """Check the presented materials of ``entry`` (item or package) against the rules.
 
@@ -101,14 +107,19 @@ def assess(
     if core:
         names = "、".join(m.name for m in core)
         return Verdict(
-            VerdictKind.NOT_ACCEPTABLE, found, (Problem("verdict.core_missing", {"names": names}),), checklist=listed
+            VerdictKind.NOT_ACCEPTABLE,
+            found,
+            (Problem("verdict.core_missing", {"names": names}),),
+            checklist=listed,
         )
     if not missing:
         return Verdict(VerdictKind.COMPLETE, checklist=listed)
     refusals: list[Problem] = []
     if not policy.enabled:
         refusals.append(Problem("verdict.tolerance_disabled"))
-    if entry.promised.days == 0 or any(m.supplement is None or m.supplement.days == 0 for m in missing):
+    if entry.promised.days == 0 or any(
+        m.supplement is None or m.supplement.days == 0 for m in missing
+    ):
         refusals.append(Problem("verdict.no_time"))
     if standing.dishonest:
         refusals.append(Problem("verdict.dishonest"))
@@ -121,7 +132,10 @@ def assess(
         approvals.append(Problem("verdict.unfulfilled"))
     if len(missing) > entry.max_tolerable_missing:
         approvals.append(
-            Problem("verdict.too_many_missing", {"count": len(missing), "limit": entry.max_tolerable_missing})
+            Problem(
+                "verdict.too_many_missing",
+                {"count": len(missing), "limit": entry.max_tolerable_missing},
+            )
         )
     return Verdict(
         VerdictKind.TOLERABLE,
