@@ -193,9 +193,7 @@ def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:
             supplement = None
             if tolerance is Tolerance.TOLERABLE:
                 if not m.get("supplement_days"):
-                    raise ValueError(
-                        f"{code}/{m['code']}: tolerable material needs supplement_days"
-                    )
+                    raise ValueError(f"{code}/{m['code']}: tolerable material needs supplement_days")
                 supplement = TimeLimit(int(m["supplement_days"]), promised.unit)
             reqs.append(
                 MaterialRequirement(

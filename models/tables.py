@@ -162,3 +162,19 @@ class MigrationRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     applied_at: str
+
+
+class StaffRow(SQLModel, table=True):
+    """A staff account as cached on this station (the hash of the last online sign-in)."""
+
+    __tablename__ = "staff"
+
+    staff_no: str = Field(primary_key=True)
+    name: str
+    role: str
+    station: str
+    password_hash: str
+    failed_attempts: int = 0
+    locked_until: str | None = None
+    last_online_login: str | None = None
+    active: bool = True

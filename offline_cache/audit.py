@@ -18,9 +18,7 @@ HEAD_SEQ = "audit_head_seq"
 HEAD_HASH = "audit_head_hash"
 
 
-def event_hash(
-    seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str
-) -> str:
+def event_hash(seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str) -> str:
     """The chain hash of one event."""
     material = "\x1f".join((str(seq), at, actor, action, subject, detail, prev))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -38,9 +36,7 @@ class AuditProblem:
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last sequence number and hash recorded in meta."""
     rows: dict[str, str] = dict(
-        conn.exec_driver_sql(
-            "SELECT key, value FROM meta WHERE key IN (?, ?)", (HEAD_SEQ, HEAD_HASH)
-        ).all()
+        conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?)", (HEAD_SEQ, HEAD_HASH)).all()
     )
     return int(rows.get(HEAD_SEQ, 0)), rows.get(HEAD_HASH, GENESIS)
 
@@ -77,8 +73,7 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
     expected_seq, prev = 1, GENESIS
     checked = 0
     result = conn.exec_driver_sql(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash"
-        " FROM audit_events ORDER BY seq"
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_events ORDER BY seq"
     )
     for seq, at, actor, action, subject, detail, prev_hash, digest in result:
         if seq != expected_seq:
@@ -86,9 +81,7 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
                 expected_seq, "missing", f"event {expected_seq} is missing (next present is {seq})"
             )
         if prev_hash != prev or event_hash(seq, at, actor, action, subject, detail, prev) != digest:
-            return checked, AuditProblem(
-                seq, "altered", f"event {seq} ({action} {subject}) was altered"
-            )
+            return checked, AuditProblem(seq, "altered", f"event {seq} ({action} {subject}) was altered")
         prev = digest
         expected_seq += 1
         checked += 1
@@ -100,7 +93,5 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
                 "truncated",
                 f"events {checked + 1}..{head_seq} are missing (deleted from the end)",
             )
-        return checked, AuditProblem(
-            checked, "altered", "the recorded chain head does not match the events"
-        )
+        return checked, AuditProblem(checked, "altered", "the recorded chain head does not match the events")
     return checked, None

@@ -119,6 +119,22 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ),
     ),
+    (
+        "0002_staff",
+        (
+            """CREATE TABLE staff (
+                staff_no TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                station TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                failed_attempts INTEGER NOT NULL DEFAULT 0,
+                locked_until TEXT,
+                last_online_login TEXT,
+                active BOOLEAN NOT NULL DEFAULT 1
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -131,8 +147,7 @@ def _now() -> str:
 def applied(conn: Connection) -> set[str]:
     """Names of the migrations already applied."""
     conn.exec_driver_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations"
-        " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     return {row[0] for row in conn.exec_driver_sql("SELECT name FROM schema_migrations")}
 

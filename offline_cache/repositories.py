@@ -18,9 +18,7 @@ from sqlalchemy import Connection
 from models.records import CASE_COLUMNS, HistoryEntry, MaterialView, NewCase
 from offline_cache.store import UnitOfWork
 
-_CASE_INSERT = (
-    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
-)
+_CASE_INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
 _MATERIAL_INSERT = (
     "INSERT INTO case_materials (case_no, code, name, tolerance, status, supplement_due)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -75,9 +73,7 @@ def insert_cases(unit: UnitOfWork, cases: Sequence[NewCase]) -> None:
             )
         )  # fmt: skip
         for m in c.materials:
-            material_rows.append(
-                (c.case_no, m.code, m.name, m.tolerance, m.status, _iso(m.supplement_due))
-            )
+            material_rows.append((c.case_no, m.code, m.name, m.tolerance, m.status, _iso(m.supplement_due)))
     unit.executemany(_CASE_INSERT, case_rows)
     unit.executemany(_MATERIAL_INSERT, material_rows)
 
@@ -103,9 +99,7 @@ def close_commitment(unit: UnitOfWork, applicant_id: str, fulfilled: bool) -> No
     )
 
 
-def set_dishonest(
-    unit: UnitOfWork, applicant_id: str, applicant_type: str, name: str, flag: bool
-) -> None:
+def set_dishonest(unit: UnitOfWork, applicant_id: str, applicant_type: str, name: str, flag: bool) -> None:
     """Record or clear a 失信 mark for an applicant."""
     unit.execute(
         "INSERT INTO applicants (applicant_id, applicant_type, name, dishonest, updated_at)"
@@ -131,8 +125,7 @@ def find_dedupe(conn: Connection, keys: Sequence[str]) -> dict[str, DedupeHit]:
         chunk = keys[start : start + 500]
         marks = ", ".join("?" * len(chunk))
         for key, case_no, state, content in conn.exec_driver_sql(
-            "SELECT dedupe_key, case_no, state, content_hash FROM cases"
-            f" WHERE dedupe_key IN ({marks})",
+            f"SELECT dedupe_key, case_no, state, content_hash FROM cases WHERE dedupe_key IN ({marks})",
             tuple(chunk),
         ):
             found[key] = DedupeHit(case_no, state, content)
@@ -178,13 +171,10 @@ def update_case(unit: UnitOfWork, case_no: str, expected_state: str, **fields: A
         raise RuntimeError(f"case {case_no} changed underneath (expected state {expected_state})")
 
 
-def mark_materials_received(
-    unit: UnitOfWork, case_no: str, codes: Sequence[str], day: dt.date
-) -> None:
+def mark_materials_received(unit: UnitOfWork, case_no: str, codes: Sequence[str], day: dt.date) -> None:
     """Record the 补正 of missing materials."""
     unit.executemany(
-        "UPDATE case_materials SET status = 'presented', received_on = ?"
-        " WHERE case_no = ? AND code = ?",
+        "UPDATE case_materials SET status = 'presented', received_on = ? WHERE case_no = ? AND code = ?",
         [(day.isoformat(), case_no, code) for code in codes],
     )
 
@@ -251,16 +241,12 @@ def list_case_rows(
 def count_cases(conn: Connection, f: CaseFilter) -> int:
     """How many cases match."""
     where, params = _where(f)
-    return int(
-        conn.exec_driver_sql(f"SELECT COUNT(*) FROM cases{where}", tuple(params)).scalar_one()
-    )
+    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM cases{where}", tuple(params)).scalar_one())
 
 
 def get_case_row(conn: Connection, case_no: str) -> tuple[Any, ...] | None:
     """One case as a raw row, or None."""
-    row = conn.exec_driver_sql(
-        f"SELECT {CASE_VIEW_COLUMNS} FROM cases WHERE case_no = ?", (case_no,)
-    ).first()
+    row = conn.exec_driver_sql(f"SELECT {CASE_VIEW_COLUMNS} FROM cases WHERE case_no = ?", (case_no,)).first()
     return None if row is None else tuple(row)
 
 
@@ -322,12 +308,9 @@ def save_arrangement(
 def load_arrangements(conn: Connection) -> dict[int, tuple[str, list[tuple[dt.date, str, str]]]]:
     """Stored arrangements: year -> (source, [(day, kind, name)])."""
     years: dict[int, tuple[str, list[tuple[dt.date, str, str]]]] = {
-        int(y): (str(s), [])
-        for y, s in conn.exec_driver_sql("SELECT year, source FROM holiday_years")
+        int(y): (str(s), []) for y, s in conn.exec_driver_sql("SELECT year, source FROM holiday_years")
     }
-    for day, year, kind, name in conn.exec_driver_sql(
-        "SELECT day, year, kind, name FROM holiday_days"
-    ):
+    for day, year, kind, name in conn.exec_driver_sql("SELECT day, year, kind, name FROM holiday_days"):
         if int(year) in years:
             years[int(year)][1].append((dt.date.fromisoformat(day), str(kind), str(name)))
     return years
@@ -336,3 +319,35 @@ def load_arrangements(conn: Connection) -> dict[int, tuple[str, list[tuple[dt.da
 def reasons_json(reasons: Iterable[tuple[str, dict[str, Any]]]) -> str:
     """Problems as stored on a case: [{"code", "params"}]."""
     return json.dumps([{"code": c, "params": p} for c, p in reasons], ensure_ascii=False)
+
+
+def flag_counts(conn: Connection, today: dt.date, yellow_until: dt.date) -> dict[str, int]:
+    """红黄绿 counts over open deadlines: 补正 deadlines of tolerated cases and due dates of
+    accepted and supplemented cases, counted in SQL so 200,000 cases never leave SQLite."""
+    row = conn.exec_driver_sql(
+        "SELECT"
+        " SUM(CASE WHEN deadline < :today THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN deadline >= :today AND deadline <= :yellow THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN deadline > :yellow THEN 1 ELSE 0 END)"
+        " FROM (SELECT CASE WHEN state = 'accepted_tolerated' THEN supplement_due ELSE due_date END"
+        " AS deadline FROM cases WHERE state IN ('accepted', 'accepted_tolerated', 'supplemented'))"
+        " WHERE deadline IS NOT NULL",
+        {"today": today.isoformat(), "yellow": yellow_until.isoformat()},
+    ).one()
+    return {"red": int(row[0] or 0), "yellow": int(row[1] or 0), "green": int(row[2] or 0)}
+
+
+def state_counts(conn: Connection, station: str | None = None, day: dt.date | None = None) -> dict[str, int]:
+    """Cases per state, optionally for one station and one acceptance day."""
+    sql = "SELECT state, COUNT(*) FROM cases"
+    clauses, params = [], []
+    if station:
+        clauses.append("station = ?")
+        params.append(station)
+    if day:
+        clauses.append("accepted_on = ?")
+        params.append(day.isoformat())
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " GROUP BY state"
+    return {str(s): int(n) for s, n in conn.exec_driver_sql(sql, tuple(params))}

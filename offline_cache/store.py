@@ -84,13 +84,9 @@ class UnitOfWork:
         if rows:
             self.conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
 
-    def audit(
-        self, action: str, subject: str, detail: dict[str, Any], actor: str | None = None
-    ) -> None:
+    def audit(self, action: str, subject: str, detail: dict[str, Any], actor: str | None = None) -> None:
         """Record an audit event (written at commit, chained)."""
-        self._events.append(
-            (self.now, actor or self.actor, action, subject, canonical_json(detail))
-        )
+        self._events.append((self.now, actor or self.actor, action, subject, canonical_json(detail)))
 
     def enqueue(self, kind: str, case_no: str | None, payload: dict[str, Any]) -> str:
         """Queue an outbox operation; returns its idempotency key."""

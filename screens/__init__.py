@@ -1,0 +1,1 @@
+"""Textual screens and widgets of the counter. UI only: every action calls a service."""

@@ -27,9 +27,7 @@ def tolerable_item(rt: Runtime) -> ServiceItem:
     """A person-facing promised item at this station with a tolerable material."""
     for item in rt.catalog.items.values():
         tolerable = [m for m in item.materials if m.tolerance is Tolerance.TOLERABLE]
-        needs_licence = any(
-            m.code == "BIZ_LICENSE" and m.tolerance is Tolerance.CORE for m in item.materials
-        )
+        needs_licence = any(m.code == "BIZ_LICENSE" and m.tolerance is Tolerance.CORE for m in item.materials)
         promised = item.kind is ItemKind.PROMISED
         if promised and tolerable and rt.station.accepts(item.code) and not needs_licence:
             return item
@@ -64,9 +62,9 @@ def test_complete_case_is_accepted_with_receipt_outbox_and_audit(rt: Runtime) ->
     assert raw.execute("SELECT kind FROM outbox WHERE case_no = ?", (case.case_no,)).fetchall() == [
         ("case.accept",)
     ]
-    assert raw.execute(
-        "SELECT action FROM audit_events WHERE subject = ?", (case.case_no,)
-    ).fetchall() == [("case.accepted",)]
+    assert raw.execute("SELECT action FROM audit_events WHERE subject = ?", (case.case_no,)).fetchall() == [
+        ("case.accepted",)
+    ]
     detail = rt.cases.detail(case.case_no, TODAY)
     (doc,) = documents_for(detail.case, detail.materials, rt.station.name)
     assert doc.title == "受理回执"
@@ -116,9 +114,7 @@ def test_late_supplement_terminates_and_the_next_tolerance_needs_a_supervisor(rt
     assert second.outcome is Outcome.NEEDS_APPROVAL
     assert [p.code for p in second.problems] == ["verdict.unfulfilled", "verdict.needs_supervisor"]
     assert second.case_no is None
-    approved = rt.acceptance.accept(
-        request(item, (missing.code,), pid=pid), too_late, approved_by="S001"
-    )
+    approved = rt.acceptance.accept(request(item, (missing.code,), pid=pid), too_late, approved_by="S001")
     assert approved.outcome is Outcome.ACCEPTED_TOLERATED
     assert rt.cases.get(approved.case_no or "", too_late).approved_by == "S001"
 
@@ -187,17 +183,13 @@ def test_an_invalid_applicant_writes_nothing(rt: Runtime) -> None:
 
 def test_provisional_due_date_when_the_next_year_is_unknown(rt: Runtime) -> None:
     item = next(
-        i
-        for i in rt.catalog.items.values()
-        if i.promised.days >= 15 and i.promised.unit.value == "workday"
+        i for i in rt.catalog.items.values() if i.promised.days >= 15 and i.promised.unit.value == "workday"
     )
     full = {m.code: MaterialStatus.PRESENTED for m in item.materials}
     applicant = Applicant(ApplicantType.PERSON, person_id(RNG), "李四")
     if any(m.code == "BIZ_LICENSE" and m.tolerance is Tolerance.CORE for m in item.materials):
         applicant = Applicant(ApplicantType.ORG, "91110000600037341L", "北京测试有限公司")
-    decision = rt.acceptance.accept(
-        AcceptanceRequest(item.code, applicant, full), dt.date(2026, 12, 20)
-    )
+    decision = rt.acceptance.accept(AcceptanceRequest(item.code, applicant, full), dt.date(2026, 12, 20))
     assert decision.outcome is Outcome.ACCEPTED
     case = rt.cases.get(decision.case_no or "", dt.date(2026, 12, 20))
     assert case.due_date is not None and case.due_date.year == 2027

@@ -40,9 +40,7 @@ def complete_row(catalog: Catalog, ref: str, item_code: str = "") -> dict[str, s
         "applicant_id": person_id(RNG),
         "applicant_name": "赵六",
         "phone": "13900139000",
-        "materials": ";".join(
-            m.code for m in item.materials if m.tolerance is not Tolerance.OPTIONAL
-        ),
+        "materials": ";".join(m.code for m in item.materials if m.tolerance is not Tolerance.OPTIONAL),
         "commitment": "yes",
         "external_ref": ref,
     }
@@ -92,9 +90,7 @@ def test_catalog_search_json_finds_by_initials(home: Path) -> None:
     assert data["items"] and all("不动产" in i["name"] for i in data["items"][:5])
 
 
-def test_park_station_lists_its_subset(
-    home: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_park_station_lists_its_subset(home: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
     park = next(s for s in catalog.stations.values() if s.item_codes is not None)
     monkeypatch.setenv("WINDOW_CLIENT_STATION", park.code)
     data = json.loads(run("catalog", "list", "--json").output)
@@ -102,9 +98,7 @@ def test_park_station_lists_its_subset(
     assert {i["code"] for i in data["items"]} <= set(park.item_codes or ())
 
 
-def test_unknown_station_is_a_clear_usage_error(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_station_is_a_clear_usage_error(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WINDOW_CLIENT_STATION", "NOWHERE")
     result = runner.invoke(app, ["catalog", "list"])
     assert result.exit_code == 2
@@ -140,9 +134,7 @@ def test_batch_with_every_kind_of_bad_row_keeps_the_good_ones(
     assert result.exit_code == 1
     data = report_of(report)
     statuses = [r["status"] for r in data["rows"]]
-    assert statuses == ["accepted"] + ["invalid"] * 4 + ["accepted"] + ["invalid"] * 7 + [
-        "accepted"
-    ]
+    assert statuses == ["accepted"] + ["invalid"] * 4 + ["accepted"] + ["invalid"] * 7 + ["accepted"]
     errors = {r["row"]: " ".join(r["errors"]) for r in data["rows"]}
     assert "check character" in errors[2]
     assert "credit code" in errors[3]
@@ -169,9 +161,7 @@ def test_rerun_accepts_nothing_twice_and_dry_run_writes_nothing(
 ) -> None:
     path = write(tmp_path / "b.csv", [complete_row(catalog, f"R{n}") for n in range(5)])
     report = tmp_path / "r.json"
-    dry = run(
-        "batch", "accept", str(path), "--dry-run", "--today", "2026-11-20", "--report", str(report)
-    )
+    dry = run("batch", "accept", str(path), "--dry-run", "--today", "2026-11-20", "--report", str(report))
     assert dry.exit_code == 0
     assert report_of(report)["summary"]["accepted"] == 5
     assert all(r["case_no"] is None for r in report_of(report)["rows"])
@@ -184,36 +174,26 @@ def test_rerun_accepts_nothing_twice_and_dry_run_writes_nothing(
     data = report_of(report)
     assert data["summary"]["duplicate"] == 5 and data["summary"]["accepted"] == 0
     assert all(r["case_no"] for r in data["rows"])
-    assert sqlite3.connect(home / "station.db").execute(
-        "SELECT COUNT(*) FROM cases"
-    ).fetchone() == (5,)
+    assert sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone() == (5,)
 
 
 def test_rerun_without_external_ref_uses_the_file_fingerprint(
     home: Path, tmp_path: Path, catalog: Catalog
 ) -> None:
     columns = tuple(c for c in ALL_COLUMNS if c != "external_ref")
-    path = write(
-        tmp_path / "noref.csv", [complete_row(catalog, "x") for _ in range(4)], columns=columns
-    )
+    path = write(tmp_path / "noref.csv", [complete_row(catalog, "x") for _ in range(4)], columns=columns)
     assert run("batch", "accept", str(path), "--today", "2026-11-20").exit_code == 0
     assert run("batch", "accept", str(path), "--today", "2026-11-20").exit_code == 0
-    assert sqlite3.connect(home / "station.db").execute(
-        "SELECT COUNT(*) FROM cases"
-    ).fetchone() == (4,)
+    assert sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone() == (4,)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
-def test_csv_encodings_are_detected(
-    home: Path, tmp_path: Path, catalog: Catalog, encoding: str
-) -> None:
+def test_csv_encodings_are_detected(home: Path, tmp_path: Path, catalog: Catalog, encoding: str) -> None:
     rows = [complete_row(catalog, f"E{n}") | {"applicant_name": "欧阳娜娜"} for n in range(2)]
     path = write(tmp_path / f"{encoding}.csv", rows, encoding=encoding)
     assert run("batch", "accept", str(path), "--today", "2026-11-20").exit_code == 0
     names = (
-        sqlite3.connect(home / "station.db")
-        .execute("SELECT DISTINCT applicant_name FROM cases")
-        .fetchall()
+        sqlite3.connect(home / "station.db").execute("SELECT DISTINCT applicant_name FROM cases").fetchall()
     )
     assert names == [("欧阳娜娜",)]
 
@@ -261,9 +241,7 @@ def test_xlsx_and_a_truncated_xlsx(home: Path, tmp_path: Path, catalog: Catalog)
     path = tmp_path / "in.xlsx"
     book.save(path)
     assert run("batch", "accept", str(path), "--today", "2026-11-20").exit_code == 0
-    assert sqlite3.connect(home / "station.db").execute(
-        "SELECT COUNT(*) FROM cases"
-    ).fetchone() == (3,)
+    assert sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone() == (3,)
     truncated = tmp_path / "cut.xlsx"
     truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     result = runner.invoke(app, ["batch", "accept", str(truncated)])
@@ -280,18 +258,11 @@ def test_json_lines(home: Path, tmp_path: Path, catalog: Catalog) -> None:
         encoding="utf-8",
     )
     report = tmp_path / "r.json"
-    assert (
-        run(
-            "batch", "accept", str(path), "--today", "2026-11-20", "--report", str(report)
-        ).exit_code
-        == 1
-    )
+    assert run("batch", "accept", str(path), "--today", "2026-11-20", "--report", str(report)).exit_code == 1
     assert [r["status"] for r in report_of(report)["rows"]] == ["accepted", "accepted", "invalid"]
 
 
-def test_tolerated_and_provisional_rows_in_the_report(
-    home: Path, tmp_path: Path, catalog: Catalog
-) -> None:
+def test_tolerated_and_provisional_rows_in_the_report(home: Path, tmp_path: Path, catalog: Catalog) -> None:
     item = next(
         i for i in catalog.items.values()
         if i.promised.days >= 10 and any(m.tolerance is Tolerance.TOLERABLE for m in i.materials)
@@ -300,18 +271,11 @@ def test_tolerated_and_provisional_rows_in_the_report(
     missing = next(m for m in item.materials if m.tolerance is Tolerance.TOLERABLE)
     row = complete_row(catalog, "T1", item.code)
     row["materials"] = ";".join(
-        m.code
-        for m in item.materials
-        if m.tolerance is not Tolerance.OPTIONAL and m.code != missing.code
+        m.code for m in item.materials if m.tolerance is not Tolerance.OPTIONAL and m.code != missing.code
     )
     path = write(tmp_path / "t.csv", [row, complete_row(catalog, "T2", item.code)])
     report = tmp_path / "r.json"
-    assert (
-        run(
-            "batch", "accept", str(path), "--today", "2026-12-20", "--report", str(report)
-        ).exit_code
-        == 0
-    )
+    assert run("batch", "accept", str(path), "--today", "2026-12-20", "--report", str(report)).exit_code == 0
     tolerated, accepted = report_of(report)["rows"]
     assert tolerated["status"] == "accepted_tolerated"
     assert tolerated["missing"] == [missing.code]
@@ -373,17 +337,14 @@ def test_calendar_import_makes_next_year_definite(home: Path, tmp_path: Path) ->
     assert "lists no holidays" in bad.output
 
 
-def test_default_command_accepts_the_sample_batch_once(home: Path) -> None:
-    first = run()
+def test_sample_command_accepts_the_sample_batch_once(home: Path) -> None:
+    first = run("sample")
     assert first.exit_code == 0
     assert "批量受理结果" in first.output
     count = sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone()[0]
     assert count > 0
-    run()
-    assert (
-        sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone()[0]
-        == count
-    )
+    run("sample")
+    assert sqlite3.connect(home / "station.db").execute("SELECT COUNT(*) FROM cases").fetchone()[0] == count
 
 
 def test_org_applicant(home: Path, tmp_path: Path, catalog: Catalog) -> None:

@@ -23,15 +23,11 @@ def test_core_modules_do_not_load_textual() -> None:
         "loaded = [m for m in sys.modules if m == 'textual' or m.startswith(prefixes)]\n"
         "print(sorted(loaded))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
 def test_the_boundary_check_itself_would_notice_textual() -> None:
     code = "import sys, textual.app\nprint('textual' in sys.modules)\n"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"

@@ -35,12 +35,8 @@ def test_package_asks_shared_materials_once_with_the_strictest_class(catalog: Ca
     per_item = [m.code for item in package.items for m in item.materials]
     assert len(per_item) > len(codes), "the package should share at least one material"
     for material in package.materials:
-        classes = {
-            m.tolerance for i in package.items for m in i.materials if m.code == material.code
-        }
-        strictest = min(
-            classes, key=[Tolerance.CORE, Tolerance.TOLERABLE, Tolerance.OPTIONAL].index
-        )
+        classes = {m.tolerance for i in package.items for m in i.materials if m.code == material.code}
+        strictest = min(classes, key=[Tolerance.CORE, Tolerance.TOLERABLE, Tolerance.OPTIONAL].index)
         assert material.tolerance is strictest
 
 

@@ -32,9 +32,7 @@ def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
     first.close()
     again = Store(tmp_path / "s.db")
     assert again.migrations_applied == []
-    names = [
-        r[0] for r in sqlite3.connect(again.path).execute("SELECT name FROM schema_migrations")
-    ]
+    names = [r[0] for r in sqlite3.connect(again.path).execute("SELECT name FROM schema_migrations")]
     assert names == [name for name, _ in MIGRATIONS]
 
 

@@ -22,11 +22,20 @@ app.add_typer(admin_cmd.calendar_app, name="calendar")
 
 @app.callback(invoke_without_command=True)
 def default(ctx: typer.Context) -> None:
-    """Without a command: the demo job (accept the bundled sample batch into the local store)."""
+    """Without a command: the counter (TUI). A new station gets the demo staff accounts and the
+    bundled sample cases first, so there is something to see."""
     if ctx.invoked_subcommand is None:
-        from window_client.cli.demo import run_sample_batch
+        from window_client.cli.demo import run_counter
 
-        run_sample_batch()
+        run_counter()
+
+
+@app.command("sample")
+def sample() -> None:
+    """Accept the bundled sample batch into the local store (re-runs accept nothing twice)."""
+    from window_client.cli.demo import run_sample_batch
+
+    run_sample_batch()
 
 
 def main() -> None:

@@ -13,9 +13,7 @@ from window_client.cli.common import EXIT_FAILED, out, print_json, runtime
 from window_client.services.runtime import parse_day
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-calendar_app = typer.Typer(
-    help="Working days and holiday arrangements (调休).", no_args_is_help=True
-)
+calendar_app = typer.Typer(help="Working days and holiday arrangements (调休).", no_args_is_help=True)
 
 
 @audit_app.command("verify")

@@ -36,21 +36,15 @@ def print_summary(summary: BatchSummary) -> None:
     table.add_row("total", "合计", str(summary.rows), style="bold")
     out.print(table)
     if summary.rejected and summary.rejects_path:
-        out.print(
-            f"{summary.rejected} row(s) rejected, with reasons: {escape(str(summary.rejects_path))}"
-        )
+        out.print(f"{summary.rejected} row(s) rejected, with reasons: {escape(str(summary.rejects_path))}")
     if summary.report_path:
         out.print(f"report: {escape(str(summary.report_path))}")
 
 
 @app.command("accept")
 def accept(
-    file: Annotated[
-        Path, typer.Argument(help="CSV (UTF-8, UTF-8 BOM or GBK), XLSX or JSON lines.")
-    ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide every row but write nothing.")
-    ] = False,
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8, UTF-8 BOM or GBK), XLSX or JSON lines.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide every row but write nothing.")] = False,
     today: Annotated[
         str | None,
         typer.Option(help="Acceptance date YYYY-MM-DD (default: today).", metavar="DATE"),

@@ -19,9 +19,7 @@ from window_client.services.state_machine import STATE_ZH
 
 app = typer.Typer(help="Cases in the local store.", no_args_is_help=True)
 
-TodayOption = Annotated[
-    str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")
-]
+TodayOption = Annotated[str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 FLAG_ZH = {"green": "绿", "yellow": "黄", "red": "红", None: ""}
 
@@ -67,9 +65,7 @@ def list_cases(
 def show(
     case_no: Annotated[str, typer.Argument(help="The case number.")],
     json_output: JsonOption = False,
-    documents: Annotated[
-        bool, typer.Option("--documents", help="Print its notices/receipt.")
-    ] = False,
+    documents: Annotated[bool, typer.Option("--documents", help="Print its notices/receipt.")] = False,
     today: TodayOption = None,
 ) -> None:
     """Show one case with its materials, history and documents."""
@@ -77,9 +73,7 @@ def show(
         day = parse_day(today)
         detail = rt.cases.detail(case_no, day)
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(
-            detail.case, detail.materials, station.name if station else detail.case.station
-        )
+        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
         if json_output:
             data = case_json(detail.case)
             data["materials"] = [

@@ -12,9 +12,7 @@ from models.catalog import Acceptable
 from window_client.cli.common import out, print_json, runtime
 from window_client.services.catalog import contract
 
-app = typer.Typer(
-    help="List and search the service items and 一件事 packages.", no_args_is_help=True
-)
+app = typer.Typer(help="List and search the service items and 一件事 packages.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the DESIGN.md §6 JSON form.")]
 AllOption = Annotated[
@@ -36,20 +34,14 @@ def list_items(json_output: JsonOption = False, every: AllOption = False) -> Non
             return
         table = Table("编码", "事项名称", "类型", "承诺时限", title=f"{rt.station.name} 可受理事项")
         for entry in entries:
-            kind = (
-                "一件事"
-                if entry.is_package
-                else ("即办件" if entry.kind.value == "instant" else "承诺件")
-            )
+            kind = "一件事" if entry.is_package else ("即办件" if entry.kind.value == "instant" else "承诺件")
             table.add_row(entry.code, escape(entry.name), kind, entry.promised.zh())
         out.print(table)
 
 
 @app.command("search")
 def search(
-    query: Annotated[
-        str, typer.Argument(help="Chinese text, full pinyin or initials, e.g. bdcdj.")
-    ],
+    query: Annotated[str, typer.Argument(help="Chinese text, full pinyin or initials, e.g. bdcdj.")],
     json_output: JsonOption = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many results.")] = 20,
 ) -> None:

@@ -170,9 +170,7 @@ class AcceptanceService:
             known = {m.code for m in entry.materials}
             for code in request.presented:
                 if code not in known:
-                    problems.append(
-                        Problem("material.unknown", {"code": code[:40], "item": entry.code})
-                    )
+                    problems.append(Problem("material.unknown", {"code": code[:40], "item": entry.code}))
         return entry, problems
 
     # ------------------------------------------------------------ decision
@@ -239,9 +237,7 @@ class AcceptanceService:
         for req, status in verdict.checklist:
             md = material_due.get(req.code)
             materials.append(
-                NewMaterial(
-                    req.code, req.name, req.tolerance.value, status.value, md.date if md else None
-                )
+                NewMaterial(req.code, req.name, req.tolerance.value, status.value, md.date if md else None)
             )
         case = NewCase(
             station=self.station.code,
@@ -342,9 +338,7 @@ class AcceptanceService:
             existing = repo.find_dedupe(conn, keys) if keys else {}
         _apply_dedupe(pending, existing, seen)
 
-    def accept(
-        self, request: AcceptanceRequest, today: dt.date, approved_by: str | None = None
-    ) -> Decision:
+    def accept(self, request: AcceptanceRequest, today: dt.date, approved_by: str | None = None) -> Decision:
         """Decide and, where a case results, write it: the counter's single-case path."""
         standing = self.standing_of(request.applicant.id)
         decision = self.decide(request, today, standing, approved_by)

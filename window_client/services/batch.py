@@ -132,9 +132,7 @@ def _detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise BatchFileError(
-        "the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again"
-    )
+    raise BatchFileError("the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again")
 
 
 def _check_header(header: Sequence[str]) -> list[str]:
@@ -201,9 +199,7 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise BatchFileError(
-            f"not a readable XLSX workbook (truncated or corrupt?): {exc}"
-        ) from None
+        raise BatchFileError(f"not a readable XLSX workbook (truncated or corrupt?): {exc}") from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -249,15 +245,12 @@ def _read_jsonl(path: Path) -> Iterator[RawRow]:
                 continue
             if not checked:
                 _check_header(
-                    list(obj.keys())
-                    + [c for c in REQUIRED_COLUMNS if c not in obj and c == "phone"]
+                    list(obj.keys()) + [c for c in REQUIRED_COLUMNS if c not in obj and c == "phone"]
                 )
                 checked = True
             unknown = [k for k in obj if k not in ALL_COLUMNS]
             if unknown:
-                yield RawRow(
-                    number, {}, "unknown key(s): " + ", ".join(repr(k[:40]) for k in unknown)
-                )
+                yield RawRow(number, {}, "unknown key(s): " + ", ".join(repr(k[:40]) for k in unknown))
                 continue
             values = {}
             for key, value in obj.items():
@@ -310,21 +303,15 @@ def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, 
         applicant_type = ApplicantType(type_text)
     except ValueError:
         if type_text:
-            problems.append(
-                Problem("field.invalid", {"field": "applicant_type", "value": type_text[:40]})
-            )
+            problems.append(Problem("field.invalid", {"field": "applicant_type", "value": type_text[:40]}))
         applicant_type = ApplicantType.PERSON
     commitment_text = v["commitment"].strip().lower()
     if commitment_text not in _YES | _NO:
-        problems.append(
-            Problem("field.invalid", {"field": "commitment", "value": commitment_text[:40]})
-        )
+        problems.append(Problem("field.invalid", {"field": "commitment", "value": commitment_text[:40]}))
     codes = [c.strip() for c in v["materials"].replace("；", ";").split(";") if c.strip()]
     ref = v["external_ref"].strip()
     key = f"ref:{ref}" if ref else f"file:{file_digest[:24]}:{raw.number}"
-    if problems and any(
-        p.code == "field.required" and p.params["field"] == "item_code" for p in problems
-    ):
+    if problems and any(p.code == "field.required" and p.params["field"] == "item_code" for p in problems):
         return None, problems
     request = AcceptanceRequest(
         entry_code=v["item_code"].strip(),
@@ -360,14 +347,10 @@ def _result(number: int, decision: Decision, dry_run: bool) -> RowResult:
         due_date=decision.due.date.isoformat() if show_dates and decision.due else None,
         missing=missing if decision.outcome is not Outcome.DUPLICATE else [],
         supplement_due=(
-            decision.supplement_due.date.isoformat()
-            if show_dates and decision.supplement_due
-            else None
+            decision.supplement_due.date.isoformat() if show_dates and decision.supplement_due else None
         ),
         provisional_dates=provisional and show_dates,
-        errors=[p.en() for p in decision.problems]
-        if decision.outcome is not Outcome.ACCEPTED
-        else [],
+        errors=[p.en() for p in decision.problems] if decision.outcome is not Outcome.ACCEPTED else [],
     )
 
 
@@ -382,9 +365,7 @@ class _ReportWriter:
         self.first = True
 
     def add(self, result: RowResult) -> None:
-        self.fh.write(
-            ("\n" if self.first else ",\n") + json.dumps(result.to_json(), ensure_ascii=False)
-        )
+        self.fh.write(("\n" if self.first else ",\n") + json.dumps(result.to_json(), ensure_ascii=False))
         self.first = False
 
     def close(self, counts: Counter[str]) -> None:
@@ -454,16 +435,12 @@ class BatchRunner:
             for raw in stream:
                 chunk.append(raw)
                 if len(chunk) >= self.chunk_size:
-                    total += self._chunk(
-                        chunk, digest, today, dry_run, seen_keys, counts, report, rejects
-                    )
+                    total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
                     chunk = []
                     if on_progress:
                         on_progress(total, max(lines, total))
             if chunk:
-                total += self._chunk(
-                    chunk, digest, today, dry_run, seen_keys, counts, report, rejects
-                )
+                total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
             if on_progress:
                 on_progress(total, total)
         except BaseException:

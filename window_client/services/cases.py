@@ -136,6 +136,17 @@ class CaseService:
         with self.store.reading() as conn:
             return repo.count_cases(conn, f)
 
+    def flag_counts(self, today: dt.date) -> dict[str, int]:
+        """红黄绿 counts of every open deadline."""
+        yellow_until = self.calendar.add(today, TimeLimit(self.warning_workdays, TimeUnit.WORKDAY)).date
+        with self.store.reading() as conn:
+            return repo.flag_counts(conn, today, yellow_until)
+
+    def state_counts(self, station: str | None = None, day: dt.date | None = None) -> dict[str, int]:
+        """Cases per state (for the workbench queue and the day close)."""
+        with self.store.reading() as conn:
+            return repo.state_counts(conn, station, day)
+
     def get(self, case_no: str, today: dt.date) -> CaseView:
         """One case, or a :class:`DomainError`."""
         with self.store.reading() as conn:
@@ -148,9 +159,7 @@ class CaseService:
         """A case with its materials and history."""
         case = self.get(case_no, today)
         with self.store.reading() as conn:
-            return CaseDetail(
-                case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no)
-            )
+            return CaseDetail(case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no))
 
     def reveal_id(self, case_no: str, reason: str) -> str:
         """The unmasked applicant ID; every view is audited."""
@@ -209,9 +218,7 @@ class CaseService:
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
             materials = repo.materials_of(unit.conn, case_no)
-            outstanding = [
-                m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due
-            ]
+            outstanding = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
             problem: Problem | None = None
             if case.state == CaseState.ACCEPTED_TOLERATED:
                 late = [
@@ -250,17 +257,13 @@ class CaseService:
                 repo.mark_materials_received(unit, case_no, codes, day)
                 next_due = min(m.supplement_due for m in left if m.supplement_due)
                 repo.update_case(unit, case_no, case.state, supplement_due=next_due)
-                unit.audit(
-                    "case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes}
-                )
+                unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
                 unit.enqueue(
                     "case.partial_supplement",
                     case_no,
                     {"case_no": case_no, "received": codes, "on": day.isoformat()},
                 )
-                problem = Problem(
-                    "supplement.incomplete", {"names": "、".join(m.name for m in left)}
-                )
+                problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
             else:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
             return self._locked(unit, case_no, day), problem

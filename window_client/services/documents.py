@@ -91,11 +91,7 @@ def _head(case: CaseView, station_name: str) -> list[tuple[str, str]]:
 
 def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
     """受理回执 for an accepted case."""
-    due = (
-        "当场办结"
-        if case.due_date == case.accepted_on
-        else _date(case.due_date, case.due_provisional)
-    )
+    due = "当场办结" if case.due_date == case.accepted_on else _date(case.due_date, case.due_provisional)
     rows = tuple(
         (m.name, _STATUS_ZH[MaterialStatus(m.status)])
         for m in materials
@@ -117,9 +113,7 @@ def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str
     )
 
 
-def tolerance_notice(
-    case: CaseView, materials: Sequence[MaterialView], station_name: str
-) -> Document:
+def tolerance_notice(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
     """容缺受理通知书, in two copies: the applicant's and the case file's."""
     missing = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
     rows = tuple(
@@ -177,16 +171,12 @@ def one_time_notice(
     )
 
 
-def documents_for(
-    case: CaseView, materials: Sequence[MaterialView], station_name: str
-) -> list[Document]:
+def documents_for(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> list[Document]:
     """The documents a case's acceptance produced."""
     reasons = []
     for stored in case.reasons:
         params = stored.get("params")
-        reasons.append(
-            Problem(str(stored["code"]), dict(params) if isinstance(params, dict) else {})
-        )
+        reasons.append(Problem(str(stored["code"]), dict(params) if isinstance(params, dict) else {}))
     if case.state == CaseState.NOT_ACCEPTED:
         return [one_time_notice(case, materials, reasons, station_name)]
     if case.verdict == "tolerable":

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from models.catalog import Catalog, Station
+from models.enums import Channel
 from models.problems import DomainError, Problem
 from offline_cache import Store
 from offline_cache import repositories as repo
@@ -16,6 +17,7 @@ from window_client.services.acceptance import AcceptanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
 from window_client.services.settings import Settings
+from window_client.services.staff import StaffService
 from window_client.services.workdays import (
     ArrangementError,
     WorkdayCalendar,
@@ -93,12 +95,20 @@ class Runtime:
             self.settings.policy,
         )
 
+    @property
+    def channel(self) -> Channel:
+        """窗口 at a hall, 驿站 at a park station."""
+        return Channel.WINDOW if self.station.kind == "hall" else Channel.STATION
+
+    @cached_property
+    def staff(self) -> StaffService:
+        """Staff accounts cached on this station."""
+        return StaffService(self.store)
+
     @cached_property
     def cases(self) -> CaseService:
         """Case queries and transitions by :attr:`actor`."""
-        return CaseService(
-            self.store, self.calendar, self.actor, self.settings.policy.warning_workdays
-        )
+        return CaseService(self.store, self.calendar, self.actor, self.settings.policy.warning_workdays)
 
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""
@@ -120,6 +130,13 @@ class Runtime:
             )
         self.__dict__.pop("calendar", None)
         return arrangement
+
+    def pending_operations(self) -> int:
+        """Outbox operations not yet acknowledged by the hall server."""
+        with self.store.reading() as conn:
+            return int(
+                conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE status != 'acked'").scalar_one()
+            )
 
     def close(self) -> None:
         """Release the store."""

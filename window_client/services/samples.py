@@ -112,9 +112,7 @@ def sample_rows(
         yield row
 
 
-def write_csv(
-    rows: Iterator[dict[str, str]], target: Path | IO[str], encoding: str = "utf-8"
-) -> None:
+def write_csv(rows: Iterator[dict[str, str]], target: Path | IO[str], encoding: str = "utf-8") -> None:
     """Write rows as a batch CSV with the contract's header."""
     if isinstance(target, Path):
         with target.open("w", encoding=encoding, newline="") as fh:

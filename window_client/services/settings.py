@@ -30,6 +30,8 @@ class Settings:
     server: str = DEFAULT_SERVER
     window: str = "01"
     policy: TolerancePolicy = DEFAULT_POLICY
+    idle_lock_seconds: float = 600.0
+    keymap: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,8 +62,17 @@ class Settings:
             raise SettingsError(f"{config_path}: [policy] {exc}") from exc
         if policy.on_unfulfilled not in ("supervisor", "refuse"):
             raise SettingsError(f"{config_path}: on_unfulfilled must be 'supervisor' or 'refuse'")
+        keymap = config.get("keymap", {})
+        if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
+            raise SettingsError(f"{config_path}: [keymap] maps binding ids to key names (strings)")
+        try:
+            idle = float(config.get("idle_lock_minutes", 10)) * 60
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{config_path}: idle_lock_minutes must be a number") from exc
         return cls(
             home=home,
+            idle_lock_seconds=idle,
+            keymap={str(k): v for k, v in keymap.items()},
             station=env.get("WINDOW_CLIENT_STATION") or config.get("station"),
             server=env.get("WINDOW_CLIENT_SERVER") or config.get("server", DEFAULT_SERVER),
             window=str(config.get("window", "01")),

@@ -65,9 +65,7 @@ class Verdict:
     missing: tuple[MissingMaterial, ...] = ()
     reasons: tuple[Problem, ...] = ()
     needs_supervisor: bool = False
-    checklist: tuple[tuple[MaterialRequirement, MaterialStatus], ...] = field(
-        default=(), repr=False
-    )
+    checklist: tuple[tuple[MaterialRequirement, MaterialStatus], ...] = field(default=(), repr=False)
 
     @property
     def needs_commitment(self) -> bool:
@@ -117,9 +115,7 @@ def assess(
     refusals: list[Problem] = []
     if not policy.enabled:
         refusals.append(Problem("verdict.tolerance_disabled"))
-    if entry.promised.days == 0 or any(
-        m.supplement is None or m.supplement.days == 0 for m in missing
-    ):
+    if entry.promised.days == 0 or any(m.supplement is None or m.supplement.days == 0 for m in missing):
         refusals.append(Problem("verdict.no_time"))
     if standing.dishonest:
         refusals.append(Problem("verdict.dishonest"))

@@ -85,9 +85,7 @@ class WorkdayCalendar:
     """Counts 工作日 with the arrangements it knows; weekends-only elsewhere (provisional)."""
 
     arrangements: dict[int, YearArrangement] = field(default_factory=dict)
-    _memo: dict[tuple[dt.date, int, TimeUnit], DueDate] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _memo: dict[tuple[dt.date, int, TimeUnit], DueDate] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_arrangements(cls, arrangements: Iterable[YearArrangement]) -> WorkdayCalendar:

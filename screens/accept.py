@@ -1,0 +1,439 @@
+"""受理: pick an item, enter the applicant, tick the checklist, commit — all from the keyboard.
+
+The tolerance verdict beside the checklist is the pure ``assess`` function re-run on every
+change; committing goes through the acceptance service, which decides again with the same
+rules and writes the case, its audit event and its outbox operation in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from models.catalog import Acceptable
+from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, VerdictKind
+from models.identity import check_applicant_id, check_name
+from screens.dialogs import ConfirmDialog, DocumentDialog, ErrorDialog, SupervisorDialog
+from screens.status import StatusBar
+from window_client.services.acceptance import AcceptanceRequest, Applicant, Decision, Outcome
+from window_client.services.documents import documents_for
+from window_client.services.staff import StaffMember
+from window_client.services.state_machine import CaseEvent
+from window_client.services.tolerance import CLEAN_STANDING, ApplicantStanding, Verdict, assess
+
+if TYPE_CHECKING:
+    from window_client.app import WindowClientApp
+
+TEXT: dict[str, Any] = {
+    "search": "事项：中文/拼音/首字母，回车选定",
+    "no_item": "未选择事项",
+    "item_line": "{kind}｜{promised}｜{name}",
+    "instant": "即办件",
+    "promised": "承诺件",
+    "package": "一件事",
+    "person": "个人",
+    "org": "单位",
+    "type_line": "申请人类型：{kind}（F6切换）",
+    "id_person": "身份证号",
+    "id_org": "统一社会信用代码",
+    "name_person": "申请人姓名",
+    "name_org": "单位名称",
+    "phone": "手机号（可选）",
+    "agent_name": "代办人姓名（可选）",
+    "agent_id": "代办人身份证号",
+    "ok": "✓ 校验通过",
+    "columns": ("材料", "类别", "状态"),
+    "tolerance": {"core": "核心", "tolerable": "可容缺", "optional": "非必要"},
+    "status": {"presented": "已收", "e_license": "电子证照", "missing": "缺"},
+    "verdict_empty": "请选择事项",
+    "verdict": {
+        VerdictKind.COMPLETE: "材料齐全：可以受理",
+        VerdictKind.TOLERABLE: "可容缺受理（需申请人签署承诺书）",
+        VerdictKind.NOT_ACCEPTABLE: "不予受理：将出具一次性告知书",
+    },
+    "supervisor_needed": "需值班长审批",
+    "supplement": "  {name}：{limit}内补正",
+    "commitment_on": "承诺书：已签署（F8撤销）",
+    "commitment_off": "承诺书：未签署（F8签署）",
+    "commitment_text": (
+        "容缺受理承诺书\n\n本人/本单位申请办理“{item}”，所缺材料如下：\n{lines}\n"
+        "本人/本单位承诺在上述期限内补齐材料并对其真实性负责；逾期未补正或补正材料不符合要求的，"
+        "同意终止办理，在材料补齐前不予出证，并记入容缺承诺履行记录。\n\n申请人已阅读并签署？（Y 是 / N 否）"
+    ),
+    "nothing": "请先选择事项",
+    "problems": "请更正以下内容后再提交：\n{lines}",
+    "finished": "已当场办结：{case_no}",
+    "accept": "受理",
+    "back": "返回",
+    "toggle_type": "个人/单位",
+    "all": "全部已收",
+    "commit_key": "签署承诺",
+    "reset": "清空",
+}
+STATUS_CYCLE = (MaterialStatus.PRESENTED, MaterialStatus.E_LICENSE, MaterialStatus.MISSING)
+
+
+class SearchInput(Input):
+    """The item search box: ↑/↓ move the highlighted result."""
+
+    BINDINGS = [
+        Binding("down", "screen.move_result(1)", show=False, id="accept.result_down"),
+        Binding("up", "screen.move_result(-1)", show=False, id="accept.result_up"),
+    ]
+
+
+class Checklist(DataTable[str | Text]):
+    """The material checklist; one key marks each line."""
+
+    BINDINGS = [
+        Binding("space,enter", "screen.mark('presented')", "已收", id="checklist.presented"),
+        Binding("e", "screen.mark('e_license')", "电子证照", id="checklist.e_license"),
+        Binding("x,delete", "screen.mark('missing')", "缺", id="checklist.missing"),
+    ]
+
+
+class AcceptScreen(Screen[None]):
+    """The acceptance form."""
+
+    BINDINGS = [
+        Binding("f6", "toggle_type", TEXT["toggle_type"], id="accept.toggle_type"),
+        Binding("f7", "all_presented", TEXT["all"], id="accept.all_presented"),
+        Binding("f8", "toggle_commitment", TEXT["commit_key"], id="accept.commitment"),
+        Binding("f12,ctrl+s", "commit", TEXT["accept"], id="accept.commit", priority=True),
+        Binding("ctrl+r", "reset", TEXT["reset"], id="accept.reset"),
+        Binding("escape", "back", TEXT["back"], id="accept.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entry: Acceptable | None = None
+        self.results: list[Acceptable] = []
+        self.statuses: dict[str, MaterialStatus] = {}
+        self.applicant_type = ApplicantType.PERSON
+        self.commitment = False
+        self.standing: ApplicantStanding = CLEAN_STANDING
+        self.verdict: Verdict | None = None
+        self.busy = False
+
+    @property
+    def app_(self) -> WindowClientApp:
+        """The typed application."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal(id="accept-body"):
+            with Vertical(id="accept-left"):
+                yield SearchInput(placeholder=TEXT["search"], id="search", max_length=40)
+                yield OptionList(id="results")
+                yield Label(TEXT["no_item"], id="entry-line")
+                yield Label("", id="type-line")
+                yield Input(id="applicant-id", max_length=40)
+                yield Label("", id="id-problem", classes="problem")
+                yield Input(id="applicant-name", max_length=100)
+                yield Label("", id="name-problem", classes="problem")
+                yield Input(placeholder=TEXT["phone"], id="phone", max_length=20)
+                yield Input(placeholder=TEXT["agent_name"], id="agent-name", max_length=100)
+                yield Input(placeholder=TEXT["agent_id"], id="agent-id", max_length=40)
+            with Vertical(id="accept-right"):
+                yield Checklist(id="checklist", cursor_type="row")
+                yield Static(TEXT["verdict_empty"], id="verdict")
+                yield Static("", id="commitment-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start with the search box and the station's items."""
+        self.query_one(Checklist).add_columns(*TEXT["columns"])
+        self._update_type()
+        self._show_results("")
+        self.query_one("#search", Input).focus()
+
+    # ------------------------------------------------------------ item search
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._show_results(event.value)
+
+    def _show_results(self, query: str) -> None:
+        self.results = self.app_.services.search.search(query, 30)
+        options = self.query_one("#results", OptionList)
+        options.clear_options()
+        for entry in self.results:
+            label = Text(f"{entry.code}  {entry.name}", no_wrap=True, overflow="ellipsis")
+            if entry.is_package:
+                label.append(f"  [{TEXT['package']}]", style="bold")
+            options.add_option(Option(label, id=entry.code))
+        if self.results:
+            options.highlighted = 0
+
+    def action_move_result(self, step: int) -> None:
+        """Move the highlighted search result."""
+        options = self.query_one("#results", OptionList)
+        if self.results:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(len(self.results) - 1, current + step))
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        options = self.query_one("#results", OptionList)
+        if options.highlighted is None or not self.results:
+            return
+        self._choose(self.results[options.highlighted])
+
+    @on(OptionList.OptionSelected, "#results")
+    def _option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(self.results[event.option_index])
+
+    def _choose(self, entry: Acceptable) -> None:
+        self.entry = entry
+        kind = TEXT["package"] if entry.is_package else (
+            TEXT["instant"] if entry.kind is ItemKind.INSTANT else TEXT["promised"]
+        )  # fmt: skip
+        self.query_one("#entry-line", Label).update(
+            Text(TEXT["item_line"].format(name=entry.name, kind=kind, promised=entry.promised.zh()))
+        )
+        self.statuses = {m.code: MaterialStatus.MISSING for m in entry.materials}
+        table = self.query_one(Checklist)
+        table.clear()
+        for m in entry.materials:
+            table.add_row(Text(m.name), TEXT["tolerance"][m.tolerance.value], "", key=m.code)
+        self._refresh_checklist()
+        self.query_one("#applicant-id", Input).focus()
+
+    # ------------------------------------------------------------ applicant
+
+    def action_toggle_type(self) -> None:
+        """Person ↔ organisation."""
+        self.applicant_type = (
+            ApplicantType.ORG if self.applicant_type is ApplicantType.PERSON else ApplicantType.PERSON
+        )
+        self._update_type()
+        self._check_id(self.query_one("#applicant-id", Input).value)
+
+    def _update_type(self) -> None:
+        person = self.applicant_type is ApplicantType.PERSON
+        self.query_one("#type-line", Label).update(
+            TEXT["type_line"].format(kind=TEXT["person"] if person else TEXT["org"])
+        )
+        self.query_one("#applicant-id", Input).placeholder = TEXT["id_person"] if person else TEXT["id_org"]
+        self.query_one("#applicant-name", Input).placeholder = (
+            TEXT["name_person"] if person else TEXT["name_org"]
+        )
+
+    @on(Input.Changed, "#applicant-id")
+    def _id_changed(self, event: Input.Changed) -> None:
+        self._check_id(event.value)
+
+    def _check_id(self, value: str) -> None:
+        label = self.query_one("#id-problem", Label)
+        if not value.strip():
+            label.update("")
+            return
+        number, problem = check_applicant_id(self.applicant_type, value)
+        label.update(Text(problem.zh() if problem else TEXT["ok"]))
+        label.set_class(problem is not None, "bad")
+        standing = CLEAN_STANDING
+        if problem is None:
+            standing = self.app_.services.acceptance.standing_of(number)
+        if standing != self.standing:
+            self.standing = standing
+            self._refresh_verdict()
+
+    @on(Input.Changed, "#applicant-name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        problem = check_name(event.value, self.applicant_type) if event.value else None
+        self.query_one("#name-problem", Label).update(Text(problem.zh()) if problem else "")
+
+    @on(Input.Submitted, "#applicant-id")
+    def _id_submitted(self) -> None:
+        self.query_one("#applicant-name", Input).focus()
+
+    @on(Input.Submitted, "#applicant-name")
+    def _name_submitted(self) -> None:
+        self.query_one(Checklist).focus()
+
+    @on(Input.Submitted, "#phone, #agent-name, #agent-id")
+    def _other_submitted(self) -> None:
+        self.focus_next()
+
+    # ------------------------------------------------------------ checklist
+
+    def action_mark(self, status: str) -> None:
+        """Mark the material under the cursor."""
+        table = self.query_one(Checklist)
+        if self.entry is None or not table.row_count:
+            return
+        code = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self.statuses[code] = MaterialStatus(status)
+        self._refresh_checklist()
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_all_presented(self) -> None:
+        """Everything on the checklist was handed in."""
+        if self.entry is None:
+            return
+        self.statuses = {m.code: MaterialStatus.PRESENTED for m in self.entry.materials}
+        self._refresh_checklist()
+
+    def _refresh_checklist(self) -> None:
+        table = self.query_one(Checklist)
+        status_column = list(table.columns)[2]
+        for code, status in self.statuses.items():
+            label = Text(
+                TEXT["status"][status.value],
+                style="red" if status is MaterialStatus.MISSING else "",
+            )
+            table.update_cell(code, status_column, label)
+        self._refresh_verdict()
+
+    def action_toggle_commitment(self) -> None:
+        """Record (or withdraw) the applicant's signature on the 承诺书."""
+        self.commitment = not self.commitment
+        self._refresh_verdict()
+
+    def _refresh_verdict(self) -> None:
+        box = self.query_one("#verdict", Static)
+        if self.entry is None:
+            self.verdict = None
+            box.update(TEXT["verdict_empty"])
+            return
+        verdict = assess(self.entry, self.statuses, self.standing, self.app_.services.settings.policy)
+        self.verdict = verdict
+        text = Text(TEXT["verdict"][verdict.kind], style="bold")
+        text.stylize(
+            {"complete": "green", "tolerable": "yellow", "not_acceptable": "red"}[verdict.kind.value]
+        )
+        if verdict.needs_supervisor:
+            text.append("，" + TEXT["supervisor_needed"], style="bold yellow")
+        for reason in verdict.reasons:
+            text.append("\n· " + reason.zh())
+        for missing in verdict.missing_tolerable:
+            if verdict.kind is VerdictKind.TOLERABLE and missing.supplement:
+                text.append(
+                    "\n" + TEXT["supplement"].format(name=missing.name, limit=missing.supplement.zh())
+                )
+        box.update(text)
+        line = self.query_one("#commitment-line", Static)
+        if verdict.kind is VerdictKind.TOLERABLE:
+            line.update(TEXT["commitment_on"] if self.commitment else TEXT["commitment_off"])
+        else:
+            line.update("")
+
+    # ------------------------------------------------------------ commit
+
+    def _request(self) -> AcceptanceRequest | None:
+        if self.entry is None:
+            return None
+        value = {w.id: w.value for w in self.query(Input)}
+        return AcceptanceRequest(
+            entry_code=self.entry.code,
+            applicant=Applicant(
+                type=self.applicant_type,
+                id=value["applicant-id"],
+                name=value["applicant-name"],
+                phone=value["phone"].strip(),
+                agent_name=value["agent-name"].strip(),
+                agent_id=value["agent-id"].strip(),
+            ),
+            presented=dict(self.statuses),
+            commitment=self.commitment,
+            channel=self.app_.services.channel,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No second commit while one is being written."""
+        return not (action == "commit" and self.busy)
+
+    @work(exclusive=True, group="accept-commit", exit_on_error=False)
+    async def action_commit(self) -> None:
+        """Decide, ask for what is missing (commitment, supervisor), write, show the document."""
+        request = self._request()
+        if request is None:
+            self.app.push_screen(ErrorDialog(TEXT["nothing"]))
+            return
+        self.busy = True
+        try:
+            await self._commit(request)
+        finally:
+            self.busy = False
+
+    async def _commit(self, request: AcceptanceRequest) -> None:
+        services = self.app_.services
+        today = self.app_.today()
+        _, problems = services.acceptance.validate(request)
+        if problems:
+            lines = "\n".join("· " + p.zh() for p in problems)
+            self.app.push_screen(ErrorDialog(TEXT["problems"].format(lines=lines)))
+            return
+        verdict = self.verdict
+        if verdict is not None and verdict.kind is VerdictKind.TOLERABLE and not request.commitment:
+            lines = "\n".join(
+                f"  · {m.name}：{m.supplement.zh() if m.supplement else ''}内补正"
+                for m in verdict.missing_tolerable
+            )
+            assert self.entry is not None
+            signed = await self.app.push_screen_wait(
+                ConfirmDialog(TEXT["commitment_text"].format(item=self.entry.name, lines=lines))
+            )
+            self.commitment = bool(signed)
+            request = replace(request, commitment=self.commitment)
+            self._refresh_verdict()
+        decision = services.acceptance.decide(request, today, self.standing)
+        approver: StaffMember | None = None
+        if decision.outcome is Outcome.NEEDS_APPROVAL:
+            reasons = [p.zh() for p in decision.problems]
+            approver = await self.app.push_screen_wait(SupervisorDialog(services.staff, reasons))
+            if approver is None:
+                return
+            decision = services.acceptance.decide(request, today, self.standing, approver.staff_no)
+        services.acceptance.commit([decision], today)
+        await self._show_documents(decision)
+
+    async def _show_documents(self, decision: Decision) -> None:
+        services = self.app_.services
+        today = self.app_.today()
+        case_no = decision.case_no
+        if case_no is None:
+            self.app.push_screen(ErrorDialog("\n".join(p.zh() for p in decision.problems)))
+            return
+        detail = services.cases.detail(case_no, today)
+        docs = documents_for(detail.case, detail.materials, services.station.name)
+        instant = decision.entry is not None and decision.entry.kind is ItemKind.INSTANT
+        can_finish = instant and detail.case.state == CaseState.ACCEPTED
+        choice = await self.app.push_screen_wait(
+            DocumentDialog(docs, services.settings.home / "documents", can_finish)
+        )
+        if choice == "finish":
+            services.cases.transition(case_no, CaseEvent.APPROVE, today, at_counter=True)
+            self.app.notify(TEXT["finished"].format(case_no=case_no))
+        self.action_reset()
+
+    def action_reset(self) -> None:
+        """A fresh form for the next applicant; the cursor back in the search box."""
+        for widget in self.query(Input):
+            widget.value = ""
+        self.entry = None
+        self.statuses = {}
+        self.commitment = False
+        self.standing = CLEAN_STANDING
+        self.applicant_type = ApplicantType.PERSON
+        self._update_type()
+        self.query_one(Checklist).clear()
+        self.query_one("#entry-line", Label).update(TEXT["no_item"])
+        self._refresh_verdict()
+        self.query_one("#search", Input).focus()
+        self.query_one(StatusBar).refresh_status()
+
+    def action_back(self) -> None:
+        """Back to the workbench."""
+        self.app.pop_screen()

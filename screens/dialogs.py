@@ -1,0 +1,162 @@
+"""Modal dialogs: errors, confirmations, documents, supervisor re-authentication."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Static
+
+from window_client.services.documents import Document
+from window_client.services.staff import SignInError, StaffMember, StaffService
+
+TEXT: dict[str, Any] = {
+    "error_title": "出错了",
+    "close": "关闭",
+    "confirm": "确定",
+    "cancel": "取消",
+    "save": "保存到文件",
+    "saved": "已保存：{path}",
+    "save_failed": "保存失败：{reason}",
+    "finish": "当场办结",
+    "supervisor_title": "值班长审批（现场验证身份）",
+    "staff_no": "值班长工号",
+    "password": "密码",
+}
+
+
+class ErrorDialog(ModalScreen[None]):
+    """An error shown to staff in Chinese; never a traceback."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", TEXT["close"], id="dialog.close")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog error"):
+            yield Label(TEXT["error_title"], classes="dialog-title")
+            yield Static(Text(self.message), id="error-message")
+            yield Footer()
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        """Close."""
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", TEXT["confirm"], id="dialog.yes"),
+        Binding("n,escape", "answer(False)", TEXT["cancel"], id="dialog.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.question))
+            yield Footer()
+
+    def action_answer(self, value: bool) -> None:
+        """Answer and close."""
+        self.dismiss(value)
+
+
+class DocumentDialog(ModalScreen[str]):
+    """A receipt or notice on screen; it can be saved for printing. Returns the action chosen
+    ("close" or "finish" for 当场办结)."""
+
+    BINDINGS = [
+        Binding("escape", "close", TEXT["close"], id="document.close"),
+        Binding("ctrl+s", "save", TEXT["save"], id="document.save"),
+        Binding("f8", "finish", TEXT["finish"], id="document.finish"),
+    ]
+
+    def __init__(self, documents: list[Document], folder: Path, can_finish: bool = False) -> None:
+        super().__init__()
+        self.documents = documents
+        self.folder = folder
+        self.can_finish = can_finish
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog document"):
+            with VerticalScroll():
+                for doc in self.documents:
+                    yield Static(Text(doc.to_text(64)), classes="document-text")
+            yield Label("", id="document-status")
+            yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """当场办结 only for an instant item that was accepted."""
+        if action == "finish":
+            return self.can_finish
+        return True
+
+    def action_save(self) -> None:
+        """Write the documents as UTF-8 text beside the station's data."""
+        status = self.query_one("#document-status", Label)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"{self.documents[0].case_no}-{self.documents[0].kind}.txt"
+            path.write_text("\n".join(d.to_text() for d in self.documents), encoding="utf-8")
+        except OSError as exc:
+            status.update(Text(TEXT["save_failed"].format(reason=exc.strerror or exc)))
+            return
+        status.update(Text(TEXT["saved"].format(path=path)))
+
+    def action_close(self) -> None:
+        """Back to the form."""
+        self.dismiss("close")
+
+    def action_finish(self) -> None:
+        """Finish the instant item at the counter."""
+        self.dismiss("finish")
+
+
+class SupervisorDialog(ModalScreen[StaffMember | None]):
+    """A supervisor signs in on the spot to approve."""
+
+    BINDINGS = [Binding("escape", "cancel", TEXT["cancel"], id="supervisor.cancel")]
+
+    def __init__(self, staff: StaffService, reasons: list[str]) -> None:
+        super().__init__()
+        self.staff = staff
+        self.reasons = reasons
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(TEXT["supervisor_title"], classes="dialog-title")
+            for reason in self.reasons:
+                yield Static(Text("· " + reason))
+            yield Input(placeholder=TEXT["staff_no"], id="sup-no")
+            yield Input(placeholder=TEXT["password"], password=True, id="sup-password")
+            yield Label("", id="sup-message", classes="problem")
+            yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter on the number moves on; on the password, verifies."""
+        if event.input.id == "sup-no":
+            self.query_one("#sup-password", Input).focus()
+            return
+        number = self.query_one("#sup-no", Input).value
+        try:
+            member = self.staff.verify_supervisor(number, event.value)
+        except SignInError as exc:
+            self.query_one("#sup-message", Label).update(Text(exc.message))
+            event.input.value = ""
+            return
+        self.dismiss(member)
+
+    def action_cancel(self) -> None:
+        """No approval."""
+        self.dismiss(None)

@@ -1,0 +1,194 @@
+"""容缺台账: every tolerated case by urgency, 销号 on 补正, termination, a reminder list."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from models.enums import CaseState, MaterialStatus
+from models.problems import DomainError
+from offline_cache.repositories import CaseFilter
+from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
+from screens.status import StatusBar
+
+if TYPE_CHECKING:
+    from window_client.app import WindowClientApp
+
+TEXT: dict[str, Any] = {
+    "filter": "筛选：办件编号或申请人姓名",
+    "title": "容缺受理台账（按补正期限排序，共{count}件）",
+    "columns": ("标", "补正期限", "办件编号", "申请人", "事项"),
+    "receive": "补正销号",
+    "terminate": "终止办件",
+    "reminder": "催办清单",
+    "back": "返回",
+    "confirm_receive": "确认已收到 {case_no} 的全部容缺材料并销号？\n{names}",
+    "received": "{case_no} 已补齐销号，恢复计时",
+    "partial": "{case_no}：{reason}",
+    "terminated_late": "{case_no} 补正逾期，已终止",
+    "confirm_terminate": "终止办件 {case_no}？申请人的容缺承诺将记为未履行。",
+    "terminated": "{case_no} 已终止",
+    "saved": "催办清单已保存：{path}",
+    "reminder_title": "容缺受理催办清单（{day}）",
+    "none": "台账中没有办件",
+}
+FLAG = {
+    "red": Text("红", style="bold red"),
+    "yellow": Text("黄", style="bold yellow"),
+    "green": Text("绿", style="green"),
+}
+PAGE = 200
+
+
+class LedgerScreen(Screen[None]):
+    """The tolerance ledger."""
+
+    BINDINGS = [
+        Binding("enter", "receive", TEXT["receive"], id="ledger.receive", priority=True),
+        Binding("f7", "terminate", TEXT["terminate"], id="ledger.terminate"),
+        Binding("f6", "reminder", TEXT["reminder"], id="ledger.reminder"),
+        Binding("escape", "back", TEXT["back"], id="ledger.back"),
+    ]
+
+    @property
+    def app_(self) -> WindowClientApp:
+        """The typed application."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Input(placeholder=TEXT["filter"], id="ledger-filter", max_length=40)
+        yield Static("", id="ledger-title", classes="section-title")
+        yield DataTable(id="ledger-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Fill the table; the cursor on the most urgent case."""
+        self.query_one(DataTable).add_columns(*TEXT["columns"])
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def _filter(self) -> CaseFilter:
+        text = self.query_one("#ledger-filter", Input).value.strip()
+        return CaseFilter(state=CaseState.ACCEPTED_TOLERATED.value, text=text or None)
+
+    @on(Input.Changed, "#ledger-filter")
+    def _filter_changed(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """One page, most urgent first, from SQLite."""
+        services = self.app_.services
+        today = self.app_.today()
+        f = self._filter()
+        cases = services.cases.list_cases(f, today, PAGE, order="supplement_due, id")
+        self.query_one("#ledger-title", Static).update(TEXT["title"].format(count=services.cases.count(f)))
+        table = self.query_one(DataTable)
+        table.clear()
+        for case in cases:
+            table.add_row(
+                FLAG.get(case.flag or "", ""),
+                case.supplement_due.isoformat() if case.supplement_due else "",
+                case.case_no,
+                Text(case.applicant_name),
+                Text(case.item_name),
+                key=case.case_no,
+            )
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter in the filter box filters; on the table it receives."""
+        return not (action == "receive" and isinstance(self.focused, Input))
+
+    @work(exclusive=True, group="ledger", exit_on_error=False)
+    async def action_receive(self) -> None:
+        """All missing materials received: 补齐 and 销号 (late ones terminate the case)."""
+        case_no = self._selected()
+        if case_no is None:
+            return
+        services = self.app_.services
+        today = self.app_.today()
+        detail = services.cases.detail(case_no, today)
+        missing = [m for m in detail.materials if m.status == MaterialStatus.MISSING and m.supplement_due]
+        names = "\n".join(f"· {m.name}（{m.supplement_due}前）" for m in missing)
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(TEXT["confirm_receive"].format(case_no=case_no, names=names))
+        ):
+            return
+        try:
+            case, problem = services.cases.supplement(case_no, [m.code for m in missing], today)
+        except DomainError as exc:
+            self.app.push_screen(ErrorDialog(exc.problem.zh()))
+            return
+        if case.state == CaseState.TERMINATED:
+            self.app.notify(TEXT["terminated_late"].format(case_no=case_no), severity="warning")
+        elif problem is not None:
+            self.app.notify(TEXT["partial"].format(case_no=case_no, reason=problem.zh()))
+        else:
+            self.app.notify(TEXT["received"].format(case_no=case_no))
+        self.reload()
+
+    @work(exclusive=True, group="ledger", exit_on_error=False)
+    async def action_terminate(self) -> None:
+        """Terminate the selected case; a clerk needs a supervisor to sign in on the spot."""
+        case_no = self._selected()
+        if case_no is None:
+            return
+        member = self.app_.member
+        services = self.app_.services
+        approver = member.staff_no if member and member.is_supervisor else None
+        if approver is None:
+            supervisor = await self.app.push_screen_wait(
+                SupervisorDialog(services.staff, [TEXT["confirm_terminate"].format(case_no=case_no)])
+            )
+            if supervisor is None:
+                return
+            approver = supervisor.staff_no
+        elif not await self.app.push_screen_wait(
+            ConfirmDialog(TEXT["confirm_terminate"].format(case_no=case_no))
+        ):
+            return
+        try:
+            services.cases.terminate(case_no, self.app_.today(), f"terminated by {approver}")
+        except DomainError as exc:
+            self.app.push_screen(ErrorDialog(exc.problem.zh()))
+            return
+        self.app.notify(TEXT["terminated"].format(case_no=case_no))
+        self.reload()
+
+    def action_reminder(self) -> None:
+        """Save the red and yellow entries as a printable reminder list."""
+        services = self.app_.services
+        today = self.app_.today()
+        cases = services.cases.list_cases(self._filter(), today, 10_000, order="supplement_due, id")
+        urgent = [c for c in cases if c.flag in ("red", "yellow")]
+        lines = [TEXT["reminder_title"].format(day=today.isoformat()), ""]
+        lines += [
+            f"{'红' if c.flag == 'red' else '黄'}  {c.supplement_due}  {c.case_no}  {c.applicant_name}"
+            f"  {c.phone_masked or ''}  {c.item_name}"
+            for c in urgent
+        ] or [TEXT["none"]]
+        folder = services.settings.home / "documents"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"催办清单-{today.isoformat()}.txt"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.app.push_screen(ErrorDialog(str(exc)))
+            return
+        self.app.notify(TEXT["saved"].format(path=path))
+
+    def action_back(self) -> None:
+        """Back to the workbench."""
+        self.app.pop_screen()

@@ -1,0 +1,106 @@
+"""Sign-in and the idle lock."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from window_client.services.staff import SignInError, StaffMember
+
+if TYPE_CHECKING:
+    from window_client.app import WindowClientApp
+
+TEXT: dict[str, Any] = {
+    "title": "全科综合窗口 · 登录",
+    "staff_no": "工号",
+    "password": "密码",
+    "hint": "离线时以上次联网登录的密码验证。连续输错5次将锁定15分钟。",
+    "locked_title": "屏幕已锁定（长时间未操作）",
+    "locked_hint": "请 {name}（{staff_no}）输入密码解锁，或按 F10 换人登录",
+    "quit": "退出",
+    "switch": "换人登录",
+}
+
+
+class LoginScreen(Screen[StaffMember]):
+    """Staff number and password; returns the signed-in staff member."""
+
+    BINDINGS = [Binding("ctrl+q", "app.quit", TEXT["quit"], id="login.quit")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login-box", classes="dialog"):
+            yield Label(TEXT["title"], classes="dialog-title")
+            yield Static(Text(self.app_.runtime.station.name), id="login-station")
+            yield Input(placeholder=TEXT["staff_no"], id="login-no", max_length=20)
+            yield Input(placeholder=TEXT["password"], password=True, id="login-password", max_length=128)
+            yield Label("", id="login-message", classes="problem")
+            yield Static(TEXT["hint"], classes="hint")
+        yield Footer()
+
+    @property
+    def app_(self) -> WindowClientApp:
+        """The typed application."""
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        """Cursor in the staff number."""
+        self.query_one("#login-no", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter on the number moves on; on the password, signs in."""
+        if event.input.id == "login-no":
+            self.query_one("#login-password", Input).focus()
+            return
+        number = self.query_one("#login-no", Input).value
+        try:
+            member = self.app_.runtime.staff.sign_in(number, event.value)
+        except SignInError as exc:
+            self.query_one("#login-message", Label).update(Text(exc.message))
+            event.input.value = ""
+            return
+        self.dismiss(member)
+
+
+class LockScreen(Screen[bool]):
+    """Shown after the idle time: the same staff member unlocks with the password."""
+
+    BINDINGS = [Binding("f10", "switch", TEXT["switch"], id="lock.switch")]
+
+    def __init__(self, member: StaffMember) -> None:
+        super().__init__()
+        self.member = member
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(TEXT["locked_title"], classes="dialog-title")
+            yield Static(
+                Text(TEXT["locked_hint"].format(name=self.member.name, staff_no=self.member.staff_no))
+            )
+            yield Input(placeholder=TEXT["password"], password=True, id="lock-password")
+            yield Label("", id="lock-message", classes="problem")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Cursor in the password."""
+        self.query_one("#lock-password", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Unlock with the same staff member's password."""
+        app: WindowClientApp = self.app  # type: ignore[assignment]
+        try:
+            app.runtime.staff.sign_in(self.member.staff_no, event.value)
+        except SignInError as exc:
+            self.query_one("#lock-message", Label).update(Text(exc.message))
+            event.input.value = ""
+            return
+        self.dismiss(True)
+
+    def action_switch(self) -> None:
+        """Sign out; someone else signs in."""
+        self.dismiss(False)

@@ -1,0 +1,139 @@
+"""Staff sign-in: argon2id hashes, lockout after repeated failures, offline sign-in.
+
+The station keeps, for each staff member, the hash from their last successful online sign-in
+(the hall server is the authority once sync exists); offline, sign-in is checked against that
+cached hash. Every sign-in, failure and lockout is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models.enums import Role
+from offline_cache import Store
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+_HASHER = PasswordHasher()  # argon2id with the library's recommended parameters
+
+
+class SignInError(Exception):
+    """A refused sign-in; ``message`` is Chinese, for the screen."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A signed-in staff member."""
+
+    staff_no: str
+    name: str
+    role: Role
+    station: str
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Supervisors and admins may approve, terminate and close the day."""
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _HASHER.hash(password)
+
+
+class StaffService:
+    """Accounts cached in the station's store."""
+
+    def __init__(self, store: Store, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.store = store
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    def upsert(self, staff_no: str, name: str, role: Role, station: str, password: str) -> None:
+        """Create or replace an account (admin command and demo seeding)."""
+        digest = hash_password(password)
+        with self.store.transaction("admin") as unit:
+            unit.execute(
+                "INSERT INTO staff (staff_no, name, role, station, password_hash) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(staff_no) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                " station = excluded.station, password_hash = excluded.password_hash,"
+                " failed_attempts = 0, locked_until = NULL, active = 1",
+                (staff_no, name, role.value, station, digest),
+            )
+            unit.audit("staff.upsert", staff_no, {"role": role.value, "station": station})
+
+    def count(self) -> int:
+        """How many accounts this station knows."""
+        with self.store.reading() as conn:
+            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM staff").scalar_one())
+
+    def sign_in(self, staff_no: str, password: str) -> StaffMember:
+        """Check the password against the cached hash; lock after repeated failures."""
+        staff_no = staff_no.strip()
+        now = self.clock()
+        with self.store.transaction(staff_no or "anonymous") as unit:
+            row = unit.execute(
+                "SELECT name, role, station, password_hash, failed_attempts, locked_until, active"
+                " FROM staff WHERE staff_no = ?",
+                (staff_no,),
+            ).first()
+            if row is None or not row[6]:
+                unit.audit("staff.sign_in_failed", staff_no or "-", {"reason": "unknown"})
+                raise SignInError("工号或密码错误", "bad_credentials")
+            name, role, station, digest, failures, locked_until, _ = row
+            if locked_until and dt.datetime.fromisoformat(locked_until) > now:
+                until = dt.datetime.fromisoformat(locked_until).astimezone().strftime("%H:%M")
+                raise SignInError(f"账号已锁定，请于{until}后再试或联系值班长", "locked")
+            try:
+                _HASHER.verify(digest, password)
+            except (VerificationError, InvalidHashError):
+                failures += 1
+                lock = (now + LOCKOUT).isoformat() if failures >= MAX_FAILURES else None
+                unit.execute(
+                    "UPDATE staff SET failed_attempts = ?, locked_until = ? WHERE staff_no = ?",
+                    (0 if lock else failures, lock, staff_no),
+                )
+                unit.audit("staff.sign_in_failed", staff_no, {"failures": failures, "locked": bool(lock)})
+                if lock:
+                    raise SignInError(
+                        f"密码连续错误{MAX_FAILURES}次，账号已锁定{LOCKOUT.seconds // 60}分钟",
+                        "locked",
+                    ) from None
+                left = MAX_FAILURES - failures
+                raise SignInError(f"工号或密码错误（再错{left}次将锁定）", "bad_credentials") from None
+            unit.execute(
+                "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE staff_no = ?",
+                (staff_no,),
+            )
+            unit.audit("staff.sign_in", staff_no, {"offline": True})
+        return StaffMember(staff_no, name, Role(role), station)
+
+    def verify_supervisor(self, staff_no: str, password: str) -> StaffMember:
+        """Re-authenticate a supervisor on the spot (approval of a tolerance)."""
+        member = self.sign_in(staff_no, password)
+        if not member.is_supervisor:
+            raise SignInError("该工号不是值班长，不能审批", "not_supervisor")
+        return member
+
+
+DEMO_STAFF = (
+    ("C001", "张敏", Role.CLERK, "demo-1234"),
+    ("C002", "李娜", Role.CLERK, "demo-1234"),
+    ("S001", "王强", Role.SUPERVISOR, "demo-5678"),
+    ("A001", "刘洋", Role.ADMIN, "demo-9999"),
+)
+
+
+def seed_demo_staff(service: StaffService, station: str) -> None:
+    """Demo accounts for a new station (credentials in the README)."""
+    for staff_no, name, role, password in DEMO_STAFF:
+        service.upsert(staff_no, name, role, station, password)
