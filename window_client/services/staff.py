@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.enums import Role
-from offline_cache import Store
+from offline_cache import Store, UnitOfWork
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -80,6 +80,9 @@ class StaffService:
         """Check the password against the cached hash; lock after repeated failures."""
         staff_no = staff_no.strip()
         now = self.clock()
+        refusal: SignInError | None = None
+        # Failures are committed before the refusal is raised: a rolled-back counter would
+        # make the lockout unreachable.
         with self.store.transaction(staff_no or "anonymous") as unit:
             row = unit.execute(
                 "SELECT name, role, station, password_hash, failed_attempts, locked_until, active"
@@ -88,34 +91,48 @@ class StaffService:
             ).first()
             if row is None or not row[6]:
                 unit.audit("staff.sign_in_failed", staff_no or "-", {"reason": "unknown"})
-                raise SignInError("工号或密码错误", "bad_credentials")
-            name, role, station, digest, failures, locked_until, _ = row
-            if locked_until and dt.datetime.fromisoformat(locked_until) > now:
-                until = dt.datetime.fromisoformat(locked_until).astimezone().strftime("%H:%M")
-                raise SignInError(f"账号已锁定，请于{until}后再试或联系值班长", "locked")
-            try:
-                _HASHER.verify(digest, password)
-            except (VerificationError, InvalidHashError):
-                failures += 1
-                lock = (now + LOCKOUT).isoformat() if failures >= MAX_FAILURES else None
-                unit.execute(
-                    "UPDATE staff SET failed_attempts = ?, locked_until = ? WHERE staff_no = ?",
-                    (0 if lock else failures, lock, staff_no),
-                )
-                unit.audit("staff.sign_in_failed", staff_no, {"failures": failures, "locked": bool(lock)})
-                if lock:
-                    raise SignInError(
-                        f"密码连续错误{MAX_FAILURES}次，账号已锁定{LOCKOUT.seconds // 60}分钟",
-                        "locked",
-                    ) from None
-                left = MAX_FAILURES - failures
-                raise SignInError(f"工号或密码错误（再错{left}次将锁定）", "bad_credentials") from None
-            unit.execute(
-                "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE staff_no = ?",
-                (staff_no,),
-            )
-            unit.audit("staff.sign_in", staff_no, {"offline": True})
+                refusal = SignInError("工号或密码错误", "bad_credentials")
+            else:
+                name, role, station, digest, failures, locked_until, _ = row
+                refusal = self._check(unit, staff_no, password, digest, failures, locked_until, now)
+        if refusal is not None:
+            raise refusal
         return StaffMember(staff_no, name, Role(role), station)
+
+    def _check(
+        self,
+        unit: UnitOfWork,
+        staff_no: str,
+        password: str,
+        digest: str,
+        failures: int,
+        locked_until: str | None,
+        now: dt.datetime,
+    ) -> SignInError | None:
+        if locked_until and dt.datetime.fromisoformat(locked_until) > now:
+            until = dt.datetime.fromisoformat(locked_until).astimezone().strftime("%H:%M")
+            unit.audit("staff.sign_in_refused", staff_no, {"reason": "locked"})
+            return SignInError(f"账号已锁定，请于{until}后再试或联系值班长", "locked")
+        try:
+            _HASHER.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            failures += 1
+            lock = (now + LOCKOUT).isoformat() if failures >= MAX_FAILURES else None
+            unit.execute(
+                "UPDATE staff SET failed_attempts = ?, locked_until = ? WHERE staff_no = ?",
+                (0 if lock else failures, lock, staff_no),
+            )
+            unit.audit("staff.sign_in_failed", staff_no, {"failures": failures, "locked": bool(lock)})
+            if lock:
+                minutes = LOCKOUT.seconds // 60
+                return SignInError(f"密码连续错误{MAX_FAILURES}次，账号已锁定{minutes}分钟", "locked")
+            left = MAX_FAILURES - failures
+            return SignInError(f"工号或密码错误（再错{left}次将锁定）", "bad_credentials")
+        unit.execute(
+            "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE staff_no = ?", (staff_no,)
+        )
+        unit.audit("staff.sign_in", staff_no, {"offline": True})
+        return None
 
     def verify_supervisor(self, staff_no: str, password: str) -> StaffMember:
         """Re-authenticate a supervisor on the spot (approval of a tolerance)."""
