@@ -170,7 +170,7 @@ async def test_tolerable_with_consent_then_ledger_closes_it(rt: Runtime) -> None
 
 
 async def test_tolerance_needing_a_supervisor(rt: Runtime) -> None:
-    code, row = tolerable_item(rt)
+    code, _ = tolerable_item(rt)
     item = rt.catalog.items[code]
     app = make_app(rt)
     async with app.run_test(size=SIZE) as pilot:
