@@ -19,7 +19,7 @@ from models.problems import Problem
 
 NAME_LIMIT = 100
 _USCC_ALPHABET = set("0123456789ABCDEFGHJKLMNPQRTUWXY")
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 # Characters a person's name may hold besides letters: the middle dot of minority and foreign
 # names (both code points in use) and spaces between Latin name parts.
 _PERSON_EXTRA = set("·•. -")
@@ -52,7 +52,9 @@ def check_person_id(raw: str) -> tuple[str, Problem | None]:
         return number, Problem("id.empty")
     if len(number) != 18:
         return number, Problem("id.length", {"length": len(number)})
-    if not (number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):
+    # isascii() too: str.isdigit() also accepts Arabic-Indic, Thai … digits, which would let
+    # the same person appear under a second, non-ASCII spelling of their number.
+    if not (number.isascii() and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):
         return number, Problem("id.format")
     try:
         born = ric.get_birth_date(number)

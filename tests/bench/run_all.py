@@ -1,0 +1,123 @@
+"""Run every benchmark in tests/bench/ one after the other and print a summary of their figures.
+
+    .venv/bin/python tests/bench/run_all.py             # full runs (batch includes 500k rows)
+    .venv/bin/python tests/bench/run_all.py --quick     # 10,000 batch rows, no 500k run
+    .venv/bin/python tests/bench/run_all.py --skip-big  # full 50k batch, no 500k run
+    .venv/bin/python tests/bench/run_all.py --json      # one JSON object: {name: figures}
+
+Each benchmark runs in its own process (``bench_X.py --json``), sequentially, so they do not
+compete for the CPU. The exit code is 1 when a benchmark failed or reported sanity problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("bench_batch", "bench_search")
+
+
+def run(name: str, extra: list[str]) -> dict[str, Any]:
+    """One benchmark's JSON figures (or an error entry)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(HERE / f"{name}.py"), "--json", *extra],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    elapsed = round(time.perf_counter() - start, 1)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        return {"error": f"exit code {proc.returncode}: {tail}", "elapsed_s": elapsed}
+    figures: dict[str, Any] = json.loads(lines[-1])
+    figures["elapsed_s"] = elapsed
+    figures["exit_code"] = proc.returncode
+    return figures
+
+
+def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(benchmark, figure, value) lines of the summary table."""
+    rows: list[tuple[str, str, str]] = []
+    batch = results.get("bench_batch", {})
+    if "error" in batch or batch.get("failed"):
+        rows.append(("batch", "FAILED", batch.get("error") or "; ".join(batch["problems"])))
+    elif batch:
+        n = f"{batch['rows']:,}"
+        rows += [
+            ("batch", f"wall time, {n} rows", f"{batch['batch_wall_s']:.2f} s"),
+            ("batch", "raw sqlite3 baseline", f"{batch['baseline_s']:.2f} s"),
+            ("batch", "rows written (all tables)", f"{batch['rows_written']:,}"),
+            ("batch", "ratio batch/baseline", f"{batch['ratio']:.2f}  (target <= 4.0)"),
+            ("batch", f"peak RSS, {n} rows", f"{batch['peak_rss_mib']} MiB"),
+        ]
+        if "big_rows" in batch:
+            big = f"{batch['big_rows']:,}"
+            rows += [
+                ("batch", f"wall time, {big} rows", f"{batch['big_wall_s']:.2f} s"),
+                ("batch", f"peak RSS, {big} rows", f"{batch['peak_rss_big_mib']} MiB"),
+                ("batch", "peak RSS ratio big/small", f"{batch['rss_ratio']:.2f}  (target << 10)"),
+                ("batch", "throughput ratio big/small", f"{batch['throughput_ratio_big']:.2f}"),
+            ]
+        else:
+            rows.append(("batch", "500k run", "skipped"))
+        if batch.get("problems"):
+            rows.append(("batch", "SANITY PROBLEMS", "; ".join(batch["problems"])))
+    search = results.get("bench_search", {})
+    if "error" in search:
+        rows.append(("search", "FAILED", search["error"]))
+    elif search:
+        for q in search["queries"]:
+            rows.append(
+                (
+                    "search",
+                    f"{q['query']!r} ms/query",
+                    f"{q['search_ms']:.3f} (scan {q['scan_ms']:.3f}, ratio {q['ratio']:.2f})",
+                )
+            )
+        rows += [
+            ("search", "max ms/query", f"{search['search_ms_max']:.3f}  (target < 2 ms)"),
+            ("search", "over target", ", ".join(search["over_target"]) or "none"),
+            ("search", "geometric-mean ratio", f"{search['ratio_geomean']}"),
+        ]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small batch, no 500k run")
+    parser.add_argument("--skip-big", action="store_true", help="no 500k batch run")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    results: dict[str, dict[str, Any]] = {}
+    for name in BENCHMARKS:
+        extra = ["--quick"] if args.quick else []
+        if name == "bench_batch" and args.skip_big:
+            extra.append("--skip-big")
+        if not args.json:
+            print(f"running {name} {' '.join(extra)}".rstrip() + " ...", flush=True)
+        results[name] = run(name, extra)
+    failed = any("error" in r or r.get("exit_code") or r.get("problems") for r in results.values())
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+        return 1 if failed else 0
+    rows = summary_rows(results)
+    width = max(len(figure) for _, figure, _ in rows)
+    print()
+    for bench, figure, value in rows:
+        print(f"{bench:<7} {figure:<{width}}  {value}")
+    print()
+    print("elapsed: " + ", ".join(f"{n} {r['elapsed_s']} s" for n, r in results.items()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
