@@ -91,6 +91,11 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
     return rows
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: CJK characters take two."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0x2E80)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small batch, no 500k run")
@@ -110,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, ensure_ascii=False))
         return 1 if failed else 0
     rows = summary_rows(results)
-    width = max(len(figure) for _, figure, _ in rows)
+    width = max(_width(figure) for _, figure, _ in rows)
     print()
     for bench, figure, value in rows:
-        print(f"{bench:<7} {figure:<{width}}  {value}")
+        print(f"{bench:<7} {figure}{' ' * (width - _width(figure))}  {value}")
     print()
     print("elapsed: " + ", ".join(f"{n} {r['elapsed_s']} s" for n, r in results.items()))
     return 1 if failed else 0

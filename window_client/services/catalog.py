@@ -10,8 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -75,84 +74,82 @@ def pinyin_keys(text: str) -> tuple[str, str]:
 
 
 class _Haystack:
-    """One searchable field of every entry, joined with separators."""
+    """One searchable field of every entry, joined with separators.
+
+    Entries are laid out shortest name first, so scanning the text left to right meets matches
+    already in ranking order and a search can stop as soon as it has enough.
+    """
 
     def __init__(self, values: Sequence[str]) -> None:
         self.starts: list[int] = []
-        pos = 0
+        pos = 1
         for value in values:
             self.starts.append(pos)
             pos += len(value) + 1
-        self.text = _SEP.join(values)
+        self.text = _SEP + _SEP.join(values)
 
-    def hits(self, needle: str) -> dict[int, int]:
-        """entry index -> position of the first match inside that entry."""
-        found: dict[int, int] = {}
+    def scan(self, needle: str, prefix: bool) -> Iterator[int]:
+        """Positions (in layout order) of entries containing ``needle``, or starting with it."""
         text, starts, find = self.text, self.starts, self.text.find
-        pos = find(needle)
+        target = _SEP + needle if prefix else needle
+        pos = find(target)
         while pos != -1:
-            index = bisect.bisect_right(starts, pos) - 1
-            if index not in found:
-                found[index] = pos - starts[index]
-                # Jump to the next entry: later matches in the same entry add nothing.
-                next_start = starts[index + 1] if index + 1 < len(starts) else len(text)
-                pos = find(needle, next_start)
-            else:
-                pos = find(needle, pos + 1)
-        return found
+            index = bisect.bisect_right(starts, pos + (1 if prefix else 0)) - 1
+            yield index
+            # Jump to the next entry: later matches in the same entry add nothing.
+            next_start = starts[index + 1] - (1 if prefix else 0) if index + 1 < len(starts) else len(text)
+            pos = find(target, next_start)
 
-    def subsequence_hits(self, needle: str) -> dict[int, int]:
-        """entry index -> span of the shortest-starting match of ``needle`` as a subsequence
-        (so "bdcdj" finds 不动产转移登记, whose initials are "bdczydj")."""
+    def scan_subsequence(self, needle: str) -> Iterator[int]:
+        """Entries holding ``needle`` as a subsequence (so "bdcdj" finds 不动产转移登记, whose
+        initials are "bdczydj")."""
         pattern = "[^\n]*?".join(re.escape(ch) for ch in needle)
-        found: dict[int, int] = {}
+        last = -1
         for match in re.finditer(pattern, self.text):
             index = bisect.bisect_right(self.starts, match.start()) - 1
-            span = match.end() - match.start()
-            if index not in found or span < found[index]:
-                found[index] = span
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A search result with its score (lower is better)."""
-
-    entry: Acceptable
-    score: tuple[int, int, int]
+            if index != last:
+                yield index
+                last = index
 
 
 class CatalogSearch:
-    """Ranked search over items and packages."""
+    """Ranked search over items and packages.
+
+    Ranking: the field that matched (Chinese name, pinyin initials, full pinyin, code), a match
+    at the start before one inside, shorter names first, then catalogue order; initials as a
+    subsequence come last. Each tier is scanned in that order and the search stops once it has
+    ``limit`` results, so a one-letter query over 10,000 items costs no more than a long one.
+    """
 
     def __init__(self, entries: Sequence[Acceptable]) -> None:
         self.entries = list(entries)
+        self._order = sorted(range(len(self.entries)), key=lambda i: (len(self.entries[i].name), i))
         names, fulls, initials, codes = [], [], [], []
-        for entry in self.entries:
+        for i in self._order:
+            entry = self.entries[i]
             full, init = pinyin_keys(entry.name)
             names.append(entry.name.lower())
             fulls.append(full)
             initials.append(init)
             codes.append(entry.code.lower())
-        # Field order is the ranking: a match in the Chinese name beats one in the pinyin.
         self._fields = [_Haystack(names), _Haystack(initials), _Haystack(fulls), _Haystack(codes)]
 
     def search(self, query: str, limit: int = 50) -> list[Acceptable]:
-        """Entries matching ``query`` best first: by field, then match at the start, then
-        shorter names, then catalogue order."""
+        """Entries matching ``query``, best first, at most ``limit``."""
         needle = "".join(query.split()).lower()
         if not needle:
             return self.entries[:limit]
-        best: dict[int, tuple[int, int, int, int]] = {}
-        for rank, field in enumerate(self._fields):
-            for index, position in field.hits(needle).items():
-                score = (rank, 0 if position == 0 else 1, len(self.entries[index].name), index)
-                if index not in best or score < best[index]:
-                    best[index] = score
+        taken: dict[int, None] = {}  # layout positions, in ranking order
+        tiers: list[Iterator[int]] = []
+        for field in self._fields:
+            tiers.append(field.scan(needle, prefix=True))
+            tiers.append(field.scan(needle, prefix=False))
         if len(needle) >= 3 and needle.isascii() and needle.isalpha():
-            for index, span in self._fields[1].subsequence_hits(needle).items():
-                score = (len(self._fields), span, len(self.entries[index].name), index)
-                if index not in best:
-                    best[index] = score
-        ordered = sorted(best, key=best.__getitem__)
-        return [self.entries[i] for i in ordered[:limit]]
+            tiers.append(self._fields[1].scan_subsequence(needle))
+        for tier in tiers:
+            for position in tier:
+                if position not in taken:
+                    taken[position] = None
+                    if len(taken) >= limit:
+                        return [self.entries[self._order[p]] for p in taken]
+        return [self.entries[self._order[p]] for p in taken]
