@@ -29,7 +29,9 @@ _ORG_EXTRA = _PERSON_EXTRA | set("（）()&、—－_,，/0123456789")
 
 def normalize_id(raw: str) -> str:
     """Strip blanks and upper-case; full-width digits and letters become ASCII."""
-    return unicodedata.normalize("NFKC", raw).replace(" ", "").strip().upper()
+    if not raw.isascii():  # NFKC only where it can matter: it is costly in batch loops
+        raw = unicodedata.normalize("NFKC", raw)
+    return raw.replace(" ", "").strip().upper()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -57,8 +59,10 @@ def check_person_id(raw: str) -> tuple[str, Problem | None]:
     if not (number.isascii() and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):
         return number, Problem("id.format")
     try:
-        born = ric.get_birth_date(number)
-    except stdnum_errors.ValidationError:
+        # The same split as stdnum's get_birth_date, without its per-call cleaning of the input
+        # (which dominated batch validation): the number is already compact and all digits.
+        born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
         return number, Problem("id.birth")
     if born > datetime.date.today() or born.year < 1880:
         return number, Problem("id.birth")

@@ -318,6 +318,9 @@ def load_arrangements(conn: Connection) -> dict[int, tuple[str, list[tuple[dt.da
 
 def reasons_json(reasons: Iterable[tuple[str, dict[str, Any]]]) -> str:
     """Problems as stored on a case: [{"code", "params"}]."""
+    reasons = list(reasons)
+    if not reasons:
+        return "[]"
     return json.dumps([{"code": c, "params": p} for c, p in reasons], ensure_ascii=False)
 
 

@@ -396,6 +396,8 @@ def _printable(text: str) -> str:
     """Keep a rejected value recognisable without carrying control bytes into the file."""
     if len(text) > FIELD_LIMIT:
         text = text[:FIELD_LIMIT] + f"…(+{len(text) - FIELD_LIMIT} characters)"
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 

@@ -14,8 +14,6 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
 from models.catalog import Acceptable, Catalog, Package, ServiceItem, catalog_from_dict
 
 _SEP = "\n"
@@ -67,6 +65,10 @@ def contract(entries: Sequence[Acceptable]) -> dict[str, list[dict[str, Any]]]:
 
 def pinyin_keys(text: str) -> tuple[str, str]:
     """Full pinyin and initials of ``text``, lower case, without separators."""
+    # Imported here: pypinyin's dictionaries cost ~0.2 s and ~50 MB, and only search needs them
+    # (batch acceptance and most commands never do).
+    from pypinyin import lazy_pinyin
+
     syllables = lazy_pinyin(text, errors="ignore")
     full = "".join(syllables).lower()
     initials = "".join(s[0] for s in syllables if s).lower()
