@@ -25,13 +25,13 @@ def make_app(home: Path) -> WindowClientApp:
     return WindowClientApp(runtime=runtime, today=lambda: TODAY, idle_seconds=0)
 
 
-async def _sign_in(pilot: Pilot[None]) -> None:
-    for ch in "C001":
-        await pilot.press(ch)
-    await pilot.press("enter")
-    for ch in "demo-1234":
-        await pilot.press(ch)
-    await pilot.press("enter")
+async def _type_and_enter(pilot: Pilot[Any], *fields: str) -> None:
+    for text in fields:
+        await pilot.press(*text, "enter")
+
+
+async def _sign_in(pilot: Pilot[Any]) -> None:
+    await _type_and_enter(pilot, "C001", "demo-1234")
     await pilot.pause()
 
 
@@ -47,15 +47,7 @@ def test_accept_form_with_verdict(snap_compare: Callable[..., bool], home: Path)
     async def fill(pilot: Pilot[Any]) -> None:
         await _sign_in(pilot)
         await pilot.press("f2")
-        for ch in "bdcdj":
-            await pilot.press(ch)
-        await pilot.press("enter")
-        for ch in "11010519491231002X":
-            await pilot.press(ch)
-        await pilot.press("enter")
-        for ch in "wang":
-            await pilot.press(ch)
-        await pilot.press("enter")
+        await _type_and_enter(pilot, "bdcdj", "11010519491231002X", "wang")
         await pilot.pause()
 
     assert snap_compare(make_app(home), terminal_size=SIZE, run_before=fill)
