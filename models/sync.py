@@ -1,0 +1,206 @@
+"""The sync protocol shared by the client and the hall server (DESIGN.md §4).
+
+Every endpoint lives under :data:`API_PREFIX`. A client:
+
+1. gets a token: ``POST /api/v1/auth/token`` with :class:`TokenRequest` → :class:`TokenResponse`;
+2. pushes its outbox in order, in batches of at most :data:`MAX_PUSH_BATCH` operations:
+   ``POST /api/v1/sync/push`` with :class:`PushRequest` → :class:`PushResponse`, one
+   :class:`OpResult` per operation, in the same order;
+3. pulls what changed since its cursor: ``GET /api/v1/sync/changes?after=CURSOR&limit=N`` →
+   :class:`PullResponse`; it repeats while ``more`` is true and stores ``cursor`` in the same
+   local transaction as the changes it applied.
+
+Other endpoints: ``GET /api/v1/health`` (:class:`Health`), ``GET /api/v1/catalog``
+(:class:`CatalogDocument`), ``GET /api/v1/holidays/{year}`` (:class:`HolidayDocument`).
+
+Errors are JSON ``{"error": {"code": ..., "message": ...}}`` (:class:`ErrorBody`) with HTTP 400
+(malformed), 401 (``auth.missing``, ``auth.invalid``, ``token.expired``), 403 (``auth.forbidden``),
+413 (``request.too_large``), 422 (``request.invalid``) or 5xx.
+
+Idempotency: an operation's ``op_id`` is its idempotency key. The server applies each operation at
+most once; the same ``op_id`` again returns the first result with status ``duplicate``; the same
+``op_id`` with a different body (``body_hash`` differs) is refused with ``op.mismatch``.
+
+Time: the server orders everything by its own sequence numbers and keeps both the client's
+``created_at`` (verbatim, possibly days off) and its own receive time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.enums import Role
+
+PROTOCOL_VERSION = 1
+API_PREFIX = "/api/v1"
+MAX_PUSH_BATCH = 1000
+MAX_PULL_LIMIT = 5000
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OperationKind(StrEnum):
+    """What an outbox operation does on the server."""
+
+    CASE_ACCEPT = "case.accept"  # a new case (any verdict, including 不予受理)
+    CASE_TRANSITION = "case.transition"  # one state-machine event on an existing case
+    CASE_PARTIAL_SUPPLEMENT = "case.partial_supplement"  # some 补正 materials received; no state change
+
+
+class OpStatus(StrEnum):
+    """The server's answer to one operation."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+class ChangeKind(StrEnum):
+    """What a pulled change carries."""
+
+    CASE_STATE = "case.state"  # the server's state of a case changed (back-office decision, conflict)
+    CASE_CONFLICT = "case.conflict"  # an operation lost a conflict: kept on the server, shown to staff
+    APPLICANT_STANDING = "applicant.standing"  # one station's commitments of an applicant (一处失信)
+    CATALOG = "catalog"  # a new catalogue version (fetch GET /catalog)
+    HOLIDAYS = "holidays"  # a year's holiday arrangement (inline)
+    KEY_PUBLISHED = "key.published"  # a station's public signing key
+    KEY_REVOKED = "key.revoked"
+    CERTIFICATE = "certificate"  # a certificate issued elsewhere
+    CERTIFICATE_REVOKED = "certificate.revoked"
+
+
+class TokenRequest(_Strict):
+    """Sign in to the hall server."""
+
+    staff_no: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=1, max_length=256)
+    station: str = Field(min_length=1, max_length=32)
+
+
+class StaffInfo(BaseModel):
+    """Who a token belongs to."""
+
+    staff_no: str
+    name: str
+    role: Role
+    station: str
+
+
+class TokenResponse(BaseModel):
+    """A bearer token with its expiry (UTC)."""
+
+    token: str
+    expires_at: dt.datetime
+    staff: StaffInfo
+    server_time: dt.datetime
+
+
+class Operation(_Strict):
+    """One outbox operation, as the client recorded it."""
+
+    op_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
+    seq: int = Field(ge=0)  # the client's outbox order
+    kind: OperationKind
+    case_no: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any]
+    created_at: str = Field(max_length=64)  # the client's clock, kept verbatim
+
+    def body_hash(self) -> str:
+        """SHA-256 of what makes the operation itself (not its delivery): kind, case, payload."""
+        body = json.dumps(
+            [self.kind.value, self.case_no, self.payload],
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class PushRequest(_Strict):
+    """A batch of operations from one station, in outbox order."""
+
+    station: str = Field(min_length=1, max_length=32)
+    operations: list[Operation] = Field(max_length=MAX_PUSH_BATCH)
+
+
+class OpResult(BaseModel):
+    """The server's answer to one operation."""
+
+    op_id: str
+    status: OpStatus
+    code: str | None = None  # a problem code when refused (e.g. "case.illegal_transition")
+    reason: str | None = None  # human-readable reason (Chinese) when refused
+    server_seq: int | None = None  # the server's sequence number of the operation
+    case_state: str | None = None  # the case's state on the server after the operation
+
+
+class PushResponse(BaseModel):
+    """One result per operation, in request order."""
+
+    results: list[OpResult]
+    server_time: dt.datetime
+
+
+class Change(BaseModel):
+    """One entry of the server's change feed."""
+
+    seq: int
+    kind: ChangeKind
+    key: str
+    payload: dict[str, Any]
+    at: dt.datetime
+
+
+class PullResponse(BaseModel):
+    """Changes after a cursor, oldest first."""
+
+    changes: list[Change]
+    cursor: int
+    more: bool
+    server_time: dt.datetime
+
+
+class Health(BaseModel):
+    """Liveness and the protocol the server speaks."""
+
+    status: str = "ok"
+    protocol: int = PROTOCOL_VERSION
+    server_time: dt.datetime
+
+
+class CatalogDocument(BaseModel):
+    """The catalogue in force, with its version."""
+
+    version: str
+    catalog: dict[str, Any]
+
+
+class HolidayDocument(BaseModel):
+    """A year's official holiday arrangement, in the shipped JSON shape."""
+
+    year: int
+    version: int
+    arrangement: dict[str, Any]
+
+
+class ErrorDetail(BaseModel):
+    """A machine code and a message."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
