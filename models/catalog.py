@@ -8,7 +8,7 @@ inconsistency, so a bad catalogue update is refused instead of half-loaded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.enums import ItemKind, MaterialForm, TimeUnit, Tolerance
@@ -127,6 +127,13 @@ class Catalog:
         """The first station listed: the demo default."""
         return next(iter(self.stations.values()))
 
+    def keywords_of(self, entry: Acceptable) -> tuple[str, ...]:
+        """Words an applicant may ask by besides the item's name: the certificates it results in
+        (someone who says "营业执照" wants the items that issue one)."""
+        items = entry.items if isinstance(entry, Package) else (entry,)
+        names = (self.certificate_types.get(i.certificate_type or "") for i in items)
+        return tuple(dict.fromkeys(c.name for c in names if c is not None))
+
     def acceptable_at(self, station: Station) -> list[Acceptable]:
         """Items and packages the station may accept, in catalogue order."""
         entries: list[Acceptable] = [*self.items.values(), *self.packages.values()]
@@ -137,7 +144,12 @@ def merge_requirements(items: Iterable[ServiceItem]) -> tuple[MaterialRequiremen
     """Shared materials asked once: the strictest tolerance and shortest 补正 period win."""
     merged: dict[str, MaterialRequirement] = {}
     for item in items:
-        for req in item.materials:
+        for own in item.materials:
+            # Each member item's 补正 deadline never exceeds that item's own 承诺时限, so a shared
+            # material is capped per item before the package's shortest period is taken.
+            req = own
+            if own.supplement is not None:
+                req = replace(own, supplement=own.supplement.capped(item.promised))
             seen = merged.get(req.code)
             if seen is None:
                 merged[req.code] = req

@@ -90,3 +90,46 @@ def test_contract_shape(catalog: Catalog) -> None:
         "e_license",
     }
     assert set(data["packages"][0]) == {"code", "name", "items"}
+
+
+def test_shared_material_in_a_package_is_capped_by_each_member_items_promised_limit(
+    catalog: Catalog,
+) -> None:
+    from dataclasses import replace
+
+    from models.catalog import merge_requirements
+    from models.timelimits import TimeLimit
+
+    base = next(
+        i for i in catalog.items.values() if any(m.tolerance is Tolerance.TOLERABLE for m in i.materials)
+    )
+    shared = next(m for m in base.materials if m.tolerance is Tolerance.TOLERABLE and m.supplement)
+    unit = shared.supplement.unit if shared.supplement else None
+    assert unit is not None
+    # Same material, 30 days of 补正 in one item whose own 承诺时限 is only 2 days.
+    tight = replace(
+        base,
+        code="TIGHT",
+        promised=TimeLimit(2, unit),
+        materials=(replace(shared, supplement=TimeLimit(30, unit)),),
+    )
+    loose = replace(
+        base,
+        code="LOOSE",
+        promised=TimeLimit(40, unit),
+        materials=(replace(shared, supplement=TimeLimit(30, unit)),),
+    )
+    merged = {m.code: m for m in merge_requirements([loose, tight])}
+    assert merged[shared.code].supplement == TimeLimit(2, unit)
+
+
+def test_search_by_the_certificate_an_item_issues(catalog: Catalog) -> None:
+    entries = [*catalog.items.values(), *catalog.packages.values()]
+    search = CatalogSearch(entries, catalog.keywords_of)
+    for query in ("营业执照", "yingyezhizhao", "yyzz"):
+        found = search.search(query)
+        assert found, query
+        assert all("营业执照" in catalog.keywords_of(e) for e in found), query
+        assert {"SCJG-001", "YJS-QYKB"} <= {e.code for e in found}
+    # Without keywords the licence name finds nothing: no item is named after it.
+    assert CatalogSearch(entries).search("营业执照") == []

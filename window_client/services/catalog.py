@@ -1,7 +1,7 @@
 """Loading the catalogue and searching it by Chinese text, full pinyin or pinyin initials.
 
-Search works on three haystacks (names, full pinyin, initials) joined into one string each, so
-a query is a handful of ``str.find`` calls in C rather than a Python loop over every item;
+Search works on a few haystacks (names, full pinyin, initials, codes, keywords), each joined into
+one string, so a query is a handful of ``str.find`` calls in C rather than a Python loop over every item;
 offsets are mapped back to entries with ``bisect``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -123,10 +123,14 @@ class CatalogSearch:
     ``limit`` results, so a one-letter query over 10,000 items costs no more than a long one.
     """
 
-    def __init__(self, entries: Sequence[Acceptable]) -> None:
+    def __init__(
+        self,
+        entries: Sequence[Acceptable],
+        keywords: Callable[[Acceptable], Sequence[str]] | None = None,
+    ) -> None:
         self.entries = list(entries)
         self._order = sorted(range(len(self.entries)), key=lambda i: (len(self.entries[i].name), i))
-        names, fulls, initials, codes = [], [], [], []
+        names, fulls, initials, codes, extra = [], [], [], [], []
         for i in self._order:
             entry = self.entries[i]
             full, init = pinyin_keys(entry.name)
@@ -134,7 +138,11 @@ class CatalogSearch:
             fulls.append(full)
             initials.append(init)
             codes.append(entry.code.lower())
+            words = list(keywords(entry)) if keywords else []
+            extra.append(" ".join([*words, *(k for w in words for k in pinyin_keys(w))]).lower())
         self._fields = [_Haystack(names), _Haystack(initials), _Haystack(fulls), _Haystack(codes)]
+        # Keywords (e.g. the certificate an item issues) rank after every match on the item itself.
+        self._keywords = _Haystack(extra)
 
     def search(self, query: str, limit: int = 50) -> list[Acceptable]:
         """Entries matching ``query``, best first, at most ``limit``."""
@@ -146,6 +154,7 @@ class CatalogSearch:
         for field in self._fields:
             tiers.append(field.scan(needle, prefix=True))
             tiers.append(field.scan(needle, prefix=False))
+        tiers.append(self._keywords.scan(needle, prefix=False))
         if len(needle) >= 3 and needle.isascii() and needle.isalpha():
             tiers.append(self._fields[1].scan_subsequence(needle))
         for tier in tiers:

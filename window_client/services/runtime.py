@@ -80,7 +80,7 @@ class Runtime:
     @cached_property
     def search(self) -> CatalogSearch:
         """Search over what this station may accept."""
-        return CatalogSearch(self.catalog.acceptable_at(self.station))
+        return CatalogSearch(self.catalog.acceptable_at(self.station), self.catalog.keywords_of)
 
     @cached_property
     def acceptance(self) -> AcceptanceService:
