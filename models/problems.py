@@ -118,6 +118,206 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "supplement.late": ("补正已超过期限（{due}）", "the supplement is past its deadline ({due})"),
     "supplement.nonconforming": ("补正材料不符合要求", "the supplemented materials do not conform"),
     "supplement.incomplete": ("仍缺少材料：{names}", "materials still missing: {names}"),
+    # Unified certificates (统一出证), handover (领取/寄递), keys and verification
+    "cert.not_approved": (
+        "办件{case_no}当前状态为“{state}”，办结（准予）后方可出证",
+        "case {case_no} is {state_code}: only an approved case can be issued its certificate",
+    ),
+    "cert.already_issued": (
+        "办件{case_no}已出证（{identifier}），不能重复出证",
+        "case {case_no} already has its certificate {identifier}: issuing twice is refused",
+    ),
+    "cert.no_type": (
+        "事项“{item}”不产生证照，请直接办理领取",
+        "item {item} results in no certificate: hand out its result without one",
+    ),
+    "cert.ambiguous_type": (
+        "多个办件对应不同证照类型（{types}），请分别出证",
+        "the cases result in different certificate types ({types}): issue them separately",
+    ),
+    "cert.holders_differ": (
+        "合并出证的办件须为同一申请人",
+        "cases issued one certificate together must have the same applicant",
+    ),
+    "cert.duplicate_case": ("办件{case_no}重复列出", "case {case_no} is listed twice"),
+    "cert.unknown": ("找不到证照：{ref}", "no such certificate: {ref}"),
+    "cert.several": (
+        "办件{case_no}有多个证照，请指定证照标识：{identifiers}",
+        "case {case_no} has several certificates; name one: {identifiers}",
+    ),
+    "cert.valid_years": (
+        "有效期年数须在0（长期有效）到{limit}之间",
+        "the validity must be 0 (long-term) to {limit} years",
+    ),
+    "cert.sequence_exhausted": (
+        "本站证照流水号已用尽",
+        "this station has used up its certificate serial numbers",
+    ),
+    "cert.issuer_missing": (
+        "本站点未配置颁发机构代码（统一社会信用代码）",
+        "this station has no issuing authority code (统一社会信用代码) in the catalogue",
+    ),
+    "cert.revoked": (
+        "证照{identifier}已撤销，不能{action}",
+        "certificate {identifier} is revoked: cannot {action_en}",
+    ),
+    "cert.already_revoked": (
+        "证照{identifier}已于{at}撤销",
+        "certificate {identifier} was already revoked on {at}",
+    ),
+    "cert.remote": (
+        "证照{identifier}由其他站点颁发，本站不能{action}",
+        "certificate {identifier} was issued elsewhere: this station cannot {action_en}",
+    ),
+    "cert.reason_empty": ("请填写撤销原因", "a revocation needs a reason"),
+    "cert.not_supervisor": ("撤销证照须由值班长操作", "only a supervisor can revoke a certificate"),
+    "handover.already": (
+        "证照{identifier}已于{at}交付（{how}）",
+        "certificate {identifier} was already handed over on {at} ({how_en})",
+    ),
+    "handover.not_holder": (
+        "领取人证件号码与持证人不符；他人代领请选择“代领”",
+        "the collector's ID is not the holder's: use --agent when someone collects for the holder",
+    ),
+    "handover.org_agent": (
+        "单位证照须由经办人代领（请选择“代领”并核验经办人身份证）",
+        "an organisation's certificate is collected by an agent: use --agent with the agent's ID",
+    ),
+    "handover.tracking": (
+        "快递单号格式不正确（8至30位字母或数字）",
+        "the mail tracking number must be 8 to 30 letters or digits",
+    ),
+    "handover.how": (
+        "请选择本人领取、代领或寄递之一",
+        "give either a collector (--collector-id, --collector-name) or --mail, not both",
+    ),
+    "key.none": ("本站尚无签章密钥（首次出证时自动生成）", "this station has no signing key yet"),
+    "cert.verify.valid": ("证照有效，签章完好", "the certificate is valid and its seal intact"),
+    "cert.verify.empty": ("未读到二维码内容", "no QR text was given"),
+    "cert.verify.not_ours": (
+        "不是电子证照二维码（开头应为ZZ1:）",
+        "not a certificate QR text (it should start with ZZ1:, got {head!r})",
+    ),
+    "cert.verify.version": (
+        "二维码格式版本{version}不受支持，请升级客户端",
+        "QR format version {version} is not supported by this client",
+    ),
+    "cert.verify.charset": (
+        "二维码内容含有不允许的字符",
+        "the QR text has characters outside its alphabet (A-Z, 2-7)",
+    ),
+    "cert.verify.noncanonical": (
+        "二维码内容末尾被改动，无法识别",
+        "the QR text's last character was changed (not a canonical encoding)",
+    ),
+    "cert.verify.truncated": (
+        "二维码内容不完整（被截断）",
+        "the QR text is truncated: {got} bytes where {expected} were declared",
+    ),
+    "cert.verify.trailing": ("二维码内容末尾有多余数据", "the QR text has extra data after its signature"),
+    "cert.verify.content": (
+        "证照内容已被篡改，无法解析",
+        "the content was altered: it no longer reads as a certificate",
+    ),
+    "cert.verify.signature": (
+        "签章与内容不符：内容被篡改，或签章取自其他证照",
+        "the seal does not match the content: altered, or a seal taken from another certificate",
+    ),
+    "cert.verify.unknown_key": (
+        "签章密钥{key_id}未知：请同步后再验，仍未知则为伪造",
+        "unknown signing key {key_id}: sync to fetch the published keys; if still unknown, it is forged",
+    ),
+    "cert.verify.key_revoked": (
+        "签章密钥{key_id}已于{at}吊销，其签发的证照均不再有效",
+        "the signing key {key_id} was revoked on {at}: nothing it sealed is valid",
+    ),
+    "cert.verify.revoked": ("证照已于{at}撤销：{reason}", "the certificate was revoked on {at}: {reason}"),
+    "cert.verify.expired": ("证照已于{valid_until}到期", "the certificate expired after {valid_until}"),
+    "cert.key_invalid": (
+        "密钥{key_id}无效：标识与公钥不符或持有证明验证失败",
+        "key {key_id} is invalid: its id does not match the key, or its proof of possession fails",
+    ),
+    "cert.key_unknown": ("未登记的签章密钥：{key_id}", "no registered signing key {key_id}"),
+    "cert.identifier_invalid": (
+        "证照标识格式不正确：{identifier}",
+        "not a GB/T 36904 certificate identifier: {identifier}",
+    ),
+    "cert.verify.not_record": (
+        "文件中没有证照二维码或证照记录",
+        "the input holds neither a certificate QR text nor a certificate record",
+    ),
+    # Hall server: refusals of pushed operations (the reason is shown to staff) and HTTP errors.
+    "case.exists": (
+        "办件编号{case_no}已被另一受理操作使用",
+        "case number {case_no} is already held by another accept operation",
+    ),
+    "case.conflict": (
+        "办件{case_no}的“{event}”未生效：{cause}",
+        "case {case_no}: '{event_code}' did not take effect: {cause_en}",
+    ),
+    "case.needs_supervisor": (
+        "终止办件{case_no}须经值班长批准",
+        "terminating case {case_no} needs a supervisor",
+    ),
+    "op.mismatch": (
+        "操作{op_id}曾以不同内容提交，本次未处理",
+        "operation {op_id} was received before with a different body",
+    ),
+    "op.invalid": (
+        "操作内容无效：字段{field}缺失或格式错误",
+        "invalid operation: field {field} is missing or malformed",
+    ),
+    "auth.missing": ("未登录：请求缺少访问令牌", "no bearer token: sign in first"),
+    "auth.invalid": ("工号、密码或访问令牌无效", "invalid staff number, password or token"),
+    "token.expired": ("登录已过期，请重新登录", "the token has expired: sign in again"),
+    "auth.forbidden": ("无权执行此操作：{why}", "forbidden: {why_en}"),
+    "request.malformed": ("请求内容不是有效的JSON", "the request body is not valid JSON"),
+    "request.invalid": ("请求内容不符合接口要求：{detail}", "invalid request: {detail}"),
+    "request.too_large": (
+        "请求过大（最多{limit}字节）",
+        "the request body is too large (at most {limit} bytes)",
+    ),
+    "request.not_found": ("找不到请求的资源", "no such resource"),
+    "holidays.unknown": (
+        "{year}年的节假日安排尚未发布",
+        "no holiday arrangement has been published for {year}",
+    ),
+    "server.error": ("服务器内部错误，请稍后重试", "internal server error; try again later"),
+    # Sync with the hall server
+    "sync.stale": (
+        "本站已超过{days}天未与大厅同步（上次同步：{since}；规定最长{limit}天），暂停受理新办件；"
+        "请先同步，已有数据仍可查看",
+        "this station has not synced with the hall for more than {days} days (last sync {since};"
+        " the policy allows {limit}): new cases are refused until it syncs (run `window-client sync`)",
+    ),
+    "sync.stale_never": (
+        "本站自{since}建库以来从未与大厅同步，已超过{days}天（规定最长{limit}天），暂停受理新办件；"
+        "请先同步，已有数据仍可查看",
+        "this station has never synced with the hall since its store was created {since}, more than"
+        " {days} days ago (the policy allows {limit}): new cases are refused until it syncs"
+        " (run `window-client sync`)",
+    ),
+    "sync.unreachable": (
+        "无法连接大厅服务器，已转入离线工作，{seconds}秒后自动重试",
+        "cannot reach the hall server; working offline, retrying in {seconds} s",
+    ),
+    "sync.auth_required": (
+        "与大厅的登录已失效（{code}），请重新登录后继续同步；未同步的操作均已保留",
+        "the hall server needs a new sign-in ({code}); sign in again to resume (nothing was lost)",
+    ),
+    "sync.server_error": (
+        "大厅服务器出错（{code}），{seconds}秒后自动重试",
+        "the hall server reported an error ({code}: {message}); retrying in {seconds} s",
+    ),
+    "sync.protocol": (
+        "大厅服务器的应答无法识别，{seconds}秒后自动重试；如持续出现请联系系统管理员",
+        "the hall server's answer could not be understood ({message}); retrying in {seconds} s",
+    ),
+    "sync.refused_locally": (
+        "大厅拒收该操作（{code}）：{message}",
+        "the hall server rejected the operation ({code}): {message}",
+    ),
+    "sync.unknown_refused": ("找不到被拒收的操作：{op_id}", "no refused operation {op_id}"),
 }
 
 

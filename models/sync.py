@@ -18,8 +18,10 @@ Errors are JSON ``{"error": {"code": ..., "message": ...}}`` (:class:`ErrorBody`
 413 (``request.too_large``), 422 (``request.invalid``) or 5xx.
 
 Idempotency: an operation's ``op_id`` is its idempotency key. The server applies each operation at
-most once; the same ``op_id`` again returns the first result with status ``duplicate``; the same
-``op_id`` with a different body (``body_hash`` differs) is refused with ``op.mismatch``.
+most once; the same ``op_id`` again returns the first result with status ``duplicate`` (a first
+result that was a refusal is returned as that same refusal, so a lost answer never turns a refusal
+into success); the same ``op_id`` with a different body (``body_hash`` differs) is refused with
+``op.mismatch``.
 
 Time: the server orders everything by its own sequence numbers and keeps both the client's
 ``created_at`` (verbatim, possibly days off) and its own receive time.
@@ -183,6 +185,7 @@ class CatalogDocument(BaseModel):
 
     version: str
     catalog: dict[str, Any]
+    revision: int | None = None  # the hall's publication number (0: the server's own file)
 
 
 class HolidayDocument(BaseModel):

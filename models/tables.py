@@ -98,6 +98,9 @@ class OutboxRow(SQLModel, table=True):
     result: str | None = None
     reason: str | None = None
     acked_at: str | None = None
+    code: str | None = None  # the server's problem code when refused
+    reviewed_by: str | None = None  # staff who reviewed a refused operation
+    reviewed_at: str | None = None
 
 
 class AuditEventRow(SQLModel, table=True):
@@ -178,3 +181,148 @@ class StaffRow(SQLModel, table=True):
     locked_until: str | None = None
     last_online_login: str | None = None
     active: bool = True
+
+
+class SyncConflictRow(SQLModel, table=True):
+    """An operation that lost a conflict on the hall server, kept for staff to review."""
+
+    __tablename__ = "sync_conflicts"
+
+    op_id: str = Field(primary_key=True)
+    case_no: str | None = None
+    code: str
+    reason: str
+    winner: str | None = None  # the operation or decision that won, as the server names it
+    change_seq: int | None = None  # the change that announced it (None: refused at push)
+    detail: str = "{}"
+    recorded_at: str
+
+
+class RemoteStandingRow(SQLModel, table=True):
+    """An applicant's commitments at another station, as the hall server reported them."""
+
+    __tablename__ = "remote_standings"
+
+    applicant_id: str = Field(primary_key=True)
+    station: str = Field(primary_key=True)
+    open_commitments: int = 0
+    unfulfilled_commitments: int = 0
+    dishonest: bool = False
+    change_seq: int
+    updated_at: str
+
+
+class CachedDocumentRow(SQLModel, table=True):
+    """A document fetched from the hall server (the catalogue in force)."""
+
+    __tablename__ = "cached_documents"
+
+    name: str = Field(primary_key=True)
+    version: str
+    body: str
+    fetched_at: str
+
+
+class PulledChangeRow(SQLModel, table=True):
+    """A pulled change kept verbatim for a consumer that is not built yet (keys, certificates)."""
+
+    __tablename__ = "pulled_changes"
+
+    seq: int = Field(primary_key=True)
+    kind: str
+    key: str
+    payload: str
+    at: str
+    received_at: str
+    consumed_at: str | None = None
+
+
+class CertificateRow(SQLModel, table=True):
+    """A certificate issued here (``origin='local'``) or pulled from the hall (``'remote'``)."""
+
+    __tablename__ = "certificates"
+
+    identifier: str = Field(primary_key=True)
+    certificate_type: str
+    type_code: str
+    type_name: str
+    holder_name: str
+    holder_id: str
+    holder_id_type: str  # GB/T 36903: 111 公民身份号码, 001 统一社会信用代码
+    issuer_code: str
+    issuer_name: str
+    station: str
+    issued_on: dt.date
+    valid_until: dt.date | None = None  # None: 长期有效
+    key_id: str
+    body: str  # the canonical JSON the seal signs
+    seal: str  # SM2 signature r||s, hex
+    qr: str
+    origin: str = "local"
+    issued_by: str
+    printed: int = 0
+    created_at: str
+
+
+class CertificateCaseRow(SQLModel, table=True):
+    """Which case(s) a certificate results from."""
+
+    __tablename__ = "certificate_cases"
+
+    case_no: str = Field(primary_key=True)
+    identifier: str = Field(primary_key=True)
+
+
+class CertificateHandoverRow(SQLModel, table=True):
+    """领取 or 寄递 of a certificate: who collected it (ID checked) or the tracking number."""
+
+    __tablename__ = "certificate_handovers"
+
+    identifier: str = Field(primary_key=True)
+    kind: str  # "holder" | "agent" | "mail"
+    collector_name: str | None = None
+    collector_id: str | None = None
+    tracking_no: str | None = None
+    handed_over_on: dt.date
+    handed_over_by: str
+    at: str
+
+
+class CertificateRevocationRow(SQLModel, table=True):
+    """A revoked certificate (revoked here by a supervisor or pulled from the hall)."""
+
+    __tablename__ = "certificate_revocations"
+
+    identifier: str = Field(primary_key=True)
+    reason: str
+    revoked_at: str
+    revoked_by: str
+    source: str  # "local" | "hall"
+    published_at: str | None = None  # a local revocation, once the hall has it
+
+
+class CertificateSequenceRow(SQLModel, table=True):
+    """Last certificate serial sequence used by a station."""
+
+    __tablename__ = "certificate_sequences"
+
+    station: str = Field(primary_key=True)
+    last: int = 0
+
+
+class SigningKeyRow(SQLModel, table=True):
+    """An SM2 key: this station's own (with its private half) or one the hall published."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: str = Field(primary_key=True)
+    station: str
+    public_key: str
+    private_key: str | None = None
+    proof: str  # proof of possession: the key's signature over its id, station and public key
+    origin: str  # "own" | "published"
+    created_at: str
+    retired_at: str | None = None  # rotated out: verifies old certificates, signs nothing new
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+    published_at: str | None = None  # an own key, once registered at the hall

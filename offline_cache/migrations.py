@@ -135,6 +135,140 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             )""",
         ),
     ),
+    (
+        "0003_sync",
+        (
+            # Review of refused operations: who looked at a conflict, and when (never deleted).
+            "ALTER TABLE outbox ADD COLUMN code TEXT",
+            "ALTER TABLE outbox ADD COLUMN reviewed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN reviewed_at TEXT",
+            # "Are all ops of this case acknowledged?" is asked for every pushed case.
+            "CREATE INDEX ix_outbox_case ON outbox (case_no, status)",
+            """CREATE TABLE sync_conflicts (
+                op_id TEXT PRIMARY KEY,
+                case_no TEXT,
+                code TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                winner TEXT,
+                change_seq INTEGER,
+                detail TEXT NOT NULL DEFAULT '{}',
+                recorded_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE remote_standings (
+                applicant_id TEXT NOT NULL,
+                station TEXT NOT NULL,
+                open_commitments INTEGER NOT NULL DEFAULT 0,
+                unfulfilled_commitments INTEGER NOT NULL DEFAULT 0,
+                dishonest BOOLEAN NOT NULL DEFAULT 0,
+                change_seq INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (applicant_id, station)
+            )""",
+            """CREATE TABLE cached_documents (
+                name TEXT PRIMARY KEY,
+                version TEXT NOT NULL,
+                body TEXT NOT NULL,
+                fetched_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE pulled_changes (
+                seq INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                at TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                consumed_at TEXT
+            )""",
+            "CREATE INDEX ix_pulled_changes_kind ON pulled_changes (kind, consumed_at)",
+            # The staleness rule needs a baseline for a store that never synced: when it was
+            # created (the first migration's time), or now for a store that predates this record.
+            "INSERT OR IGNORE INTO meta (key, value) SELECT 'store.created_at', applied_at"
+            " FROM schema_migrations WHERE name = '0001_initial'",
+            "INSERT OR IGNORE INTO meta (key, value)"
+            " VALUES ('store.created_at', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))",
+        ),
+    ),
+    (
+        "0004_certificates",
+        (
+            """CREATE TABLE certificates (
+                identifier TEXT PRIMARY KEY,
+                certificate_type TEXT NOT NULL,
+                type_code TEXT NOT NULL,
+                type_name TEXT NOT NULL,
+                holder_name TEXT NOT NULL,
+                holder_id TEXT NOT NULL,
+                holder_id_type TEXT NOT NULL,
+                issuer_code TEXT NOT NULL,
+                issuer_name TEXT NOT NULL,
+                station TEXT NOT NULL,
+                issued_on DATE NOT NULL,
+                valid_until DATE,
+                key_id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                seal TEXT NOT NULL,
+                qr TEXT NOT NULL,
+                origin TEXT NOT NULL DEFAULT 'local',
+                issued_by TEXT NOT NULL,
+                printed INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX ix_certificates_issued ON certificates (station, issued_on)",
+            # A case may result in several certificates (一件事) and a certificate in several cases.
+            """CREATE TABLE certificate_cases (
+                case_no TEXT NOT NULL,
+                identifier TEXT NOT NULL,
+                PRIMARY KEY (case_no, identifier)
+            )""",
+            "CREATE INDEX ix_certificate_cases_identifier ON certificate_cases (identifier)",
+            """CREATE TABLE certificate_handovers (
+                identifier TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                collector_name TEXT,
+                collector_id TEXT,
+                tracking_no TEXT,
+                handed_over_on DATE NOT NULL,
+                handed_over_by TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX ix_certificate_handovers_on ON certificate_handovers (handed_over_on)",
+            """CREATE TABLE certificate_revocations (
+                identifier TEXT PRIMARY KEY,
+                reason TEXT NOT NULL,
+                revoked_at TEXT NOT NULL,
+                revoked_by TEXT NOT NULL,
+                source TEXT NOT NULL,
+                published_at TEXT
+            )""",
+            """CREATE TABLE certificate_sequences (
+                station TEXT PRIMARY KEY,
+                last INTEGER NOT NULL DEFAULT 0
+            )""",
+            # Own keys keep their private half; keys published by the hall have none.
+            """CREATE TABLE signing_keys (
+                key_id TEXT PRIMARY KEY,
+                station TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                private_key TEXT,
+                proof TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                retired_at TEXT,
+                revoked_at TEXT,
+                revoked_reason TEXT,
+                published_at TEXT
+            )""",
+        ),
+    ),
+    (
+        "0005_counter_indexes",
+        (
+            # The 红黄绿 counts of the workbench and the day close count open cases by due date
+            # per state as index ranges (the 补正 deadline already has ix_cases_state_due), so
+            # they stay fast with hundreds of thousands of closed cases in the store.
+            "CREATE INDEX ix_cases_state_due_date ON cases (state, due_date)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,6 +25,7 @@ from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, Ver
 from models.identity import check_applicant_id, check_name
 from screens.dialogs import ConfirmDialog, DocumentDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
+from screens.tables import fit, flexible_width
 from window_client.services.acceptance import AcceptanceRequest, Applicant, Decision, Outcome
 from window_client.services.documents import documents_for
 from window_client.services.staff import StaffMember
@@ -74,12 +76,13 @@ TEXT: dict[str, Any] = {
     "finished": "已当场办结：{case_no}",
     "accept": "受理",
     "back": "返回",
-    "toggle_type": "个人/单位",
+    "toggle_type": "类型",
     "all": "全部已收",
-    "commit_key": "签署承诺",
+    "commit_key": "承诺书",
     "reset": "清空",
 }
 STATUS_CYCLE = (MaterialStatus.PRESENTED, MaterialStatus.E_LICENSE, MaterialStatus.MISSING)
+TOLERANCE_WIDTH, STATUS_WIDTH = 6, 8  # 可容缺, 电子证照: the checklist's fixed columns
 
 
 class SearchInput(Input):
@@ -95,9 +98,21 @@ class Checklist(DataTable[str | Text]):
     """The material checklist; one key marks each line."""
 
     BINDINGS = [
-        Binding("space,enter", "screen.mark('presented')", "已收", id="checklist.presented"),
-        Binding("e", "screen.mark('e_license')", "电子证照", id="checklist.e_license"),
-        Binding("x,delete", "screen.mark('missing')", "缺", id="checklist.missing"),
+        Binding(
+            "space,enter",
+            "screen.mark('presented')",
+            "已收",
+            id="checklist.presented",
+            tooltip="本项材料已收",
+        ),
+        Binding(
+            "e",
+            "screen.mark('e_license')",
+            "电子",
+            id="checklist.e_license",
+            tooltip="以电子证照代替（免提交）",
+        ),
+        Binding("x,delete", "screen.mark('missing')", "缺", id="checklist.missing", tooltip="本项材料缺"),
     ]
 
 
@@ -105,11 +120,28 @@ class AcceptScreen(Screen[None]):
     """The acceptance form."""
 
     BINDINGS = [
-        Binding("f6", "toggle_type", TEXT["toggle_type"], id="accept.toggle_type"),
-        Binding("f7", "all_presented", TEXT["all"], id="accept.all_presented"),
-        Binding("f8", "toggle_commitment", TEXT["commit_key"], id="accept.commitment"),
-        Binding("f12,ctrl+s", "commit", TEXT["accept"], id="accept.commit", priority=True),
-        Binding("ctrl+r", "reset", TEXT["reset"], id="accept.reset"),
+        Binding(
+            "f6", "toggle_type", TEXT["toggle_type"], id="accept.toggle_type", tooltip="申请人：个人 / 单位"
+        ),
+        Binding(
+            "f7", "all_presented", TEXT["all"], id="accept.all_presented", tooltip="清单上的材料全部已收"
+        ),
+        Binding(
+            "f8",
+            "toggle_commitment",
+            TEXT["commit_key"],
+            id="accept.commitment",
+            tooltip="申请人签署（或撤销）容缺受理承诺书",
+        ),
+        Binding(
+            "f12,ctrl+s",
+            "commit",
+            TEXT["accept"],
+            id="accept.commit",
+            priority=True,
+            tooltip="按清单受理，出具回执或通知书",
+        ),
+        Binding("ctrl+r", "reset", TEXT["reset"], id="accept.reset", tooltip="清空表单，接待下一位"),
         Binding("escape", "back", TEXT["back"], id="accept.back"),
     ]
 
@@ -148,7 +180,7 @@ class AcceptScreen(Screen[None]):
                 yield Checklist(id="checklist", cursor_type="row")
                 yield Static(TEXT["verdict_empty"], id="verdict")
                 yield Static("", id="commitment-line")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Start with the search box and the station's items."""
@@ -167,13 +199,37 @@ class AcceptScreen(Screen[None]):
         self.results = self.app_.services.search.search(query, 30)
         options = self.query_one("#results", OptionList)
         options.clear_options()
+        width = self._half_width() - 4  # the option list's padding and scrollbar
+        tag = f"  [{TEXT['package']}]"
         for entry in self.results:
-            label = Text(f"{entry.code}  {entry.name}", no_wrap=True, overflow="ellipsis")
+            # Cut here: a label wider than the list would wrap at the space after the code.
+            text = f"{entry.code}  {entry.name}"
+            label = fit(text, width - (cell_len(tag) if entry.is_package else 0))
             if entry.is_package:
-                label.append(f"  [{TEXT['package']}]", style="bold")
+                label.append(tag, style="bold")
             options.add_option(Option(label, id=entry.code))
         if self.results:
             options.highlighted = 0
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Names get what a wider (or narrower) screen leaves them."""
+        if not self.is_mounted:
+            return
+        options = self.query_one("#results", OptionList)
+        highlighted = options.highlighted
+        self._show_results(self.query_one("#search", Input).value)
+        if highlighted is not None and highlighted < len(self.results):
+            options.highlighted = highlighted
+        if self.entry is not None:
+            table = self.query_one(Checklist)
+            name_column = next(iter(table.columns))
+            name_width = flexible_width(self._half_width(), (TOLERANCE_WIDTH, STATUS_WIDTH))
+            for m in self.entry.materials:
+                table.update_cell(m.code, name_column, fit(m.name, name_width))
+
+    def _half_width(self) -> int:
+        """Columns of one half of the form (the search and applicant side, or the checklist)."""
+        return max(20, (self.size.width or self.app.size.width) // 2)
 
     def action_move_result(self, step: int) -> None:
         """Move the highlighted search result."""
@@ -198,14 +254,14 @@ class AcceptScreen(Screen[None]):
         kind = TEXT["package"] if entry.is_package else (
             TEXT["instant"] if entry.kind is ItemKind.INSTANT else TEXT["promised"]
         )  # fmt: skip
-        self.query_one("#entry-line", Label).update(
-            Text(TEXT["item_line"].format(name=entry.name, kind=kind, promised=entry.promised.zh()))
-        )
+        line = TEXT["item_line"].format(name=entry.name, kind=kind, promised=entry.promised.zh())
+        self.query_one("#entry-line", Label).update(fit(line, self._half_width() - 2))
         self.statuses = {m.code: MaterialStatus.MISSING for m in entry.materials}
         table = self.query_one(Checklist)
         table.clear()
+        name_width = flexible_width(self._half_width(), (TOLERANCE_WIDTH, STATUS_WIDTH))
         for m in entry.materials:
-            table.add_row(Text(m.name), TEXT["tolerance"][m.tolerance.value], "", key=m.code)
+            table.add_row(fit(m.name, name_width), TEXT["tolerance"][m.tolerance.value], "", key=m.code)
         self._refresh_checklist()
         self.query_one("#applicant-id", Input).focus()
 
@@ -254,11 +310,23 @@ class AcceptScreen(Screen[None]):
         self.query_one("#name-problem", Label).update(Text(problem.zh()) if problem else "")
 
     @on(Input.Submitted, "#applicant-id")
-    def _id_submitted(self) -> None:
+    def _id_submitted(self, event: Input.Submitted) -> None:
+        """Enter on a valid ID moves on; on an invalid one the cursor stays, with the problem."""
+        _, problem = check_applicant_id(self.applicant_type, event.value)
+        if problem is not None:
+            label = self.query_one("#id-problem", Label)
+            label.update(Text(problem.zh()))
+            label.set_class(True, "bad")
+            return
         self.query_one("#applicant-name", Input).focus()
 
     @on(Input.Submitted, "#applicant-name")
-    def _name_submitted(self) -> None:
+    def _name_submitted(self, event: Input.Submitted) -> None:
+        """Enter on a valid name moves to the checklist; on an invalid one the cursor stays."""
+        problem = check_name(event.value, self.applicant_type)
+        if problem is not None:
+            self.query_one("#name-problem", Label).update(Text(problem.zh()))
+            return
         self.query_one(Checklist).focus()
 
     @on(Input.Submitted, "#phone, #agent-name, #agent-id")
@@ -316,7 +384,7 @@ class AcceptScreen(Screen[None]):
         if verdict.needs_supervisor:
             text.append("，" + TEXT["supervisor_needed"], style="bold yellow")
         for reason in verdict.reasons:
-            text.append("\n· " + reason.zh())
+            text.append("\n·" + reason.zh())  # no space: a long reason would wrap after it
         for missing in verdict.missing_tolerable:
             if verdict.kind is VerdictKind.TOLERABLE and missing.supplement:
                 text.append(

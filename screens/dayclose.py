@@ -1,78 +1,170 @@
-"""日结: the supervisor's end-of-day review."""
+"""日结: the supervisor's end-of-day review, per window (DESIGN §3, Day close)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 
-from models.enums import CaseState
+from screens.dialogs import ErrorDialog
 from screens.status import StatusBar
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
+    from window_client.services.cases import DayClose, DayCloseRow
 
 TEXT: dict[str, Any] = {
-    "title": "日结 · {day} · {station}",
-    "rows": (
-        ("受理", CaseState.ACCEPTED),
-        ("容缺受理", CaseState.ACCEPTED_TOLERATED),
-        ("不予受理", CaseState.NOT_ACCEPTED),
+    "title": "日结 · {day}{weekday} · {station}",
+    "weekdays": "一二三四五六日",
+    "columns": (
+        ("窗口", "window"),
+        ("受理", "accepted"),
+        ("容缺", "tolerated"),
+        ("不予受理", "not_accepted"),
+        ("出证", "certificates_issued"),
+        ("领取", "certificates_handed_over"),
+        ("待领取", "awaiting_handover"),
+        ("红", "red"),
+        ("黄", "yellow"),
+        ("绿", "green"),
+        ("未同步", "unsynced"),
     ),
-    "issued": "已出证",
-    "delivered": "已领取",
-    "flags": "红黄绿台账：红 {red} / 黄 {yellow} / 绿 {green}",
-    "pending": "未同步操作：{pending} 项",
-    "back": "返回",
+    "window": "{window}号",
+    "no_window": "其他",
+    "totals": "合计",
+    "note": "受理至领取为当日数；待领取、红黄绿台账、未同步为截至{as_of}的当前数。",
+    "refused": "另有被服务端退回的操作 {refused} 项，请在同步页处理。",
+    "empty": "本日没有办件，也没有待处理事项。",
+    "previous": "前一日",
+    "next": "后一日",
     "today": "今日",
-    "all": "全部",
+    "save": "保存",
+    "back": "返回",
+    "saved": "日结单已保存：{path}",
+    "sheet_title": "日结单 · {day} · {station}",
 }
+COLOURS = {"red": "bold red", "yellow": "bold yellow", "green": "green"}
 
 
 class DayCloseScreen(Screen[None]):
-    """Counts of the day for this station's window."""
+    """The day's figures of this station, one row per window and the totals."""
 
-    BINDINGS = [Binding("escape", "back", TEXT["back"], id="dayclose.back")]
+    BINDINGS = [
+        Binding("f5", "day(-1)", TEXT["previous"], id="dayclose.previous", tooltip="查看前一日的日结"),
+        Binding("f6", "day(1)", TEXT["next"], id="dayclose.next", tooltip="查看后一日的日结"),
+        Binding("f7", "today", TEXT["today"], id="dayclose.today", tooltip="回到今日"),
+        Binding("f8", "save", TEXT["save"], id="dayclose.save", tooltip="日结单保存为文本文件，供打印"),
+        Binding("escape", "back", TEXT["back"], id="dayclose.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day: dt.date | None = None
+        self.figures: DayClose | None = None
+
+    @property
+    def app_(self) -> WindowClientApp:
+        """The typed application."""
+        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        yield Static("", id="dayclose-body")
-        yield Footer()
+        yield Static("", id="dayclose-title", classes="section-title")
+        yield DataTable(id="dayclose-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="dayclose-note", classes="hint")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        """Compute the figures."""
-        app: WindowClientApp = self.app  # type: ignore[assignment]
-        services = app.services
-        day = app.today()
-        today = services.cases.state_counts(services.station.code, day)
-        overall = services.cases.state_counts(services.station.code)
-        table = Table(
-            "",
-            TEXT["today"],
-            TEXT["all"],
-            title=TEXT["title"].format(day=day, station=services.station.name),
-        )
-        for label, state in TEXT["rows"]:
-            table.add_row(label, str(today.get(state, 0)), str(overall.get(state, 0)))
-        issued = overall.get(CaseState.CERTIFICATE_ISSUED, 0) + overall.get(CaseState.DELIVERED, 0)
-        table.add_row(TEXT["issued"], "", str(issued))
-        table.add_row(TEXT["delivered"], "", str(overall.get(CaseState.DELIVERED, 0)))
-        body = self.query_one("#dayclose-body", Static)
-        flags = services.cases.flag_counts(day)
-        from rich.console import Group
-        from rich.text import Text
+        """Today's figures; the cursor in the table."""
+        table = self.query_one("#dayclose-table", DataTable)
+        for label, key in TEXT["columns"]:
+            table.add_column(label, key=key)
+        self.day = self.app_.today()
+        self.reload()
+        table.focus()
 
-        body.update(
-            Group(
-                table,
-                Text(TEXT["flags"].format(**flags)),
-                Text(TEXT["pending"].format(pending=services.pending_operations())),
-            )
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No day close of the future."""
+        if action == "day" and parameters and int(str(parameters[0])) > 0:
+            return None if self.day is None or self.day >= self.app_.today() else True
+        return True
+
+    def reload(self) -> None:
+        """Read the figures of :attr:`day` (a handful of indexed queries) and show them."""
+        services = self.app_.services
+        today = self.app_.today()
+        day = self.day or today
+        figures = services.cases.day_close(services.station.code, day, today)
+        self.figures = figures
+        weekday = f"（周{TEXT['weekdays'][day.weekday()]}）"
+        self.query_one("#dayclose-title", Static).update(
+            Text(TEXT["title"].format(day=day.isoformat(), weekday=weekday, station=services.station.name))
         )
+        table = self.query_one("#dayclose-table", DataTable)
+        table.clear()
+        for row in figures.windows:
+            table.add_row(*self._cells(row, self._window_label(row.window)), key=row.window or "-")
+        table.add_row(*self._cells(figures.totals, TEXT["totals"], bold=True), key="totals")
+        note = TEXT["note"].format(as_of=today.isoformat())
+        if not figures.windows:
+            note = TEXT["empty"] + "\n" + note
+        refused = services.refused_operations()
+        if refused:
+            note += "\n" + TEXT["refused"].format(refused=refused)
+        self.query_one("#dayclose-note", Static).update(Text(note))
+        self.refresh_bindings()
+
+    @staticmethod
+    def _window_label(window: str) -> str:
+        return str(TEXT["window"].format(window=window) if window else TEXT["no_window"])
+
+    @staticmethod
+    def _cells(row: DayCloseRow, label: str, bold: bool = False) -> list[Text]:
+        cells = [Text(label, style="bold" if bold else "")]
+        for _, key in TEXT["columns"][1:]:
+            value = getattr(row, key)
+            style = COLOURS.get(key, "") if value else "dim"
+            cells.append(Text(str(value), style=f"{style} bold" if bold else style, justify="right"))
+        return cells
+
+    def action_day(self, step: int) -> None:
+        """Another day's close."""
+        base = self.day or self.app_.today()
+        self.day = min(base + dt.timedelta(days=step), self.app_.today())
+        self.reload()
+
+    def action_today(self) -> None:
+        """Back to today."""
+        self.day = self.app_.today()
+        self.reload()
+
+    def action_save(self) -> None:
+        """Write the day close as a text sheet beside the station's data (for printing)."""
+        figures = self.figures
+        if figures is None:
+            return
+        services = self.app_.services
+        labels = [label for label, _ in TEXT["columns"]]
+        lines = [TEXT["sheet_title"].format(day=figures.day, station=services.station.name), ""]
+        lines.append("\t".join(labels))
+        for row in [*figures.windows, figures.totals]:
+            name = self._window_label(row.window) if row is not figures.totals else TEXT["totals"]
+            lines.append("\t".join([name, *(str(getattr(row, key)) for _, key in TEXT["columns"][1:])]))
+        lines += ["", TEXT["note"].format(as_of=figures.as_of.isoformat())]
+        folder = services.settings.home / "documents"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"日结-{figures.day.isoformat()}.txt"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.app.push_screen(ErrorDialog(str(exc)))
+            return
+        self.app.notify(TEXT["saved"].format(path=path))
 
     def action_back(self) -> None:
         """Back to the workbench."""

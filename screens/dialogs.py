@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,8 +12,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
-from window_client.services.documents import Document
-from window_client.services.staff import SignInError, StaffMember, StaffService
+if TYPE_CHECKING:  # the error dialog is needed before the services are loaded
+    from window_client.services.documents import Document
+    from window_client.services.staff import StaffMember, StaffService  # noqa: F401 (a string base)
 
 TEXT: dict[str, Any] = {
     "error_title": "出错了",
@@ -43,7 +44,7 @@ class ErrorDialog(ModalScreen[None]):
         with Vertical(classes="dialog error"):
             yield Label(TEXT["error_title"], classes="dialog-title")
             yield Static(Text(self.message), id="error-message")
-            yield Footer()
+            yield Footer(compact=True)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         """Close."""
@@ -65,7 +66,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(self.question))
-            yield Footer()
+            yield Footer(compact=True)
 
     def action_answer(self, value: bool) -> None:
         """Answer and close."""
@@ -94,7 +95,7 @@ class DocumentDialog(ModalScreen[str]):
                 for doc in self.documents:
                     yield Static(Text(doc.to_text(64)), classes="document-text")
             yield Label("", id="document-status")
-            yield Footer()
+            yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """当场办结 only for an instant item that was accepted."""
@@ -123,7 +124,7 @@ class DocumentDialog(ModalScreen[str]):
         self.dismiss("finish")
 
 
-class SupervisorDialog(ModalScreen[StaffMember | None]):
+class SupervisorDialog(ModalScreen["StaffMember | None"]):
     """A supervisor signs in on the spot to approve."""
 
     BINDINGS = [Binding("escape", "cancel", TEXT["cancel"], id="supervisor.cancel")]
@@ -141,13 +142,15 @@ class SupervisorDialog(ModalScreen[StaffMember | None]):
             yield Input(placeholder=TEXT["staff_no"], id="sup-no")
             yield Input(placeholder=TEXT["password"], password=True, id="sup-password")
             yield Label("", id="sup-message", classes="problem")
-            yield Footer()
+            yield Footer(compact=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter on the number moves on; on the password, verifies."""
         if event.input.id == "sup-no":
             self.query_one("#sup-password", Input).focus()
             return
+        from window_client.services.staff import SignInError
+
         number = self.query_one("#sup-no", Input).value
         try:
             member = self.staff.verify_supervisor(number, event.value)

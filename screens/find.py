@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -18,19 +19,21 @@ from models.problems import DomainError
 from offline_cache.repositories import CaseFilter
 from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.status import StatusBar
+from screens.tables import STATE_SHORT, column_width, fit, flexible_width
 from window_client.services.documents import documents_for
-from window_client.services.state_machine import STATE_ZH
+from window_client.services.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
 
 TEXT: dict[str, Any] = {
     "query": "办件编号 / 证件号码 / 姓名，回车查找",
-    "columns": ("办件编号", "受理日期", "申请人", "证件号码", "事项", "状态"),
+    "columns": ("办件编号", "申请人", "证件号码", "事项", "状态"),
     "open": "查看",
     "back": "返回",
-    "found": "找到 {count} 件",
-    "reveal": "显示完整证件号",
+    "found": "找到 {count} 件（回车查看）",
+    "found_more": "找到 {count} 件，显示最近的 {shown} 件（回车查看）",
+    "reveal": "完整证件号",
     "documents": "文书",
     "detail": (
         "{case_no}  {item}\n状态：{state}    受理：{accepted}    期限：{due}\n"
@@ -38,13 +41,53 @@ TEXT: dict[str, Any] = {
     ),
     "materials": "材料",
     "history": "办理记录",
+    "material_columns": ("材料", "类别", "状态", "补正期限", "收到"),
+    "tolerance": {"core": "核心", "tolerable": "可容缺", "optional": "非必要"},
+    "status": {"presented": "已收", "e_license": "电子证照", "missing": "缺"},
+    "channels": {"window": "窗口", "station": "驿站", "delivery": "政务外卖", "batch": "批量"},
+    "actions": {
+        "case.partial_supplement": "部分补正",
+        "case.resubmitted": "重复提交（未重复受理）",
+        "id.view": "查看完整证件号",
+        "sync.case_state": "后台办理结果",
+        "sync.conflict": "同步被退回",
+    },
 }
+# Widths of the fixed columns of the results (case number, applicant, masked ID, state) and
+# of the checklist (class, status, deadline, received); the names get the rest.
+CASE_NO, APPLICANT, ID_MASKED, STATE = 19, 10, 18, 8
+TOLERANCE, STATUS, DUE, RECEIVED = 6, 8, 10, 10
+PAGE = 200
+
+
+def local_time(stamp: str) -> str:
+    """An audit timestamp (UTC, ISO 8601) in the counter's local time, to the minute."""
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp[:16]
+
+
+def action_zh(action: str) -> str:
+    """An audit action as the counter names it (受理, 补正, 终止 …)."""
+    if action in TEXT["actions"]:
+        return str(TEXT["actions"][action])
+    name = action.removeprefix("case.")
+    if name in {s.value for s in CaseState}:
+        return STATE_ZH[CaseState(name)]
+    if name in {e.value for e in CaseEvent}:
+        return EVENT_ZH[CaseEvent(name)]
+    return action
 
 
 class FindScreen(Screen[None]):
     """Search cases; Enter opens one."""
 
     BINDINGS = [Binding("escape", "back", TEXT["back"], id="find.back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_filter: CaseFilter | None = None
 
     @property
     def app_(self) -> WindowClientApp:
@@ -56,7 +99,7 @@ class FindScreen(Screen[None]):
         yield Input(placeholder=TEXT["query"], id="find-query", max_length=60)
         yield Static("", id="find-count")
         yield DataTable(id="find-table", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Cursor in the query."""
@@ -66,24 +109,39 @@ class FindScreen(Screen[None]):
     @on(Input.Submitted, "#find-query")
     def _search(self, event: Input.Submitted) -> None:
         query = event.value.strip()
-        services = self.app_.services
-        today = self.app_.today()
         number = normalize_id(query)
         if len(number) == 18 and number[:17].isalnum():
             f = CaseFilter(applicant_id=number)
         else:
             f = CaseFilter(text=query or None)
-        cases = services.cases.list_cases(f, today, 200)
+        self.last_filter = f
+        if self.show_results(f):
+            self.query_one(DataTable).focus()
+
+    def show_results(self, f: CaseFilter) -> int:
+        """The newest page of cases matching ``f``; returns how many are shown."""
+        services = self.app_.services
+        cases = services.cases.list_cases(f, self.app_.today(), PAGE)
+        count = services.cases.count(f)
         table = self.query_one(DataTable)
+        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][1])
+        item_width = flexible_width(
+            self.size.width or self.app.size.width, (CASE_NO, applicant_width, ID_MASKED, STATE)
+        )
         table.clear()
         for c in cases:
             table.add_row(
-                c.case_no, c.accepted_on.isoformat(), Text(c.applicant_name), c.applicant_id_masked,
-                Text(c.item_name), STATE_ZH[CaseState(c.state)], key=c.case_no,
+                c.case_no, fit(c.applicant_name, applicant_width), c.applicant_id_masked,
+                fit(c.item_name, item_width), STATE_SHORT[c.state], key=c.case_no,
             )  # fmt: skip
-        self.query_one("#find-count", Static).update(TEXT["found"].format(count=services.cases.count(f)))
-        if cases:
-            table.focus()
+        found = TEXT["found_more"] if count > len(cases) else TEXT["found"]
+        self.query_one("#find-count", Static).update(found.format(count=count, shown=len(cases)))
+        return len(cases)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Item names get what a wider (or narrower) screen leaves them."""
+        if self.is_mounted and self.last_filter is not None:
+            self.show_results(self.last_filter)
 
     @on(DataTable.RowSelected, "#find-table")
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -98,8 +156,8 @@ class CaseDetailScreen(Screen[None]):
     """One case: fields, checklist, history; the unmasked ID only on request (audited)."""
 
     BINDINGS = [
-        Binding("f6", "reveal", TEXT["reveal"], id="detail.reveal"),
-        Binding("f7", "documents", TEXT["documents"], id="detail.documents"),
+        Binding("f6", "reveal", TEXT["reveal"], id="detail.reveal", tooltip="显示完整证件号（记入审计）"),
+        Binding("f7", "documents", TEXT["documents"], id="detail.documents", tooltip="回执、通知书、告知书"),
         Binding("escape", "back", TEXT["back"], id="detail.back"),
     ]
 
@@ -121,12 +179,17 @@ class CaseDetailScreen(Screen[None]):
             yield DataTable(id="detail-materials", cursor_type="none")
             yield Static(TEXT["history"], classes="section-title")
             yield Static("", id="detail-history")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Show the case."""
-        self.query_one("#detail-materials", DataTable).add_columns("材料", "类别", "状态", "补正期限", "收到")
+        self.query_one("#detail-materials", DataTable).add_columns(*TEXT["material_columns"])
         self.show()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Material names get what a wider (or narrower) screen leaves them."""
+        if self.is_mounted and self.query_one("#detail-materials", DataTable).columns:
+            self.show()
 
     def show(self) -> None:
         """Render the case."""
@@ -145,21 +208,24 @@ class CaseDetailScreen(Screen[None]):
                     id=self.revealed or c.applicant_id_masked,
                     phone=c.phone_masked or "—",
                     clerk=c.clerk,
-                    channel=c.channel,
+                    channel=TEXT["channels"].get(c.channel, c.channel),
                 )
             )
         )
         table = self.query_one("#detail-materials", DataTable)
         table.clear()
+        name_width = flexible_width(
+            self.size.width or self.app.size.width, (TOLERANCE, STATUS, DUE, RECEIVED)
+        )
         for m in detail.materials:
             table.add_row(
-                Text(m.name),
-                m.tolerance,
-                m.status,
+                fit(m.name, name_width),
+                TEXT["tolerance"].get(m.tolerance, m.tolerance),
+                Text(TEXT["status"].get(m.status, m.status), style="red" if m.status == "missing" else ""),
                 str(m.supplement_due or ""),
                 str(m.received_on or ""),
             )
-        history = "\n".join(f"{h.at[:19]}  {h.actor}  {h.action}" for h in detail.history)
+        history = "\n".join(f"{local_time(h.at)}  {h.actor}  {action_zh(h.action)}" for h in detail.history)
         self.query_one("#detail-history", Static).update(Text(history))
 
     def action_reveal(self) -> None:

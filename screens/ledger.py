@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,6 +15,7 @@ from models.problems import DomainError
 from offline_cache.repositories import CaseFilter
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
+from screens.tables import FLAG_TEXT, column_width, fit, flexible_width
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 TEXT: dict[str, Any] = {
     "filter": "筛选：办件编号或申请人姓名",
     "title": "容缺受理台账（按补正期限排序，共{count}件）",
+    "more": "；显示最急的{shown}件，输入筛选缩小范围",
     "columns": ("标", "补正期限", "办件编号", "申请人", "事项"),
     "receive": "补正销号",
-    "terminate": "终止办件",
+    "terminate": "终止",
     "reminder": "催办清单",
     "back": "返回",
     "confirm_receive": "确认已收到 {case_no} 的全部容缺材料并销号？\n{names}",
@@ -38,21 +39,32 @@ TEXT: dict[str, Any] = {
     "reminder_title": "容缺受理催办清单（{day}）",
     "none": "台账中没有办件",
 }
-FLAG = {
-    "red": Text("红", style="bold red"),
-    "yellow": Text("黄", style="bold yellow"),
-    "green": Text("绿", style="green"),
-}
 PAGE = 200
+# Widths of the fixed columns (flag, deadline, case number, applicant); the item name gets
+# the rest of the screen.
+FLAG, DEADLINE, CASE_NO, APPLICANT = 2, 10, 19, 10
 
 
 class LedgerScreen(Screen[None]):
     """The tolerance ledger."""
 
     BINDINGS = [
-        Binding("enter", "receive", TEXT["receive"], id="ledger.receive", priority=True),
-        Binding("f7", "terminate", TEXT["terminate"], id="ledger.terminate"),
-        Binding("f6", "reminder", TEXT["reminder"], id="ledger.reminder"),
+        Binding(
+            "enter",
+            "receive",
+            TEXT["receive"],
+            id="ledger.receive",
+            priority=True,
+            tooltip="收到全部容缺材料：补齐销号，恢复计时",
+        ),
+        Binding(
+            "f7",
+            "terminate",
+            TEXT["terminate"],
+            id="ledger.terminate",
+            tooltip="终止办件（补正逾期或不符合要求；需值班长）",
+        ),
+        Binding("f6", "reminder", TEXT["reminder"], id="ledger.reminder", tooltip="红、黄办件保存为催办清单"),
         Binding("escape", "back", TEXT["back"], id="ledger.back"),
     ]
 
@@ -66,7 +78,7 @@ class LedgerScreen(Screen[None]):
         yield Input(placeholder=TEXT["filter"], id="ledger-filter", max_length=40)
         yield Static("", id="ledger-title", classes="section-title")
         yield DataTable(id="ledger-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Fill the table; the cursor on the most urgent case."""
@@ -82,24 +94,40 @@ class LedgerScreen(Screen[None]):
     def _filter_changed(self) -> None:
         self.reload()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Item names get what a wider (or narrower) screen leaves them."""
+        if self.is_mounted and self.query_one(DataTable).columns:
+            self.reload()
+
     def reload(self) -> None:
         """One page, most urgent first, from SQLite."""
         services = self.app_.services
         today = self.app_.today()
         f = self._filter()
         cases = services.cases.list_cases(f, today, PAGE, order="supplement_due, id")
-        self.query_one("#ledger-title", Static).update(TEXT["title"].format(count=services.cases.count(f)))
+        count = services.cases.count(f)
+        title = TEXT["title"].format(count=count)
+        if count > len(cases):
+            title += TEXT["more"].format(shown=len(cases))
+        self.query_one("#ledger-title", Static).update(title)
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][3])
+        item_width = flexible_width(
+            self.size.width or self.app.size.width, (FLAG, DEADLINE, CASE_NO, applicant_width)
+        )
         table.clear()
         for case in cases:
             table.add_row(
-                FLAG.get(case.flag or "", ""),
+                FLAG_TEXT[case.flag],
                 case.supplement_due.isoformat() if case.supplement_due else "",
                 case.case_no,
-                Text(case.applicant_name),
-                Text(case.item_name),
+                fit(case.applicant_name, applicant_width),
+                fit(case.item_name, item_width),
                 key=case.case_no,
             )
+        if table.row_count:  # the cursor stays where the clerk was (after a 销号, on the next)
+            table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -160,7 +188,9 @@ class LedgerScreen(Screen[None]):
         ):
             return
         try:
-            services.cases.terminate(case_no, self.app_.today(), f"terminated by {approver}")
+            services.cases.terminate(
+                case_no, self.app_.today(), "terminated at the counter", approved_by=approver
+            )
         except DomainError as exc:
             self.app.push_screen(ErrorDialog(exc.problem.zh()))
             return

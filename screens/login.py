@@ -1,4 +1,8 @@
-"""Sign-in and the idle lock."""
+"""Sign-in and the idle lock.
+
+This is the first screen: it imports no service at module level (the station's services are
+loaded after it is shown, see ``window_client.app``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from window_client.services.staff import SignInError, StaffMember
-
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
+    from window_client.services.staff import StaffMember
 
 TEXT: dict[str, Any] = {
     "title": "全科综合窗口 · 登录",
@@ -25,23 +28,29 @@ TEXT: dict[str, Any] = {
     "locked_hint": "请 {name}（{staff_no}）输入密码解锁，或按 F10 换人登录",
     "quit": "退出",
     "switch": "换人登录",
+    "opening": "正在打开本站数据……",
+    "not_started": "本站数据未能打开，无法登录",
 }
 
 
-class LoginScreen(Screen[StaffMember]):
+class LoginScreen(Screen["StaffMember"]):
     """Staff number and password; returns the signed-in staff member."""
 
     BINDINGS = [Binding("ctrl+q", "app.quit", TEXT["quit"], id="login.quit")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.station_name = ""
+
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box", classes="dialog"):
             yield Label(TEXT["title"], classes="dialog-title")
-            yield Static(Text(self.app_.runtime.station.name), id="login-station")
+            yield Static(Text(self.station_name), id="login-station")
             yield Input(placeholder=TEXT["staff_no"], id="login-no", max_length=20)
             yield Input(placeholder=TEXT["password"], password=True, id="login-password", max_length=128)
             yield Label("", id="login-message", classes="problem")
             yield Static(TEXT["hint"], classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def app_(self) -> WindowClientApp:
@@ -52,14 +61,31 @@ class LoginScreen(Screen[StaffMember]):
         """Cursor in the staff number."""
         self.query_one("#login-no", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter on the number moves on; on the password, signs in."""
+    def show_station(self, name: str) -> None:
+        """The station's name, once its data is open (before or after this screen mounts)."""
+        self.station_name = name
+        if self.is_mounted:
+            self.query_one("#login-station", Static).update(Text(name))
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter on the number moves on; on the password, signs in (waiting for the station's
+        data if someone types faster than it opens)."""
         if event.input.id == "login-no":
             self.query_one("#login-password", Input).focus()
             return
+        message = self.query_one("#login-message", Label)
+        if not self.app_.is_started:
+            message.update(TEXT["opening"])
+        runtime = await self.app_.wait_started()
+        if runtime is None:
+            message.update(TEXT["not_started"])
+            return
+        message.update("")
+        from window_client.services.staff import SignInError
+
         number = self.query_one("#login-no", Input).value
         try:
-            member = self.app_.runtime.staff.sign_in(number, event.value)
+            member = runtime.staff.sign_in(number, event.value)
         except SignInError as exc:
             self.query_one("#login-message", Label).update(Text(exc.message))
             event.input.value = ""
@@ -84,7 +110,7 @@ class LockScreen(Screen[bool]):
             )
             yield Input(placeholder=TEXT["password"], password=True, id="lock-password")
             yield Label("", id="lock-message", classes="problem")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Cursor in the password."""
@@ -92,6 +118,8 @@ class LockScreen(Screen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Unlock with the same staff member's password."""
+        from window_client.services.staff import SignInError
+
         app: WindowClientApp = self.app  # type: ignore[assignment]
         try:
             app.runtime.staff.sign_in(self.member.staff_no, event.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from models.enums import CaseState
 from offline_cache.repositories import CaseFilter
 from screens.status import StatusBar
-from window_client.services.state_machine import STATE_ZH
+from screens.tables import FLAG_TEXT, STATE_SHORT, column_width, fit, flexible_width
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
@@ -22,18 +22,22 @@ if TYPE_CHECKING:
 TEXT: dict[str, Any] = {
     "accept": "受理",
     "ledger": "容缺台账",
-    "find": "查找办件",
+    "find": "查找",
+    "certificates": "出证",
     "refresh": "刷新",
     "dayclose": "日结",
     "lock": "锁屏",
-    "signout": "退出登录",
-    "today": "今日办件（{count}件）",
+    "signout": "注销",
+    "today": "今日办件（{count}件，回车查看）",
     "flags": "红 {red}  黄 {yellow}  绿 {green}",
     "queue": "待补正 {tolerated} 件 · 待领取 {handout} 件",
     "columns": ("办件编号", "事项", "申请人", "状态", "期限", "标"),
 }
-FLAG_MARK = {"red": "● 红", "yellow": "● 黄", "green": "● 绿", None: ""}
 PAGE = 200
+# Widths of the fixed columns (case number, applicant, state, deadline, flag); the item name
+# gets the rest of the screen.
+CASE_NO, APPLICANT, STATE, DEADLINE, FLAG = 19, 10, 8, 10, 2
+QUEUE_STATES = (CaseState.ACCEPTED_TOLERATED, CaseState.APPROVED, CaseState.CERTIFICATE_ISSUED)
 
 
 class WorkbenchScreen(Screen[None]):
@@ -41,12 +45,21 @@ class WorkbenchScreen(Screen[None]):
 
     BINDINGS = [
         Binding("f2", "accept", TEXT["accept"], id="workbench.accept", tooltip="受理新的办件"),
-        Binding("f3", "ledger", TEXT["ledger"], id="workbench.ledger", tooltip="容缺受理台账"),
-        Binding("f4", "find", TEXT["find"], id="workbench.find", tooltip="按编号、证件号、姓名查找"),
-        Binding("f5", "refresh", TEXT["refresh"], id="workbench.refresh"),
-        Binding("f9", "dayclose", TEXT["dayclose"], id="workbench.dayclose", tooltip="值班长日结"),
-        Binding("ctrl+l", "lock", TEXT["lock"], id="workbench.lock"),
-        Binding("f10", "signout", TEXT["signout"], id="workbench.signout"),
+        Binding(
+            "f3", "ledger", TEXT["ledger"], id="workbench.ledger", tooltip="容缺受理台账：补正销号、终止"
+        ),
+        Binding("f4", "find", TEXT["find"], id="workbench.find", tooltip="按编号、证件号、姓名查找办件"),
+        Binding("f5", "refresh", TEXT["refresh"], id="workbench.refresh", tooltip="重新读取今日办件"),
+        Binding(
+            "f6",
+            "certificates",
+            TEXT["certificates"],
+            id="workbench.certificates",
+            tooltip="出证、领取、寄递、核验",
+        ),
+        Binding("f9", "dayclose", TEXT["dayclose"], id="workbench.dayclose", tooltip="值班长日结（分窗口）"),
+        Binding("ctrl+l", "lock", TEXT["lock"], id="workbench.lock", tooltip="离开窗口时锁屏"),
+        Binding("f10", "signout", TEXT["signout"], id="workbench.signout", tooltip="退出登录，换人登录"),
     ]
 
     @property
@@ -61,7 +74,7 @@ class WorkbenchScreen(Screen[None]):
             yield Static("", id="queue")
         yield Static("", id="today-title", classes="section-title")
         yield DataTable(id="today-cases", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Fill the table."""
@@ -73,45 +86,61 @@ class WorkbenchScreen(Screen[None]):
         """Back from another screen: show what changed."""
         self.refresh_data()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Item names get what a wider (or narrower) screen leaves them."""
+        if self.is_mounted and self.query_one("#today-cases", DataTable).columns:
+            self.refresh_data()
+
     def refresh_data(self) -> None:
         """Reload counts and one page of today's cases (paged from SQLite, diffed in place)."""
         app = self.app_
         today = app.today()
         services = app.services
         flags = services.cases.flag_counts(today)
-        states = services.cases.state_counts()
+        queue = services.cases.count_in_states(QUEUE_STATES)
         self.query_one("#flags", Static).update(TEXT["flags"].format(**flags))
-        handout = states.get(CaseState.APPROVED, 0) + states.get(CaseState.CERTIFICATE_ISSUED, 0)
+        handout = queue[CaseState.APPROVED] + queue[CaseState.CERTIFICATE_ISSUED]
         self.query_one("#queue", Static).update(
-            TEXT["queue"].format(tolerated=states.get(CaseState.ACCEPTED_TOLERATED, 0), handout=handout)
+            TEXT["queue"].format(tolerated=queue[CaseState.ACCEPTED_TOLERATED], handout=handout)
         )
         f = CaseFilter(station=services.station.code, accepted_on=today)
         cases = services.cases.list_cases(f, today, PAGE)
         self.query_one("#today-title", Static).update(TEXT["today"].format(count=services.cases.count(f)))
         table = self.query_one("#today-cases", DataTable)
+        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][2])
+        item_width = flexible_width(
+            self.size.width or self.app.size.width, (CASE_NO, applicant_width, STATE, DEADLINE, FLAG)
+        )
         wanted = {c.case_no: c for c in cases}
         with self.app.batch_update():
             for key in [k for k in table.rows if k.value not in wanted]:
                 table.remove_row(key)
+            present = {k.value for k in table.rows}
             for case in cases:
                 deadline = (
                     case.supplement_due if case.state == CaseState.ACCEPTED_TOLERATED else case.due_date
                 )
                 cells = (
                     case.case_no,
-                    Text(case.item_name),
-                    Text(case.applicant_name),
-                    STATE_ZH[CaseState(case.state)],
+                    fit(case.item_name, item_width),
+                    fit(case.applicant_name, applicant_width),
+                    STATE_SHORT[case.state],
                     deadline.isoformat() if deadline else "",
-                    FLAG_MARK[case.flag],
+                    FLAG_TEXT[case.flag],
                 )
-                if case.case_no in {k.value for k in table.rows}:
+                if case.case_no in present:
                     for column, value in zip(table.columns, cells, strict=True):
                         if table.get_cell(case.case_no, column) != value:
                             table.update_cell(case.case_no, column, value)
                 else:
                     table.add_row(*cells, key=case.case_no)
         self.query_one(StatusBar).refresh_status()
+
+    @on(DataTable.RowSelected, "#today-cases")
+    def _open_case(self, event: DataTable.RowSelected) -> None:
+        from screens.find import CaseDetailScreen
+
+        self.app.push_screen(CaseDetailScreen(str(event.row_key.value)))
 
     def action_accept(self) -> None:
         """Open the acceptance form."""
@@ -130,6 +159,12 @@ class WorkbenchScreen(Screen[None]):
         from screens.find import FindScreen
 
         self.app.push_screen(FindScreen())
+
+    def action_certificates(self) -> None:
+        """统一出证: issue, hand out, verify."""
+        from screens.certificate import CertificateScreen
+
+        self.app.push_screen(CertificateScreen())
 
     def action_dayclose(self) -> None:
         """The supervisor's day close."""

@@ -1,7 +1,7 @@
 """Run every benchmark in tests/bench/ one after the other and print a summary of their figures.
 
     .venv/bin/python tests/bench/run_all.py             # full runs (batch includes 500k rows)
-    .venv/bin/python tests/bench/run_all.py --quick     # 10,000 batch rows, no 500k run
+    .venv/bin/python tests/bench/run_all.py --quick     # 10,000 batch rows, no 500k run, 50k cases
     .venv/bin/python tests/bench/run_all.py --skip-big  # full 50k batch, no 500k run
     .venv/bin/python tests/bench/run_all.py --json      # one JSON object: {name: figures}
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_batch", "bench_search")
+BENCHMARKS = ("bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync")
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -88,6 +88,65 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
             ("search", "over target", ", ".join(search["over_target"]) or "none"),
             ("search", "geometric-mean ratio", f"{search['ratio_geomean']}"),
         ]
+    verify = results.get("bench_verify", {})
+    if "error" in verify:
+        rows.append(("verify", "FAILED", verify["error"]))
+    elif verify:
+        n = f"{verify['certificates']:,}"
+        rows += [
+            ("verify", f"ours, {n} certificates", f"{verify['ours_per_s']:.1f} certificates/s"),
+            ("verify", "gmssl bare verify", f"{verify['bare_per_s']:.1f} certificates/s"),
+            ("verify", "ratio bare/ours", f"{verify['ratio']:.3f}  (target >= {verify['target_ratio']})"),
+        ]
+        if verify.get("problems"):
+            rows.append(("verify", "SANITY PROBLEMS", "; ".join(verify["problems"])))
+    startup = results.get("bench_startup", {})
+    if "error" in startup:
+        rows.append(("startup", "FAILED", startup["error"]))
+    elif startup:
+        rows += [
+            ("startup", "bare Textual app, one Input", f"{startup['bare_s']:.3f} s"),
+            ("startup", "window-client sign-in screen", f"{startup['window_client_s']:.3f} s"),
+            ("startup", "ratio (medians)", f"{startup['ratio']:.2f}  (target <= {startup['target']})"),
+        ]
+    ledger = results.get("bench_ledger", {})
+    if "error" in ledger:
+        rows.append(("ledger", "FAILED", ledger["error"]))
+    elif ledger:
+        n = f"{ledger['cases']:,}"
+        for name in ("workbench", "ledger", "dayclose"):
+            target = f"  (target < {ledger['target_s']} s)" if name != "dayclose" else ""
+            rows.append(
+                (
+                    "ledger",
+                    f"open {name}, {n} cases",
+                    f"{ledger[name + '_s']:.3f} s (first {ledger[name + '_first_s']:.3f},"
+                    f" ratio to empty {ledger[name + '_ratio']:.2f}){target}",
+                )
+            )
+        rows.append(
+            (
+                "ledger",
+                "peak RSS opening screens",
+                f"{ledger['peak_rss_screens_mib']} MiB  (target < {ledger['target_rss_mib']} MB;"
+                f" whole process {ledger['peak_rss_mib']} MiB)",
+            )
+        )
+    sync = results.get("bench_sync", {})
+    if "error" in sync:
+        rows.append(("sync", "FAILED", sync["error"]))
+    elif sync:
+        n = f"{sync['operations']:,}"
+        rows += [
+            ("sync", f"push {n} ops over HTTP", f"{sync['push_s']:.3f} s ({sync['push_ops_per_s']:,} ops/s)"),
+            ("sync", "bare insert of the same rows", f"{sync['baseline_insert_s']:.3f} s"),
+            ("sync", "push ratio (throughput)", f"{sync['push_ratio']:.2f}  (target >= {sync['target']})"),
+            ("sync", f"pull {sync['changes_pulled']:,} changes", f"{sync['pull_s']:.3f} s"),
+            ("sync", "direct select of the same rows", f"{sync['baseline_select_s']:.3f} s"),
+            ("sync", "pull ratio (throughput)", f"{sync['pull_ratio']:.2f}  (target >= {sync['target']})"),
+        ]
+        if sync.get("problems"):
+            rows.append(("sync", "SANITY PROBLEMS", "; ".join(sync["problems"])))
     return rows
 
 

@@ -256,8 +256,23 @@ async def test_invalid_input_is_shown_and_nothing_is_saved(rt: Runtime) -> None:
     app = make_app(rt)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
-        await _open_item(pilot, app, code, "110105194912310021", "[bold]张三[/bold]")
+        await pilot.press("f2")
+        await type_text(pilot, code)
+        await pilot.press("enter")
+        id_input = app.screen.query_one("#applicant-id", Input)
+        await type_text(pilot, "110105194912310021")
+        await pilot.press("enter")  # an invalid ID: the cursor stays, the problem is shown
+        assert app.screen.focused is id_input
         assert "校验位错误" in str(app.screen.query_one("#id-problem", Label).render())
+        await pilot.press("tab")
+        name_input = app.screen.query_one("#applicant-name", Input)
+        assert app.screen.focused is name_input
+        await pilot.press("enter")  # nothing typed: still here, told what is missing
+        assert app.screen.focused is name_input
+        assert str(app.screen.query_one("#name-problem", Label).render())
+        await type_text(pilot, "[bold]张三[/bold]")
+        await pilot.press("enter")
+        assert app.screen.focused is name_input
         assert "不允许的字符" in str(app.screen.query_one("#name-problem", Label).render())
         app.screen.query_one("#phone", Input).value = "1" * 10_000  # a huge paste
         await pilot.press("f7", "f12")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from window_client.cli import admin_cmd, batch_cmd, cases_cmd, catalog_cmd
+from window_client.cli import admin_cmd, batch_cmd, cases_cmd, catalog_cmd, cert_cmd, sync_cmd, verify_cmd
 
 app = typer.Typer(
     name="window-client",
@@ -18,6 +18,10 @@ app.add_typer(batch_cmd.app, name="batch")
 app.add_typer(cases_cmd.app, name="cases")
 app.add_typer(admin_cmd.audit_app, name="audit")
 app.add_typer(admin_cmd.calendar_app, name="calendar")
+app.add_typer(cert_cmd.app, name="cert")
+app.add_typer(cert_cmd.keys_app, name="keys")
+app.command("verify")(verify_cmd.verify)
+app.add_typer(sync_cmd.app, name="sync")
 
 
 @app.callback(invoke_without_command=True)

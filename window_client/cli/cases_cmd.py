@@ -135,6 +135,52 @@ def terminate_overdue(today: TodayOption = None) -> None:
         out.print(f"terminated {len(done)} case(s)" + (": " + ", ".join(done) if done else ""))
 
 
+DAY_CLOSE_COLUMNS = (
+    ("accepted", "受理"),
+    ("tolerated", "容缺"),
+    ("not_accepted", "不予受理"),
+    ("certificates_issued", "出证"),
+    ("certificates_handed_over", "领取"),
+    ("awaiting_handover", "待领取"),
+    ("red", "红"),
+    ("yellow", "黄"),
+    ("green", "绿"),
+    ("unsynced", "未同步"),
+)
+
+
+@app.command("day-close")
+def day_close(
+    day: Annotated[str | None, typer.Option(help="The day to close, YYYY-MM-DD (default: today).")] = None,
+    json_output: JsonOption = False,
+    today: TodayOption = None,
+) -> None:
+    """The day close (日结) per window: accepted, tolerated, not accepted and certificates of the
+    day; results awaiting 领取, the 红黄绿 ledger and unsynced operations as of today."""
+    with runtime() as rt:
+        as_of = parse_day(today)
+        figures = rt.cases.day_close(rt.station.code, parse_day(day) if day else as_of, as_of)
+        if json_output:
+            print_json(
+                {
+                    "station": figures.station,
+                    "day": figures.day.isoformat(),
+                    "as_of": figures.as_of.isoformat(),
+                    "windows": [dataclasses.asdict(w) for w in figures.windows],
+                    "totals": {k: v for k, v in dataclasses.asdict(figures.totals).items() if k != "window"},
+                }
+            )
+            return
+        table = Table(title=f"{figures.day} {rt.station.name}", box=None, header_style="bold underline")
+        table.add_column("窗口", no_wrap=True)
+        for _, label in DAY_CLOSE_COLUMNS:
+            table.add_column(label, justify="right", no_wrap=True)
+        for row in [*figures.windows, figures.totals]:
+            name = "合计" if row is figures.totals else (f"{row.window}号" if row.window else "其他")
+            table.add_row(name, *(str(getattr(row, key)) for key, _ in DAY_CLOSE_COLUMNS))
+        out.print(table)
+
+
 @app.command("states")
 def states() -> None:
     """List the case states and their Chinese names."""

@@ -21,7 +21,7 @@ from window_client.services.settings import Settings, SettingsError
 from window_client.services.workdays import ArrangementError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-USAGE_PROBLEMS = frozenset({"case.unknown", "field.invalid"})
+USAGE_PROBLEMS = frozenset({"case.unknown", "field.invalid", "cert.unknown", "cert.several"})
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

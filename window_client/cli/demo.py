@@ -8,26 +8,17 @@ from pathlib import Path
 
 import typer
 
-from offline_cache.repositories import CaseFilter
 from window_client.cli.batch_cmd import print_summary
 from window_client.cli.common import out, runtime
 from window_client.services.batch import BatchRunner
-from window_client.services.staff import seed_demo_staff
 
 
 def run_counter() -> None:
-    """Start the TUI on this station; an empty station is seeded with the demo data first."""
-    from window_client.app import WindowClientApp  # Textual is loaded only for the TUI
+    """Start the TUI on this station (see :mod:`window_client.launch`): an empty station is
+    seeded with the demo staff and the sample cases first."""
+    from window_client.launch import run_counter as start
 
-    with runtime("demo") as rt:
-        if rt.cases.count(CaseFilter()) == 0:
-            sample = Path(rt.settings.home) / "sample_batch.csv"
-            sample.parent.mkdir(parents=True, exist_ok=True)
-            sample.write_bytes((resources.files("window_client") / "data" / "sample_batch.csv").read_bytes())
-            BatchRunner(rt.acceptance).run(sample, dt.date.today())
-        if rt.staff.count() == 0:
-            seed_demo_staff(rt.staff, rt.station.code)
-        WindowClientApp(runtime=rt).run()
+    raise typer.Exit(start())
 
 
 def run_sample_batch() -> None:

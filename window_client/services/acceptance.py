@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from models.catalog import Acceptable, Catalog, Station
 from models.enums import ApplicantType, CaseState, Channel, MaterialStatus, VerdictKind
@@ -25,7 +26,7 @@ from models.identity import (
 )
 from models.problems import DomainError, Problem
 from models.records import NewCase, NewMaterial
-from offline_cache import Store
+from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
 from window_client.services.tolerance import (
     CLEAN_STANDING,
@@ -35,6 +36,9 @@ from window_client.services.tolerance import (
     assess,
 )
 from window_client.services.workdays import DueDate, WorkdayCalendar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 FIELD_LIMIT = 200  # characters; longer values are refused, never truncated silently
 
@@ -120,6 +124,8 @@ class AcceptanceService:
         clerk: str,
         window: str = "01",
         policy: TolerancePolicy | None = None,
+        max_unsynced_days: int = 5,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -128,6 +134,36 @@ class AcceptanceService:
         self.clerk = clerk
         self.window = window
         self.policy = policy or TolerancePolicy()
+        self.max_unsynced_days = max_unsynced_days
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    # ------------------------------------------------------------ staleness (日结 rule)
+
+    def staleness(self, conn: Connection | None = None) -> Problem | None:
+        """Why new cases are refused, when the station has not synced for longer than policy
+        allows (DESIGN.md §3 日结); None while it may accept.
+
+        The baseline is the last successful sync, or the store's creation for a station that
+        never synced. Existing data stays readable; only new cases wait for a sync.
+        """
+        if self.max_unsynced_days <= 0:
+            return None
+        if conn is None:
+            with self.store.reading() as reading:
+                return self.staleness(reading)
+        last = sync_repo.parse_time(sync_repo.get_meta(conn, sync_repo.LAST_SUCCESS_KEY))
+        baseline = last or sync_repo.parse_time(sync_repo.get_meta(conn, sync_repo.CREATED_KEY))
+        if baseline is None:
+            return None
+        elapsed = self.clock() - baseline
+        if elapsed <= dt.timedelta(days=self.max_unsynced_days):
+            return None
+        params = {
+            "days": elapsed.days,
+            "since": baseline.astimezone().strftime("%Y-%m-%d %H:%M"),
+            "limit": self.max_unsynced_days,
+        }
+        return Problem("sync.stale" if last else "sync.stale_never", params)
 
     # ------------------------------------------------------------ validation
 
@@ -272,17 +308,24 @@ class AcceptanceService:
         return case, due, supplement
 
     def standing_of(self, applicant_id: str) -> ApplicantStanding:
-        """The applicant's record in this store."""
-        with self.store.reading() as conn:
-            found = repo.standings(conn, [normalize_id(applicant_id)])
-        dishonest, unfulfilled = found.get(normalize_id(applicant_id), (False, 0))
-        return ApplicantStanding(dishonest, unfulfilled)
+        """The applicant's record here combined with what other stations reported through
+        the hall (一处失信，处处受限)."""
+        key = normalize_id(applicant_id)
+        return self.standings_of([key]).get(key, CLEAN_STANDING)
 
     def standings_of(self, applicant_ids: Sequence[str]) -> dict[str, ApplicantStanding]:
-        """Records of many applicants at once (batch acceptance)."""
+        """Records of many applicants at once (batch acceptance): this store's own record plus
+        the other stations' standings pulled from the hall."""
+        ids = list({normalize_id(i) for i in applicant_ids})
         with self.store.reading() as conn:
-            found = repo.standings(conn, list({normalize_id(i) for i in applicant_ids}))
-        return {k: ApplicantStanding(d, u) for k, (d, u) in found.items()}
+            local = repo.standings(conn, ids)
+            remote = sync_repo.remote_standings(conn, ids, self.station.code)
+        combined: dict[str, ApplicantStanding] = {}
+        for key in local.keys() | remote.keys():
+            dishonest, unfulfilled = local.get(key, (False, 0))
+            other_dishonest, other_unfulfilled = remote.get(key, (False, 0))
+            combined[key] = ApplicantStanding(dishonest or other_dishonest, unfulfilled + other_unfulfilled)
+        return combined
 
     # ------------------------------------------------------------ writing
 
@@ -297,6 +340,10 @@ class AcceptanceService:
         if not pending:
             return
         with self.store.transaction(self.clerk) as unit:
+            # Checked inside the write lock, with the same clock as the decision's write.
+            stale = self.staleness(unit.conn)
+            if stale is not None:
+                raise DomainError(stale)
             keys = [d.case.dedupe_key for d in pending if d.case and d.case.dedupe_key]
             existing = repo.find_dedupe(unit.conn, keys) if keys else {}
             to_write, superseded = _apply_dedupe(pending, existing, set())

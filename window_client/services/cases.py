@@ -54,6 +54,39 @@ def _d(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+# Results waiting at the counter for 领取 (a certificate, or a 批复 that is not one).
+AWAITING_HANDOVER = (CaseState.APPROVED.value, CaseState.CERTIFICATE_ISSUED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class DayCloseRow:
+    """One window's figures in a day close (``window`` is "" for the totals, and for
+    operations or certificates that belong to no case of the station)."""
+
+    window: str
+    accepted: int = 0
+    tolerated: int = 0
+    not_accepted: int = 0
+    certificates_issued: int = 0
+    certificates_handed_over: int = 0
+    awaiting_handover: int = 0
+    red: int = 0
+    yellow: int = 0
+    green: int = 0
+    unsynced: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DayClose:
+    """A day close (日结): per-window rows and the station's totals."""
+
+    station: str
+    day: dt.date
+    as_of: dt.date  # the ledger, 领取 queue and unsynced counts are as of this day
+    windows: list[DayCloseRow]
+    totals: DayCloseRow
+
+
 @dataclass(frozen=True, slots=True)
 class CaseDetail:
     """A case with its checklist and history."""
@@ -147,6 +180,50 @@ class CaseService:
         with self.store.reading() as conn:
             return repo.state_counts(conn, station, day)
 
+    def count_in_states(self, states: Sequence[str]) -> dict[str, int]:
+        """How many cases are in each of ``states`` (index ranges: cheap on a large store)."""
+        with self.store.reading() as conn:
+            return repo.count_by_state(conn, states)
+
+    def day_close(self, station: str, day: dt.date, today: dt.date) -> DayClose:
+        """The supervisor's 日结 of ``day`` at ``station``, per window: cases accepted,
+        tolerated and not accepted that day; certificates issued and handed over that day;
+        and, as of ``today``, results awaiting 领取, the 红黄绿 ledger and operations not
+        yet synced. Read in one snapshot of the store."""
+        yellow_until = self.calendar.add(today, TimeLimit(self.warning_workdays, TimeUnit.WORKDAY)).date
+        with self.store.reading() as conn:
+            accepted = repo.day_acceptance_by_window(conn, station, day)
+            certificates = repo.certificates_by_window(conn, station, day)
+            issued, handed_over = repo.certificate_totals(conn, station, day)
+            waiting = repo.waiting_by_window(conn, station, AWAITING_HANDOVER)
+            flags = repo.open_flags_by_window(conn, station, today, yellow_until)
+            unsynced = repo.unsynced_by_window(conn, station)
+        names = set(accepted) | set(certificates) | set(waiting) | set(flags) | set(unsynced)
+        rows = []
+        for window in sorted(names, key=lambda w: (w == "", w)):  # "no window" last
+            a, t, n = accepted.get(window, (0, 0, 0))
+            i, h = certificates.get(window, (0, 0))
+            red, yellow, green = flags.get(window, (0, 0, 0))
+            rows.append(
+                DayCloseRow(
+                    window, a, t, n, i, h, waiting.get(window, 0), red, yellow, green, unsynced.get(window, 0)
+                )
+            )
+        totals = DayCloseRow(
+            window="",
+            accepted=sum(r.accepted for r in rows),
+            tolerated=sum(r.tolerated for r in rows),
+            not_accepted=sum(r.not_accepted for r in rows),
+            certificates_issued=issued,  # a certificate of two windows' cases counts once here
+            certificates_handed_over=handed_over,
+            awaiting_handover=sum(r.awaiting_handover for r in rows),
+            red=sum(r.red for r in rows),
+            yellow=sum(r.yellow for r in rows),
+            green=sum(r.green for r in rows),
+            unsynced=sum(r.unsynced for r in rows),
+        )
+        return DayClose(station, day, today, rows, totals)
+
     def get(self, case_no: str, today: dt.date) -> CaseView:
         """One case, or a :class:`DomainError`."""
         with self.store.reading() as conn:
@@ -182,11 +259,14 @@ class CaseService:
     ) -> CaseState:
         new = next_state(case.case_no, CaseState(case.state), event)
         repo.update_case(unit, case.case_no, case.state, state=new.value, **fields)
+        # "by" lets the hall check the actor's role against the event (e.g. 终止 needs a
+        # supervisor); the older keys stay for readers of earlier payloads.
         payload = {
             "case_no": case.case_no,
             "event": event.value,
             "from": case.state,
             "to": new.value,
+            "by": self.actor,
             **detail,
         }
         unit.audit(f"case.{event.value}", case.case_no, detail)
@@ -261,20 +341,24 @@ class CaseService:
                 unit.enqueue(
                     "case.partial_supplement",
                     case_no,
-                    {"case_no": case_no, "received": codes, "on": day.isoformat()},
+                    {"case_no": case_no, "received": codes, "on": day.isoformat(), "by": self.actor},
                 )
                 problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
             else:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
             return self._locked(unit, case_no, day), problem
 
-    def terminate(self, case_no: str, day: dt.date, reason: str) -> CaseView:
-        """Terminate a tolerated case (supervisor): the commitment counts as broken."""
+    def terminate(self, case_no: str, day: dt.date, reason: str, approved_by: str | None = None) -> CaseView:
+        """Terminate a tolerated case (supervisor): the commitment counts as broken.
+
+        ``approved_by`` names the supervisor who approved it when the actor is not one
+        (defaults to the actor, who is then expected to be the supervisor).
+        """
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
+            detail = {"on": day.isoformat(), "reason": reason, "approved_by": approved_by or self.actor}
             self._transition(
-                unit, case, CaseEvent.TERMINATE, {"on": day.isoformat(), "reason": reason},
-                closed_on=day, closed_by=self.actor,
+                unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=approved_by or self.actor,
             )  # fmt: skip
             repo.close_commitment(unit, case.applicant_id, fulfilled=False)
         return self.get(case_no, day)

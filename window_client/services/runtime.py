@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from models.catalog import Catalog, Station
+from models.catalog import Catalog, Station, catalog_from_dict
 from models.enums import Channel
 from models.problems import DomainError, Problem
-from offline_cache import Store
+from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
 from window_client.services.acceptance import AcceptanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
+from window_client.services.certificates import CertificateService
 from window_client.services.settings import Settings
 from window_client.services.staff import StaffService
+from window_client.services.sync import SyncReport, SyncService
 from window_client.services.workdays import (
     ArrangementError,
     WorkdayCalendar,
@@ -48,7 +50,18 @@ class Runtime:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The catalogue in force."""
+        """The catalogue in force: the hall's, as last pulled, else the shipped one."""
+        with self.store.reading() as conn:
+            cached = sync_repo.load_document(conn, sync_repo.CATALOG_DOCUMENT)
+        if cached is not None:
+            try:
+                catalog = catalog_from_dict(json.loads(cached[1]))
+            except (KeyError, TypeError, ValueError):
+                catalog = None  # unreadable: the shipped catalogue keeps the counter working
+            if catalog is not None and (
+                not self.settings.station or self.settings.station in catalog.stations
+            ):
+                return catalog
         return load_shipped_catalog()
 
     @cached_property
@@ -93,6 +106,7 @@ class Runtime:
             self.actor,
             self.settings.window,
             self.settings.policy,
+            max_unsynced_days=self.settings.max_unsynced_days,
         )
 
     @property
@@ -109,6 +123,11 @@ class Runtime:
     def cases(self) -> CaseService:
         """Case queries and transitions by :attr:`actor`."""
         return CaseService(self.store, self.calendar, self.actor, self.settings.policy.warning_workdays)
+
+    @cached_property
+    def certificates(self) -> CertificateService:
+        """统一出证 at this station by :attr:`actor` (issue, print, hand over, revoke, verify)."""
+        return CertificateService(self.store, self.catalog, self.station, self.cases, self.actor)
 
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""
@@ -132,14 +151,47 @@ class Runtime:
         return arrangement
 
     def pending_operations(self) -> int:
-        """Outbox operations not yet acknowledged by the hall server."""
+        """Outbox operations not yet pushed to the hall server (refused ones are counted by
+        :meth:`refused_operations`: they are kept, but never sent again)."""
         with self.store.reading() as conn:
-            return int(
-                conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE status != 'acked'").scalar_one()
-            )
+            return sync_repo.count_outbox(conn)[0]
+
+    def refused_operations(self) -> int:
+        """Operations the hall refused that nobody has reviewed yet."""
+        with self.store.reading() as conn:
+            return sync_repo.count_outbox(conn)[1]
+
+    @cached_property
+    def sync(self) -> SyncService:
+        """Sync with the hall server at ``settings.server`` (the client connects lazily)."""
+        station = self.station.code
+        return SyncService(
+            self.store,
+            station,
+            self.settings.server,
+            batch_size=self.settings.sync_batch_size,
+            pull_limit=self.settings.sync_pull_limit,
+            catalog_ok=lambda data: any(s.get("code") == station for s in data.get("stations", [])),
+        )
+
+    def sync_once(self) -> SyncReport:
+        """One full push and pull; reloads the catalogue and calendar when they changed."""
+        report = self.sync.run_once()
+        if report.catalog_changed or report.calendar_changed:
+            self.refresh()
+        return report
+
+    def refresh(self) -> None:
+        """Forget the cached catalogue, calendar and the services built on them (after a sync
+        brought new ones)."""
+        for name in ("catalog", "calendar", "search", "acceptance", "cases", "certificates"):
+            self.__dict__.pop(name, None)
 
     def close(self) -> None:
-        """Release the store."""
+        """Release the store and the hall connection."""
+        sync = self.__dict__.get("sync")
+        if sync is not None:
+            sync.close()
         if self._store is not None:
             self._store.close()
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH
 from window_client.services.tolerance import DEFAULT_POLICY, TolerancePolicy
 
 DEFAULT_SERVER = "http://127.0.0.1:8765"
+DEFAULT_MAX_UNSYNCED_DAYS = 5
+DEFAULT_PULL_LIMIT = 1000
 
 
 class SettingsError(ValueError):
@@ -31,6 +34,10 @@ class Settings:
     window: str = "01"
     policy: TolerancePolicy = DEFAULT_POLICY
     idle_lock_seconds: float = 600.0
+    # A station that has not synced for longer refuses new acceptances (0: never refuses).
+    max_unsynced_days: int = DEFAULT_MAX_UNSYNCED_DAYS
+    sync_batch_size: int = MAX_PUSH_BATCH
+    sync_pull_limit: int = DEFAULT_PULL_LIMIT
     keymap: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -62,6 +69,18 @@ class Settings:
             raise SettingsError(f"{config_path}: [policy] {exc}") from exc
         if policy.on_unfulfilled not in ("supervisor", "refuse"):
             raise SettingsError(f"{config_path}: on_unfulfilled must be 'supervisor' or 'refuse'")
+        max_unsynced = _int_setting(
+            raw_policy, "max_unsynced_days", DEFAULT_MAX_UNSYNCED_DAYS, 0, 3650, config_path, "policy"
+        )
+        raw_sync = config.get("sync", {})
+        if not isinstance(raw_sync, dict):
+            raise SettingsError(f"{config_path}: [sync] must be a table")
+        batch_size = _int_setting(
+            raw_sync, "batch_size", MAX_PUSH_BATCH, 1, MAX_PUSH_BATCH, config_path, "sync"
+        )
+        pull_limit = _int_setting(
+            raw_sync, "pull_limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT, config_path, "sync"
+        )
         keymap = config.get("keymap", {})
         if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
             raise SettingsError(f"{config_path}: [keymap] maps binding ids to key names (strings)")
@@ -77,5 +96,18 @@ class Settings:
             server=env.get("WINDOW_CLIENT_SERVER") or config.get("server", DEFAULT_SERVER),
             window=str(config.get("window", "01")),
             policy=policy,
+            max_unsynced_days=max_unsynced,
+            sync_batch_size=batch_size,
+            sync_pull_limit=pull_limit,
             config=config,
         )
+
+
+def _int_setting(
+    table: dict[str, Any], key: str, default: int, low: int, high: int, path: Path, section: str
+) -> int:
+    """An integer setting within [low, high], or a :class:`SettingsError` naming it."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SettingsError(f"{path}: [{section}] {key} must be a whole number from {low} to {high}")
+    return value

@@ -1,0 +1,6 @@
+"""``python -m hall_server`` runs the ``hall-server`` command."""
+
+from hall_server.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""统一出证 on the hall server: station signing keys, the revocation list, and verification.
+
+- ``POST /certificates/keys`` — a station registers the public half of its SM2 key (station
+  staff; the key's id must be derived from it and its proof of possession must verify). The key
+  is published to every station through the change feed (``key.published``).
+- ``GET /certificates/keys`` — every registered key, revoked ones marked (public).
+- ``POST /certificates/keys/{key_id}/revoke`` — a supervisor revokes a key (``key.revoked``):
+  nothing it sealed verifies as valid any more.
+- ``POST /certificates/revocations`` — a supervisor revokes a certificate
+  (``certificate.revoked``); a station pushing a revocation its supervisor made offline names
+  that supervisor in ``revoked_by`` (the same rule as a pushed termination).
+- ``GET /certificates/revocations`` — the revocation list (public).
+- ``GET /certificates/verify?qr=...`` — the same answer ``window-client verify`` gives offline:
+  valid / altered / unknown_key / revoked / expired / malformed, from
+  :func:`models.seal.verify_qr` — one rule for both sides.
+
+Revocation reaches every client on its next pull. Keys are never deleted, so certificates sealed
+before a rotation keep verifying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlmodel import Field as SQLField
+from starlette.concurrency import run_in_threadpool
+
+from hall_server import storage
+from hall_server.auth import Principal, is_supervisor_account
+from hall_server.db import read_transaction, write_transaction
+from hall_server.errors import ApiError, error_responses
+from hall_server.routers.deps import HallDep, PrincipalDep
+from hall_server.schema import HallModel
+from hall_server.storage import NewChange
+from models.certificates import Identifier, Verification
+from models.seal import PublicKey, Revocation, TrustStore, check_published_key, verify_qr
+from models.sync import ChangeKind
+
+REASON_LIMIT = 200
+MAX_QR_CHARS = 4000
+
+
+# ------------------------------------------------------------------ tables (schema version 2)
+
+
+class CertificateKeyRow(HallModel, table=True):
+    """A station's registered public signing key."""
+
+    __tablename__ = "certificate_keys"
+
+    key_id: str = SQLField(primary_key=True, max_length=64)
+    station: str = SQLField(index=True, max_length=32)
+    public_key: str
+    proof: str
+    created_at: str  # the station's clock, verbatim
+    registered_at: str
+    registered_by: str
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+    revoked_by: str | None = None
+
+
+class CertificateRevocationRow(HallModel, table=True):
+    """A revoked certificate (the revocation list)."""
+
+    __tablename__ = "certificate_revocations"
+
+    identifier: str = SQLField(primary_key=True, max_length=128)
+    reason: str
+    revoked_at: str
+    revoked_by: str
+    station: str  # where the revocation was made (or "back-office")
+    received_at: str
+
+
+KEYS: Table = CertificateKeyRow.__table__  # type: ignore[attr-defined]
+REVOCATIONS: Table = CertificateRevocationRow.__table__  # type: ignore[attr-defined]
+TABLES_V2 = [KEYS, REVOCATIONS]
+
+
+# ------------------------------------------------------------------ request / answer models
+
+
+class KeyRegistration(BaseModel):
+    """A station's public key, as ``window-client`` publishes it."""
+
+    key_id: str = Field(min_length=3, max_length=64)
+    station: str = Field(min_length=1, max_length=32)
+    public_key: str = Field(min_length=128, max_length=128)
+    proof: str = Field(min_length=128, max_length=128)
+    created_at: str = Field(default="", max_length=64)
+
+
+class KeyAnswer(BaseModel):
+    """The outcome of a registration or revocation: ``registered``, ``known`` or ``revoked``."""
+
+    key_id: str
+    status: str
+
+
+class PublishedKey(BaseModel):
+    """A registered key as the hall publishes it."""
+
+    key_id: str
+    station: str
+    public_key: str
+    proof: str
+    created_at: str
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+
+
+class KeyList(BaseModel):
+    """Every registered key."""
+
+    keys: list[PublishedKey]
+
+
+class RevocationRequest(BaseModel):
+    """Revoke a certificate (or, for a key, only ``reason`` is read)."""
+
+    identifier: str = Field(default="", max_length=128)
+    reason: str = Field(min_length=1, max_length=REASON_LIMIT)
+    revoked_at: str | None = Field(default=None, max_length=64)
+    revoked_by: str | None = Field(default=None, max_length=32)
+
+
+class RevocationAnswer(BaseModel):
+    """The outcome of a revocation: ``revoked`` now, or ``known`` (revoked before)."""
+
+    identifier: str
+    status: str
+    revoked_at: str
+
+
+class RevocationEntry(BaseModel):
+    """One entry of the revocation list."""
+
+    identifier: str
+    reason: str
+    revoked_at: str
+    revoked_by: str
+
+
+class RevocationList(BaseModel):
+    """The revocation list."""
+
+    revocations: list[RevocationEntry]
+
+
+# ------------------------------------------------------------------ the service
+
+
+class _RevokedLookup(Mapping[str, Revocation]):
+    """The revocation list read one identifier at a time (a verification needs one row)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __getitem__(self, identifier: str) -> Revocation:
+        row = self.conn.execute(
+            select(REVOCATIONS.c.reason, REVOCATIONS.c.revoked_at, REVOCATIONS.c.revoked_by).where(
+                REVOCATIONS.c.identifier == identifier
+            )
+        ).first()
+        if row is None:
+            raise KeyError(identifier)
+        return Revocation(identifier, row.revoked_at, row.reason, row.revoked_by)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())  # never listed: verification only looks one identifier up
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _clean_reason(reason: str) -> str:
+    text = " ".join(reason.split())
+    if not text or any(ord(ch) < 32 for ch in reason if ch not in "\t\n\r"):
+        raise ApiError(422, "request.invalid", detail="reason: empty or control characters")
+    return text
+
+
+class CertificateAuthority:
+    """Keys, revocations and verification on one hall database (used by the API and the CLI)."""
+
+    def __init__(self, engine: Engine, clock: Any = None) -> None:
+        self.engine = engine
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._trusted: dict[str, PublicKey] = {}  # key objects cached by (id, revoked_at)
+
+    # ------------------------------------------------------------ keys
+
+    def register_key(self, principal: Principal, key: KeyRegistration) -> KeyAnswer:
+        """Register and publish a station's key; ``known`` when it already is."""
+        if not principal.back_office and key.station != principal.station:
+            raise ApiError(
+                403,
+                "auth.forbidden",
+                why=f"令牌属于站点{principal.station}，不能登记站点{key.station}的密钥",
+                why_en=f"the token is for station {principal.station}, not {key.station}",
+            )
+        public = check_published_key(key.key_id, key.station, key.public_key, key.proof)
+        if public is None:
+            raise ApiError(422, "cert.key_invalid", key_id=key.key_id)
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            known = conn.execute(select(KEYS.c.key_id).where(KEYS.c.key_id == key.key_id)).first()
+            if known is not None:
+                return KeyAnswer(key_id=key.key_id, status="known")
+            storage.insert_rows(
+                conn,
+                KEYS,
+                [
+                    {
+                        "key_id": key.key_id,
+                        "station": key.station,
+                        "public_key": key.public_key,
+                        "proof": key.proof,
+                        "created_at": key.created_at,
+                        "registered_at": storage.iso(now),
+                        "registered_by": principal.staff_no,
+                        "revoked_at": None,
+                        "revoked_reason": None,
+                        "revoked_by": None,
+                    }
+                ],
+            )
+            payload = key.model_dump()
+            storage.append_changes(conn, [NewChange(ChangeKind.KEY_PUBLISHED, key.key_id, payload)], now)
+        return KeyAnswer(key_id=key.key_id, status="registered")
+
+    def revoke_key(self, principal: Principal, key_id: str, reason: str) -> KeyAnswer:
+        """Revoke a key (supervisor of its station, an admin, or the back office)."""
+        text = _clean_reason(reason)
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(KEYS).where(KEYS.c.key_id == key_id)).first()
+            if row is None:
+                raise ApiError(404, "cert.key_unknown", key_id=key_id[:64])
+            self._require_supervisor(conn, principal, None, row.station)
+            if row.revoked_at is not None:
+                return KeyAnswer(key_id=key_id, status="known")
+            at = storage.iso(now)
+            conn.execute(
+                update(KEYS)
+                .where(KEYS.c.key_id == key_id)
+                .values(revoked_at=at, revoked_reason=text, revoked_by=principal.staff_no)
+            )
+            payload = {"key_id": key_id, "station": row.station, "revoked_at": at, "reason": text}
+            storage.append_changes(conn, [NewChange(ChangeKind.KEY_REVOKED, key_id, payload)], now)
+        return KeyAnswer(key_id=key_id, status="revoked")
+
+    def keys(self) -> list[PublishedKey]:
+        """Every registered key, oldest first."""
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(select(KEYS).order_by(KEYS.c.registered_at, KEYS.c.key_id)).all()
+        return [
+            PublishedKey(
+                key_id=r.key_id,
+                station=r.station,
+                public_key=r.public_key,
+                proof=r.proof,
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+                revoked_reason=r.revoked_reason,
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ revocations
+
+    def _require_supervisor(
+        self, conn: Connection, principal: Principal, named: str | None, station: str | None
+    ) -> None:
+        if principal.back_office or principal.role == "admin":
+            return
+        if station is not None and principal.station != station:
+            raise ApiError(
+                403, "auth.forbidden", why=f"只能处理本站点（{principal.station}）的密钥",
+                why_en=f"a station may act on its own keys only ({principal.station})",
+            )  # fmt: skip
+        if principal.is_supervisor:
+            return
+        if named and is_supervisor_account(conn, named):
+            return  # revoked offline by this supervisor, pushed later by a clerk's sync
+        raise ApiError(
+            403, "auth.forbidden", why="撤销须由值班长操作", why_en="a revocation needs a supervisor"
+        )
+
+    def revoke_certificate(self, principal: Principal, request: RevocationRequest) -> RevocationAnswer:
+        """Put a certificate on the revocation list and publish it (``certificate.revoked``)."""
+        identifier = request.identifier.strip()
+        if Identifier.parse(identifier) is None:
+            raise ApiError(422, "cert.identifier_invalid", identifier=identifier[:128])
+        text = _clean_reason(request.reason)
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            self._require_supervisor(conn, principal, request.revoked_by, None)
+            known = conn.execute(
+                select(REVOCATIONS.c.revoked_at).where(REVOCATIONS.c.identifier == identifier)
+            ).first()
+            if known is not None:
+                return RevocationAnswer(identifier=identifier, status="known", revoked_at=known.revoked_at)
+            at = request.revoked_at or storage.iso(now)
+            by = (
+                request.revoked_by if request.revoked_by and not principal.back_office else principal.staff_no
+            )
+            storage.insert_rows(
+                conn,
+                REVOCATIONS,
+                [
+                    {
+                        "identifier": identifier,
+                        "reason": text,
+                        "revoked_at": at,
+                        "revoked_by": by,
+                        "station": principal.station,
+                        "received_at": storage.iso(now),
+                    }
+                ],
+            )
+            payload = {"identifier": identifier, "reason": text, "revoked_at": at, "revoked_by": by}
+            storage.append_changes(
+                conn, [NewChange(ChangeKind.CERTIFICATE_REVOKED, identifier, payload)], now
+            )
+        return RevocationAnswer(identifier=identifier, status="revoked", revoked_at=at)
+
+    def revocations(self) -> list[RevocationEntry]:
+        """The revocation list, oldest first."""
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(select(REVOCATIONS).order_by(REVOCATIONS.c.received_at)).all()
+        return [
+            RevocationEntry(
+                identifier=r.identifier, reason=r.reason, revoked_at=r.revoked_at, revoked_by=r.revoked_by
+            )
+            for r in rows
+        ]
+
+    def seen_in_operations(self, identifier: str) -> bool:
+        """Whether a pushed ``issue_certificate`` operation carried this identifier."""
+        from hall_server.storage import OPS
+
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(
+                select(OPS.c.op_id)
+                .where(OPS.c.event == "issue_certificate", OPS.c.payload.contains(f'"{identifier}"'))
+                .limit(1)
+            ).first()
+        return row is not None
+
+    # ------------------------------------------------------------ verification
+
+    def _trust(self, conn: Connection) -> TrustStore:
+        keys: dict[str, PublicKey] = {}
+        for r in conn.execute(
+            select(KEYS.c.key_id, KEYS.c.station, KEYS.c.public_key, KEYS.c.revoked_at, KEYS.c.revoked_reason)
+        ):
+            cached = self._trusted.get(r.key_id)
+            if cached is None or cached.revoked_at != r.revoked_at:
+                cached = PublicKey(r.key_id, r.station, r.public_key, r.revoked_at, r.revoked_reason)
+                self._trusted[r.key_id] = cached
+            keys[r.key_id] = cached
+        return TrustStore(keys, _RevokedLookup(conn), {})
+
+    def verify(self, qr: str, today: dt.date | None = None) -> Verification:
+        """The same verdict as the client's offline ``verify``."""
+        day = today or self.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        with read_transaction(self.engine) as conn:
+            return verify_qr(qr[: MAX_QR_CHARS + 1], self._trust(conn), day)
+
+
+# ------------------------------------------------------------------ the API
+
+
+router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+
+def authority(service: HallDep) -> CertificateAuthority:
+    """The app's certificate authority (built once, beside the :class:`Hall`)."""
+    found: CertificateAuthority | None = getattr(service, "_certificate_authority", None)
+    if found is None:
+        found = CertificateAuthority(service.engine, service.clock)
+        service._certificate_authority = found  # type: ignore[attr-defined]
+    return found
+
+
+@router.post("/keys", response_model=KeyAnswer, responses=error_responses(401, 403, 422, 500))
+async def register_key(key: KeyRegistration, service: HallDep, caller: PrincipalDep) -> KeyAnswer:
+    """Register a station's public signing key (station staff); published to every station."""
+    return await run_in_threadpool(authority(service).register_key, caller, key)
+
+
+@router.get("/keys", response_model=KeyList, responses=error_responses(500))
+def list_keys(service: HallDep) -> KeyList:
+    """Every registered key, revoked ones marked."""
+    return KeyList(keys=authority(service).keys())
+
+
+@router.post(
+    "/keys/{key_id}/revoke", response_model=KeyAnswer, responses=error_responses(401, 403, 404, 422, 500)
+)
+async def revoke_key(
+    key_id: str, body: RevocationRequest, service: HallDep, caller: PrincipalDep
+) -> KeyAnswer:
+    """Revoke a signing key (supervisor): nothing it sealed verifies as valid any more."""
+    return await run_in_threadpool(authority(service).revoke_key, caller, key_id, body.reason)
+
+
+@router.post("/revocations", response_model=RevocationAnswer, responses=error_responses(401, 403, 422, 500))
+async def revoke_certificate(
+    body: RevocationRequest, service: HallDep, caller: PrincipalDep
+) -> RevocationAnswer:
+    """Revoke a certificate (supervisor); reaches every station on its next pull."""
+    return await run_in_threadpool(authority(service).revoke_certificate, caller, body)
+
+
+@router.get("/revocations", response_model=RevocationList, responses=error_responses(500))
+def list_revocations(service: HallDep) -> RevocationList:
+    """The revocation list."""
+    return RevocationList(revocations=authority(service).revocations())
+
+
+@router.get("/verify", responses=error_responses(422, 500))
+def verify(
+    service: HallDep,
+    qr: Annotated[str, Query(max_length=MAX_QR_CHARS, description="the QR text (ZZ1:...)")],
+    today: Annotated[dt.date | None, Query(description="judge expiry as of this date")] = None,
+) -> dict[str, Any]:
+    """Is this certificate valid? ``{"status": valid|altered|unknown_key|revoked|expired|malformed, ...}``."""
+    return authority(service).verify(qr, today).to_dict()

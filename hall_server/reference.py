@@ -1,0 +1,141 @@
+"""Reference data the hall publishes to every station: the catalogue and holiday arrangements.
+
+The catalogue in force is the newest published one, or, before any publication, the file the
+server was started with (``--catalog PATH``, default :data:`SHIPPED_CATALOG`, a copy of the
+client's shipped catalogue that a test keeps identical). Every publication is stored as a new
+version and announced in the change feed to every station: ``catalog`` (fetch ``GET /catalog``)
+and ``holidays`` (the arrangement inline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Connection, Engine
+
+from hall_server import storage
+from hall_server.db import write_transaction
+from models.catalog import catalog_from_dict
+from models.sync import CatalogDocument, ChangeKind, HolidayDocument
+
+SHIPPED_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
+CATALOG, HOLIDAYS = "catalog", "holidays"
+
+
+class ReferenceDataError(Exception):
+    """A catalogue or holiday file that cannot be published (message in English)."""
+
+
+class HolidayGroup(BaseModel):
+    """Days of one holiday (or one adjusted working weekend)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    dates: list[dt.date] = Field(min_length=1)
+
+
+class HolidayArrangement(BaseModel):
+    """A year's arrangement in the shape of ``window_client/data/holidays/2026.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100)
+    source: str = ""
+    holidays: list[HolidayGroup]
+    workdays: list[HolidayGroup] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dates_in_year(self) -> HolidayArrangement:
+        off = {day for group in self.holidays for day in group.dates}
+        on = {day for group in self.workdays for day in group.dates}
+        outside = sorted(day for day in off | on if day.year != self.year)
+        if outside:
+            raise ValueError(f"dates outside {self.year}: {', '.join(map(str, outside))}")
+        if off & on:
+            raise ValueError(f"dates both holiday and workday: {', '.join(map(str, sorted(off & on)))}")
+        return self
+
+
+def read_json(path: Path) -> Any:
+    """The JSON content of ``path``, or a :class:`ReferenceDataError`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ReferenceDataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReferenceDataError(f"{path} is not valid UTF-8 JSON: {exc}") from exc
+
+
+def load_catalog(path: Path) -> dict[str, Any]:
+    """A catalogue file, checked with the same rules the client applies."""
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+        raise ReferenceDataError(f"{path}: a catalogue is a JSON object with a string 'version'")
+    try:
+        catalog_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReferenceDataError(f"{path}: not a usable catalogue: {exc!r}") from exc
+    return data
+
+
+def load_holidays(path: Path) -> HolidayArrangement:
+    """A holiday arrangement file, validated."""
+    data = read_json(path)
+    try:
+        return HolidayArrangement.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise ReferenceDataError(f"{path}: not a holiday arrangement: {problems}") from exc
+
+
+def current_catalog(conn: Connection, fallback: dict[str, Any]) -> CatalogDocument:
+    """The newest published catalogue, or ``fallback`` (the server's file) as revision 0."""
+    row = storage.latest_document(conn, CATALOG, CATALOG)
+    if row is None:
+        return CatalogDocument(version=str(fallback.get("version", "")), catalog=fallback, revision=0)
+    data = json.loads(row.content)
+    return CatalogDocument(version=str(data.get("version", "")), catalog=data, revision=row.version)
+
+
+def holidays_of(conn: Connection, year: int) -> HolidayDocument | None:
+    """The newest published arrangement of ``year``."""
+    row = storage.latest_document(conn, HOLIDAYS, str(year))
+    if row is None:
+        return None
+    return HolidayDocument(year=year, version=row.version, arrangement=json.loads(row.content))
+
+
+def publish_catalog(engine: Engine, path: Path, now: dt.datetime) -> CatalogDocument:
+    """Publish a catalogue file: a new revision and a ``catalog`` change for every station."""
+    data = load_catalog(path)
+    with write_transaction(engine) as conn:
+        revision = storage.insert_document(conn, CATALOG, CATALOG, storage.dumps(data), now)
+        document = CatalogDocument(version=data["version"], catalog=data, revision=revision)
+        storage.append_changes(
+            conn,
+            [
+                storage.NewChange(
+                    ChangeKind.CATALOG, CATALOG, {"version": data["version"], "revision": revision}
+                )
+            ],
+            now,
+        )
+    return document
+
+
+def publish_holidays(engine: Engine, path: Path, now: dt.datetime) -> HolidayDocument:
+    """Publish a year's arrangement: a new version and a ``holidays`` change (inline) for all."""
+    arrangement = load_holidays(path).model_dump(mode="json")
+    year = arrangement["year"]
+    with write_transaction(engine) as conn:
+        version = storage.insert_document(conn, HOLIDAYS, str(year), storage.dumps(arrangement), now)
+        document = HolidayDocument(year=year, version=version, arrangement=arrangement)
+        storage.append_changes(
+            conn, [storage.NewChange(ChangeKind.HOLIDAYS, str(year), document.model_dump(mode="json"))], now
+        )
+    return document

@@ -1,0 +1,7 @@
+"""One ``APIRouter`` per area of the API, each included by :func:`hall_server.app.create_app`.
+
+A new area (e.g. public keys and certificates) adds a module here with its own ``router``, uses
+:func:`hall_server.routers.deps.hall` and :func:`hall_server.routers.deps.principal` as
+dependencies, appends feed entries with :meth:`hall_server.storage.Storage.append_change`, and is
+listed in :data:`hall_server.app.ROUTERS`.
+"""

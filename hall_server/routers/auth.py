@@ -1,0 +1,21 @@
+"""``POST /auth/token``: sign in and get a bearer token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hall_server.errors import error_responses
+from hall_server.routers.deps import HallDep
+from models.sync import TokenRequest, TokenResponse
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=error_responses(400, 401, 403, 413, 422, 500),
+)
+def token(body: TokenRequest, service: HallDep) -> TokenResponse:
+    """Check the staff number and password for the station; a token with its expiry."""
+    return service.issue_token(body)

@@ -1,0 +1,34 @@
+"""Dependencies shared by the routers: the hall service and the signed-in caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hall_server.auth import Principal
+from hall_server.errors import ApiError
+from hall_server.service import Hall
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/token")
+
+
+def hall(request: Request) -> Hall:
+    """The app's :class:`Hall`."""
+    service: Hall = request.app.state.hall
+    return service
+
+
+def principal(
+    service: Annotated[Hall, Depends(hall)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The staff member a bearer token belongs to (401 otherwise)."""
+    if credentials is None:
+        raise ApiError(401, "auth.missing")
+    return service.authenticate(f"{credentials.scheme} {credentials.credentials}")
+
+
+HallDep = Annotated[Hall, Depends(hall)]
+PrincipalDep = Annotated[Principal, Depends(principal)]

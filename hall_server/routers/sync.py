@@ -1,0 +1,69 @@
+"""``POST /sync/push`` and ``GET /sync/changes``: the two halves of a sync.
+
+The push body is validated straight from its bytes (``PushRequest.model_validate_json``, one
+pass in pydantic's core) rather than decoded to Python objects first; its schema is declared in
+the OpenAPI document by hand for that reason. Answers are serialised once, by pydantic or (the
+pull) by splicing stored JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from hall_server.errors import ApiError, describe_errors, error_responses
+from hall_server.routers.deps import HallDep, PrincipalDep
+from models.sync import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
+
+router = APIRouter(tags=["sync"])
+
+JSON = "application/json"
+PUSH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/PushRequest"}}},
+    }
+}
+
+
+def parse_push(raw: bytes) -> PushRequest:
+    """The request, or a 400 (not JSON) / 422 (wrong shape) :class:`ApiError`."""
+    try:
+        return PushRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            raise ApiError(400, "request.malformed") from None
+        raise ApiError(422, "request.invalid", detail=describe_errors(errors)) from None
+
+
+@router.post(
+    "/sync/push",
+    response_model=PushResponse,
+    responses=error_responses(400, 401, 403, 413, 422, 500),
+    openapi_extra=PUSH_BODY,
+)
+async def push(request: Request, service: HallDep, caller: PrincipalDep) -> Response:
+    """Apply a batch of outbox operations from the caller's station; one result per operation."""
+    raw = await request.body()
+    body = parse_push(raw)
+    answer = await run_in_threadpool(service.push_json, caller, body)
+    return Response(answer, media_type=JSON)
+
+
+@router.get(
+    "/sync/changes",
+    response_model=PullResponse,
+    responses=error_responses(401, 422, 500),
+)
+def changes(
+    service: HallDep,
+    caller: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="the cursor of the last pull (0: from the start)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT, description="at most this many changes")] = 1000,
+) -> Response:
+    """Changes for the caller's station (or for every station) after ``after``, oldest first."""
+    return Response(service.pull_json(caller, after, limit), media_type=JSON)

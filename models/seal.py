@@ -1,0 +1,259 @@
+"""The electronic seal: SM2 signatures over SM3 (国密, as GB/T 38540 seals use), and verification.
+
+All curve arithmetic is gmssl's (``gmssl.sm2.CryptSM2``); this module only chooses the
+randomness, names keys, frames signatures and turns every failure into a precise status.
+Both the client and the hall server verify with :func:`verify_qr` / :func:`verify_record`, so
+the two can never disagree on what "valid" means.
+
+Two gmssl habits are worked around here, each where it matters:
+
+- ``func.random_hex`` draws from :mod:`random`, not a CSPRNG; an SM2 nonce that can be
+  predicted gives the private key away, so nonces and private keys come from :mod:`secrets`.
+- ``CryptSM2.__init__`` drops a leading ``04`` with ``str.lstrip("04")``, which also eats any
+  further ``0``/``4`` digits of the key; keys are therefore set on the object directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gmssl import func, sm2, sm3
+
+from models.certificates import (
+    SIGNATURE_BYTES,
+    CertificateBody,
+    Identifier,
+    QrDecodeError,
+    QrPayload,
+    Verification,
+    VerifyStatus,
+    frame_qr,
+    unframe_qr,
+)
+from models.problems import Problem
+
+_CURVE = sm2.default_ecc_table
+_N = int(_CURVE["n"], 16)
+_PUBLIC_HEX = re.compile(r"^[0-9a-f]{128}$")
+_PRIVATE_HEX = re.compile(r"^[0-9a-f]{64}$")
+KEY_PROOF_PREFIX = "ZZKEY1"
+
+
+def sm3_hex(data: bytes) -> str:
+    """SM3 digest of ``data`` as 64 lower-case hex digits (gmssl)."""
+    return str(sm3.sm3_hash(func.bytes_to_list(data)))
+
+
+def _scalar() -> int:
+    """A uniformly random scalar in [1, n-2] (valid both as an SM2 private key and a nonce)."""
+    return secrets.randbelow(_N - 2) + 1
+
+
+def _crypt(private_hex: str | None, public_hex: str) -> sm2.CryptSM2:
+    obj = sm2.CryptSM2(private_key=private_hex, public_key="")
+    obj.public_key = public_hex  # see the module docstring: the constructor mangles some keys
+    return obj
+
+
+def key_id_for(station: str, public_hex: str) -> str:
+    """A key's id: its station and the first 12 hex digits of the SM3 of the public key.
+
+    Derived from the key itself, so a reinstalled station can never reuse an id for a
+    different key, and anyone can check that an id belongs to a key.
+    """
+    return f"{station}-{sm3_hex(bytes.fromhex(public_hex))[:12].upper()}"
+
+
+def key_proof_message(key_id: str, station: str, public_hex: str) -> bytes:
+    """What a key signs to prove its holder has the private half (proof of possession)."""
+    return f"{KEY_PROOF_PREFIX}|{key_id}|{station}|{public_hex}".encode("ascii")
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A station's signing key (private half included: it never leaves the station's store)."""
+
+    key_id: str
+    station: str
+    private_hex: str
+    public_hex: str
+    _signer: sm2.CryptSM2 = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not (_PRIVATE_HEX.match(self.private_hex) and _PUBLIC_HEX.match(self.public_hex)):
+            raise ValueError("an SM2 key pair is 64 + 128 lower-case hex digits")
+        object.__setattr__(self, "_signer", _crypt(self.private_hex, self.public_hex))
+
+    def sign(self, data: bytes) -> bytes:
+        """SM2 signature (r||s, 64 bytes) of SM3(Z_A || data), with a CSPRNG nonce."""
+        for _ in range(8):
+            signature = self._signer.sign_with_sm3(data, f"{_scalar():064x}")
+            if signature:  # gmssl returns None for the rare nonces that give r = 0 or s = 0
+                return bytes.fromhex(signature)
+        raise RuntimeError("SM2 signing failed eight times in a row")  # never in practice
+
+    def proof(self) -> str:
+        """The proof of possession published with the public key (hex)."""
+        return self.sign(key_proof_message(self.key_id, self.station, self.public_hex)).hex()
+
+    def public(self) -> PublicKey:
+        """The public half."""
+        return PublicKey(self.key_id, self.station, self.public_hex)
+
+
+def generate_key_pair(station: str) -> KeyPair:
+    """A new SM2 key pair for ``station`` (public key = d·G, computed by gmssl)."""
+    d = _scalar()
+    private_hex = f"{d:064x}"
+    public_hex = str(_crypt(private_hex, "")._kg(d, _CURVE["g"]))
+    return KeyPair(key_id_for(station, public_hex), station, private_hex, public_hex)
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A published verification key, with its gmssl object built once (verification is hot)."""
+
+    key_id: str
+    station: str
+    public_hex: str
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+    _verifier: sm2.CryptSM2 = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not _PUBLIC_HEX.match(self.public_hex):
+            raise ValueError("an SM2 public key is 128 lower-case hex digits (x || y)")
+        object.__setattr__(self, "_verifier", _crypt(None, self.public_hex))
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Whether ``signature`` (r||s) signs ``data``; never raises."""
+        if len(signature) != SIGNATURE_BYTES:
+            return False
+        r = int.from_bytes(signature[:32], "big")
+        s = int.from_bytes(signature[32:], "big")
+        if not (0 < r < _N and 0 < s < _N):  # gmssl does not check the ranges itself
+            return False
+        try:
+            return bool(self._verifier.verify_with_sm3(signature.hex(), data))
+        except (ValueError, TypeError, IndexError, ZeroDivisionError):
+            return False  # a point that is not on the curve ends in gmssl's arithmetic
+
+
+def check_published_key(key_id: str, station: str, public_hex: str, proof_hex: str) -> PublicKey | None:
+    """The key when its id matches it and its proof of possession verifies; else ``None``.
+
+    The proof also shows the key is a real curve point: an arbitrary 128-hex string cannot
+    verify a signature.
+    """
+    if not (isinstance(public_hex, str) and _PUBLIC_HEX.match(public_hex)):
+        return None
+    if key_id != key_id_for(station, public_hex):
+        return None
+    try:
+        proof = bytes.fromhex(proof_hex)
+    except (TypeError, ValueError):
+        return None
+    key = PublicKey(key_id, station, public_hex)
+    return key if key.verify(proof, key_proof_message(key_id, station, public_hex)) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A revoked certificate."""
+
+    identifier: str
+    revoked_at: str
+    reason: str
+    revoked_by: str
+
+
+@dataclass
+class TrustStore:
+    """What a verifier trusts: published keys (revoked ones marked) and revoked certificates."""
+
+    keys: dict[str, PublicKey] = field(default_factory=dict)
+    revoked: Mapping[str, Revocation] = field(default_factory=dict)
+    type_names: Mapping[str, str] = field(default_factory=dict)  # GB/T 36904 type code -> name
+
+
+def _judge(payload: QrPayload, key: PublicKey, trust: TrustStore, today: dt.date) -> Verification:
+    """The status of an authentic payload: revoked, expired or valid."""
+    identifier = Identifier.parse(payload.identifier)
+    details: dict[str, Any] = {"station": key.station}
+    if identifier is not None:
+        details["type_code"] = identifier.type_code
+        details["issuer_code"] = identifier.issuer_code
+        name = trust.type_names.get(identifier.type_code)
+        if name:
+            details["type_name"] = name
+    if key.revoked_at is not None:
+        details["revoked_at"] = key.revoked_at
+        problem = Problem("cert.verify.key_revoked", {"key_id": key.key_id, "at": key.revoked_at})
+        return Verification(VerifyStatus.REVOKED, problem, payload, details)
+    revocation = trust.revoked.get(payload.identifier)
+    if revocation is not None:
+        details["revoked_at"] = revocation.revoked_at
+        details["revocation_reason"] = revocation.reason
+        problem = Problem(
+            "cert.verify.revoked", {"at": revocation.revoked_at[:10], "reason": revocation.reason}
+        )
+        return Verification(VerifyStatus.REVOKED, problem, payload, details)
+    if payload.valid_until is not None and payload.valid_until < today:
+        problem = Problem("cert.verify.expired", {"valid_until": payload.valid_until.isoformat()})
+        return Verification(VerifyStatus.EXPIRED, problem, payload, details)
+    return Verification(VerifyStatus.VALID, Problem("cert.verify.valid"), payload, details)
+
+
+def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
+    """Verify a QR text offline: malformed → unknown key → altered → revoked → expired → valid."""
+    try:
+        content, signature = unframe_qr(text)
+    except QrDecodeError as exc:
+        return Verification(exc.status, exc.problem)
+    try:
+        payload = QrPayload.from_content(content)
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        # The frame is intact but the content is not something any issuer writes.
+        return Verification(VerifyStatus.ALTERED, Problem("cert.verify.content"))
+    key = trust.keys.get(payload.key_id)
+    if key is None:
+        return Verification(
+            VerifyStatus.UNKNOWN_KEY, Problem("cert.verify.unknown_key", {"key_id": payload.key_id}), payload
+        )
+    if not key.verify(signature, content):
+        return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
+    return _judge(payload, key, trust, today)
+
+
+def verify_record(record: Any, trust: TrustStore, today: dt.date) -> Verification:
+    """Verify a full certificate record ``{"certificate": {...}, "seal": hex}`` (its seal)."""
+    if not isinstance(record, Mapping) or not isinstance(record.get("certificate"), Mapping):
+        return Verification(VerifyStatus.MALFORMED, Problem("cert.verify.not_record"))
+    seal_hex = record.get("seal")
+    try:
+        body = CertificateBody.from_dict(record["certificate"])
+        seal = bytes.fromhex(seal_hex) if isinstance(seal_hex, str) else b""
+    except (ValueError, KeyError, TypeError):
+        return Verification(VerifyStatus.ALTERED, Problem("cert.verify.content"))
+    payload = body.qr_payload()
+    key = trust.keys.get(body.key_id)
+    if key is None:
+        problem = Problem("cert.verify.unknown_key", {"key_id": body.key_id})
+        return Verification(VerifyStatus.UNKNOWN_KEY, problem, payload)
+    if not key.verify(seal, body.canonical_bytes()):
+        return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
+    return _judge(payload, key, trust, today)
+
+
+def seal_certificate(key: KeyPair, body: CertificateBody) -> tuple[str, str]:
+    """(seal hex, QR text) of a certificate body signed with ``key``."""
+    if body.key_id != key.key_id:
+        raise ValueError("the body names another key")
+    seal = key.sign(body.canonical_bytes())
+    content = body.qr_payload().content()
+    return seal.hex(), frame_qr(content, key.sign(content))

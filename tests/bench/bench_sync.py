@@ -1,0 +1,306 @@
+"""Hall-server sync throughput: push and pull over HTTP against the storage layer's bare speed.
+
+Run with the project's interpreter::
+
+    .venv/bin/python tests/bench/bench_sync.py           # 20,000 operations
+    .venv/bin/python tests/bench/bench_sync.py --quick   # 5,000 operations
+    .venv/bin/python tests/bench/bench_sync.py --json    # one JSON object on stdout
+
+The real server runs as a subprocess on a loopback port with a SQLite file (tests/hall.py).
+One station's outbox of realistic operations (accepts with their checklists, 补正, 办结, 出证,
+领取, a few terminations) is pushed in batches of MAX_PUSH_BATCH, and then pulled back in pages
+of MAX_PULL_LIMIT (the client parses each page, as it must to read ``cursor`` and ``more``).
+
+Baselines, measured in the same run against a fresh database with the same schema and pragmas:
+
+- push: the exact rows the push wrote (operations, cases, changes, standings, read back from the
+  server's database) written by ONE direct call to the storage layer
+  (``hall_server.storage.write_rows``, one transaction, no HTTP, no rules);
+- pull: ONE direct select of the same change rows (``hall_server.storage.changes_after``).
+
+``push_ratio`` and ``pull_ratio`` are throughput over HTTP / throughput of the baseline
+(higher is better; the target is at least 0.40 for both). Request bodies are serialised before
+the clock starts: the client's own costs are not the server's.
+
+Not a test: nothing here asserts on time. Sanity checks (every operation applied, every change
+pulled once) make the exit code non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from hall_server import storage  # noqa: E402
+from hall_server.db import make_engine, migrate, read_transaction, write_transaction  # noqa: E402
+from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH  # noqa: E402
+from tests.hall import start_hall  # noqa: E402
+
+STATION = "GXZX"
+TARGET = 0.40
+SEED = 2026
+MATERIALS = ["ID_CARD", "APPLICATION_FORM", "LEASE", "LICENSE_COPY", "PHOTO", "COMMITMENT"]
+
+
+def _accept(case_no: str, n: int, state: str) -> dict[str, Any]:
+    return {
+        "case_no": case_no,
+        "station": STATION,
+        "window": "W01",
+        "clerk": "C001",
+        "channel": "window",
+        "item_code": f"SCJG-{n % 13 + 1:03d}",
+        "applicant_type": "person",
+        "applicant_id": f"61011319900307{n % 5000:04d}",
+        "applicant_name": "张三丰",
+        "agent_id": None,
+        "state": state,
+        "verdict": "tolerable" if state == "accepted_tolerated" else "complete",
+        "approved_by": None,
+        "accepted_on": "2026-11-20",
+        "due_date": "2026-12-04",
+        "supplement_due": "2026-11-27" if state == "accepted_tolerated" else None,
+        "materials": [
+            [m, "missing" if state == "accepted_tolerated" and i == 2 else "presented"]
+            for i, m in enumerate(MATERIALS)
+        ],
+    }
+
+
+def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
+    """``count`` operations of one station, in outbox order."""
+    rng = random.Random(seed)
+    ops: list[dict[str, Any]] = []
+    n = 0
+
+    def add(kind: str, case_no: str, payload: dict[str, Any]) -> None:
+        ops.append(
+            {
+                "op_id": f"bench-{len(ops):08d}",
+                "seq": len(ops) + 1,
+                "kind": kind,
+                "case_no": case_no,
+                "payload": payload,
+                "created_at": f"2026-11-20T09:{len(ops) % 60:02d}:00+08:00",
+            }
+        )
+
+    def step(case_no: str, event: str, frm: str, to: str, **extra: Any) -> None:
+        add(
+            "case.transition",
+            case_no,
+            {"case_no": case_no, "event": event, "from": frm, "to": to, "on": "2026-11-21", **extra},
+        )
+
+    while len(ops) < count:
+        n += 1
+        case_no = f"{STATION}-20261120-{n:05d}"
+        path = rng.random()
+        if path < 0.4:
+            add("case.accept", case_no, _accept(case_no, n, "accepted"))
+            step(case_no, "approve", "accepted", "approved")
+            step(case_no, "issue_certificate", "approved", "certificate_issued")
+            step(case_no, "deliver", "certificate_issued", "delivered")
+        elif path < 0.7:
+            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated"))
+            add(
+                "case.partial_supplement",
+                case_no,
+                {"case_no": case_no, "received": ["LEASE"], "on": "2026-11-23"},
+            )
+            step(case_no, "supplement", "accepted_tolerated", "supplemented", received=["LEASE"])
+            step(case_no, "approve", "supplemented", "approved")
+        elif path < 0.9:
+            add("case.accept", case_no, _accept(case_no, n, "accepted"))
+            step(case_no, "approve", "accepted", "approved")
+        else:
+            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated"))
+            step(
+                case_no,
+                "terminate",
+                "accepted_tolerated",
+                "terminated",
+                reason="supplement.late",
+                approved_by="S001",
+            )
+    return ops[:count]
+
+
+def token(client: httpx.Client) -> str:
+    """A clerk's token at the station."""
+    response = client.post(
+        "/api/v1/auth/token", json={"staff_no": "C001", "password": "demo-1234", "station": STATION}
+    )
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
+def push_all(
+    client: httpx.Client, bodies: list[bytes], headers: dict[str, str]
+) -> tuple[float, dict[str, int]]:
+    """Push the prepared batches; (seconds, count per status)."""
+    counts: dict[str, int] = {}
+    start = time.perf_counter()
+    for body in bodies:
+        response = client.post("/api/v1/sync/push", content=body, headers=headers)
+        response.raise_for_status()
+        for result in response.json()["results"]:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return time.perf_counter() - start, counts
+
+
+def pull_all(client: httpx.Client, headers: dict[str, str]) -> tuple[float, int]:
+    """Pull every change in pages; (seconds, changes received)."""
+    cursor, received, more = 0, 0, True
+    start = time.perf_counter()
+    while more:
+        response = client.get(f"/api/v1/sync/changes?after={cursor}&limit={MAX_PULL_LIMIT}", headers=headers)
+        response.raise_for_status()
+        page = json.loads(response.content)
+        received += len(page["changes"])
+        cursor, more = page["cursor"], page["more"]
+    return time.perf_counter() - start, received
+
+
+def read_back(db_url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row the push wrote, per table."""
+    engine = make_engine(db_url)
+    tables = {
+        "operations": storage.OPS,
+        "cases": storage.CASES,
+        "changes": storage.CHANGES,
+        "standings": storage.STANDINGS,
+    }
+    with read_transaction(engine) as conn:
+        rows = {
+            name: [dict(r) for r in conn.execute(select(table)).mappings()] for name, table in tables.items()
+        }
+    engine.dispose()
+    return rows
+
+
+def bare_insert(directory: Path, rows: dict[str, list[dict[str, Any]]], run: int) -> float:
+    """Seconds to write ``rows`` into a fresh database with one storage call."""
+    engine = make_engine(f"sqlite:///{directory / f'baseline-{run}.db'}")
+    migrate(engine)
+    start = time.perf_counter()
+    with write_transaction(engine) as conn:
+        storage.write_rows(conn, **rows)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed
+
+
+def bare_select(db_url: str) -> tuple[float, int]:
+    """Seconds for one direct select of the station's changes."""
+    engine = make_engine(db_url)
+    with read_transaction(engine) as conn:  # warm the connection, as the server's pool is
+        storage.changes_after(conn, STATION, 0, 1)
+    start = time.perf_counter()
+    with read_transaction(engine) as conn:
+        rows = storage.changes_after(conn, STATION, 0, 10**9)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed, len(rows)
+
+
+def measure(count: int, runs: int) -> dict[str, Any]:
+    """Push ``count`` operations and pull the feed ``runs`` times each; the figures."""
+    problems: list[str] = []
+    ops = outbox(count)
+    bodies = [
+        json.dumps(
+            {"station": STATION, "operations": ops[i : i + MAX_PUSH_BATCH]}, ensure_ascii=False
+        ).encode()
+        for i in range(0, len(ops), MAX_PUSH_BATCH)
+    ]
+    push_times, pull_times, baseline_push, baseline_pull = [], [], [], []
+    changes = pulled = 0
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        directory = Path(tmp)
+        for run in range(runs):
+            hall = start_hall(directory / f"run-{run}")
+            try:
+                with httpx.Client(base_url=hall.url, timeout=120) as client:
+                    headers = {"Authorization": f"Bearer {token(client)}", "Content-Type": "application/json"}
+                    seconds, counts = push_all(client, bodies, headers)
+                    push_times.append(seconds)
+                    if counts.get("applied", 0) != count:
+                        problems.append(f"run {run}: not every operation applied: {counts}")
+                    pull_all(client, headers)  # warm-up: the page cache, as for the baseline
+                    seconds, pulled = pull_all(client, headers)
+                    pull_times.append(seconds)
+            finally:
+                hall.stop()
+            rows = read_back(hall.db_url)
+            baseline_push.append(bare_insert(directory, rows, run))
+            seconds, changes = bare_select(hall.db_url)
+            baseline_pull.append(seconds)
+            if pulled != changes:
+                problems.append(f"run {run}: pulled {pulled} changes, the feed holds {changes} for {STATION}")
+    push_s, pull_s = statistics.median(push_times), statistics.median(pull_times)
+    base_push_s, base_pull_s = statistics.median(baseline_push), statistics.median(baseline_pull)
+    return {
+        "operations": count,
+        "batches": len(bodies),
+        "rows_written": sum(len(v) for v in rows.values()),
+        "changes_pulled": pulled,
+        "push_s": round(push_s, 3),
+        "push_ops_per_s": round(count / push_s),
+        "baseline_insert_s": round(base_push_s, 3),
+        "push_ratio": round(base_push_s / push_s, 3),
+        "pull_s": round(pull_s, 3),
+        "pull_changes_per_s": round(pulled / pull_s) if pull_s else None,
+        "baseline_select_s": round(base_pull_s, 3),
+        "pull_ratio": round(base_pull_s / pull_s, 3),
+        "target": TARGET,
+        "problems": problems,
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    """A human-readable summary."""
+    lines = [
+        f"operations pushed        {result['operations']:,} in {result['batches']} batches",
+        f"rows written             {result['rows_written']:,}",
+        f"push over HTTP           {result['push_s']:.3f} s ({result['push_ops_per_s']:,} ops/s)",
+        f"bare insert (baseline)   {result['baseline_insert_s']:.3f} s",
+        f"push ratio               {result['push_ratio']:.2f}  (target >= {TARGET})",
+        f"changes pulled           {result['changes_pulled']:,}",
+        f"pull over HTTP           {result['pull_s']:.3f} s",
+        f"direct select (baseline) {result['baseline_select_s']:.3f} s",
+        f"pull ratio               {result['pull_ratio']:.2f}  (target >= {TARGET})",
+    ]
+    if result["problems"]:
+        lines.append("SANITY PROBLEMS: " + "; ".join(result["problems"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="5,000 operations, one run")
+    parser.add_argument("--ops", type=int, default=20_000, help="operations to push")
+    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    args = parser.parse_args(argv)
+    count, runs = (5_000, 1) if args.quick else (args.ops, args.runs)
+    result = measure(count, runs)
+    print(json.dumps(result, ensure_ascii=False) if args.json else report(result))
+    return 1 if result["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

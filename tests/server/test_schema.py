@@ -1,0 +1,51 @@
+"""The server's schema: versioned migrations, never a blind create_all over someone else's database."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import inspect, text
+
+from hall_server.db import MIGRATIONS, SCHEMA_VERSION, SchemaError, make_engine, migrate, schema_version
+from hall_server.schema import METADATA
+
+
+def test_a_new_database_gets_every_table_and_its_version(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert migrate(engine) == SCHEMA_VERSION
+    assert migrate(engine) == SCHEMA_VERSION  # again: nothing to do
+    with engine.connect() as conn:
+        assert schema_version(conn) == SCHEMA_VERSION
+        rows = conn.execute(text("SELECT version, name FROM hall_schema_version")).all()
+        found = inspect(conn)
+        for table in METADATA.sorted_tables:
+            columns = {c["name"] for c in found.get_columns(table.name)}
+            assert columns == {c.name for c in table.columns}, table.name
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(step.version, step.name) for step in MIGRATIONS]
+
+
+def test_a_database_from_a_newer_server_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    migrate(make_engine(url))
+    with sqlite3.connect(tmp_path / "hall.db") as conn:
+        conn.execute("INSERT INTO hall_schema_version VALUES (99, 'future', 'x')")
+    with pytest.raises(SchemaError, match="newer"):
+        migrate(make_engine(url))
+
+
+def test_a_foreign_database_with_our_table_names_is_not_touched(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("CREATE TABLE operations (id INTEGER)")
+    with pytest.raises(SchemaError, match="no schema version"):
+        migrate(make_engine(f"sqlite:///{tmp_path / 'other.db'}"))
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'hall.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()

@@ -1,0 +1,222 @@
+"""``window-client sync``: push and pull without a terminal, the sync status, refused operations.
+
+``window-client sync [--server URL] [--json]`` is a public contract (DESIGN.md §6): one full
+push and pull, staff credentials from ``WINDOW_CLIENT_USER`` / ``WINDOW_CLIENT_PASSWORD``,
+``--json`` prints exactly ``{"pushed", "duplicates", "refused", "pulled", "pending"}``. Exit 0
+when the sync completed and nothing was refused; 1 when operations were refused or the server
+could not be reached (or refused to go on); 2 for bad usage (no credentials, a bad URL).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, fail, out, print_json, runtime
+from window_client.hall_client import (
+    AuthRequired,
+    BadServerURL,
+    HallError,
+    ServerError,
+    Unreachable,
+    check_server_url,
+)
+from window_client.services.runtime import Runtime
+from window_client.services.staff import SignInError
+from window_client.services.sync import SyncReport, SyncService, describe_error
+
+app = typer.Typer(
+    help=(
+        "Sync with the hall server. Without a command: one full push and pull, as the staff"
+        " member in WINDOW_CLIENT_USER / WINDOW_CLIENT_PASSWORD (exit 1 when operations were"
+        " refused or the server could not be reached, 2 for bad usage)."
+    ),
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="The hall server's URL (default: WINDOW_CLIENT_SERVER or config.toml).",
+        metavar="URL",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _with_server(rt: Runtime, server: str | None) -> None:
+    """Point the runtime at ``--server`` (checked), or check the configured URL."""
+    url = server if server is not None else rt.settings.server
+    try:
+        checked = check_server_url(url)
+    except BadServerURL as exc:
+        fail(str(exc), EXIT_USAGE)
+    if checked != rt.settings.server:
+        rt.settings = replace(rt.settings, server=checked)
+
+
+@app.callback()
+def sync(
+    ctx: typer.Context,
+    server: ServerOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run one full push and pull with the hall server (credentials from WINDOW_CLIENT_USER and
+    WINDOW_CLIENT_PASSWORD). Exit 1 when operations were refused or the server is unreachable."""
+    ctx.obj = {"server": server, "json": json_output}
+    if ctx.invoked_subcommand is not None:
+        return
+    user = os.environ.get("WINDOW_CLIENT_USER", "").strip()
+    password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
+    if not user or not password:
+        fail("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to sync as")
+    with runtime() as rt:
+        _with_server(rt, server)
+        service = rt.sync
+        try:
+            member = service.sign_in_online(user, password)
+        except SignInError as exc:
+            if exc.code == "forbidden":
+                fail(f"{user} may not sign in for station {rt.station.code} at {rt.settings.server}")
+            fail(f"the hall server at {rt.settings.server} refused the sign-in of {user}: check the password")
+        except HallError as exc:
+            _report_failure(SyncReport(pending=rt.pending_operations()), exc, json_output, service)
+            raise typer.Exit(EXIT_FAILED) from None
+        del member  # the sign-in refreshed the cached hash; pushing needs only the token
+        report = rt.sync_once()
+        if report.error is not None:
+            _report_failure(report, report.error, json_output, service)
+            raise typer.Exit(EXIT_FAILED)
+        if json_output:
+            print_json(report.as_contract())
+        else:
+            out.print(
+                f"synced with {rt.settings.server}: pushed {report.pushed}, duplicates {report.duplicates},"
+                f" refused {report.refused}, pulled {report.pulled}, pending {report.pending}"
+            )
+        if report.refused:
+            err.print(
+                f"{report.refused} operation(s) were refused by the hall and kept:"
+                " see `window-client sync refused`",
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(EXIT_OK)
+
+
+def _report_failure(report: SyncReport, error: HallError, json_output: bool, service: SyncService) -> None:
+    """Whatever was done is printed; the reason goes to stderr in English."""
+    if json_output:
+        print_json(report.as_contract())
+    retry_at = service.status.next_retry_at
+    retry = (retry_at - service.engine.clock()).total_seconds() if retry_at else None
+    if isinstance(error, Unreachable):
+        message = f"{error.message}; {report.pending} operation(s) stay queued locally"
+    elif isinstance(error, AuthRequired):
+        message = f"the hall server asks for a new sign-in ({error.code}): nothing was lost, run sync again"
+    elif isinstance(error, ServerError):
+        message = f"the hall server reported an error ({error.status} {error.code}): {error.message}"
+    else:
+        message = describe_error(error, retry).en()
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not ask the server whether it is up.")
+    ] = False,
+) -> None:
+    """Show the queued and refused operations, the last sync and whether the hall answers."""
+    options = ctx.obj or {}
+    json_output = json_output or bool(options.get("json"))
+    with runtime() as rt:
+        _with_server(rt, options.get("server"))
+        service = rt.sync
+        st = service.engine.refresh_counts()
+        online: bool | None = None
+        if not offline:
+            try:
+                service.client.health()
+                online = True
+            except HallError:
+                online = False
+        stale = rt.acceptance.staleness()
+        data = {
+            "server": rt.settings.server,
+            "station": rt.station.code,
+            "online": online,
+            "pending": st.pending,
+            "refused": st.refused,
+            "last_sync_at": st.last_sync_at.isoformat() if st.last_sync_at else None,
+            "accepting": stale is None,
+            "stale_reason": stale.en() if stale else None,
+        }
+    if json_output:
+        print_json(data)
+        return
+    state = {True: "online", False: "unreachable", None: "not checked"}[online]
+    out.print(f"hall server: {escape(str(data['server']))} ({state})")
+    out.print(f"station:     {data['station']}")
+    out.print(f"pending:     {data['pending']} operation(s)")
+    out.print(f"refused:     {data['refused']} operation(s) not yet reviewed")
+    out.print(f"last sync:   {data['last_sync_at'] or 'never'}")
+    if stale is not None:
+        out.print(f"[red]new cases refused:[/] {escape(stale.en())}")
+
+
+@app.command("refused")
+def refused(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    include_reviewed: Annotated[bool, typer.Option("--all", help="Include reviewed ones.")] = False,
+) -> None:
+    """List the operations the hall refused (kept locally), with the reason and what to do."""
+    options = ctx.obj or {}
+    json_output = json_output or bool(options.get("json"))
+    with runtime() as rt:
+        rows = rt.sync.refused(include_reviewed)
+    if json_output:
+        print_json({"refused": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        out.print("no refused operations" + ("" if include_reviewed else " awaiting review"))
+        return
+    table = Table("op", "case", "event", "code", "reason", "what to do", "reviewed")
+    for r in rows:
+        table.add_row(
+            r.op_id[:12],
+            r.case_no or "",
+            r.event or r.kind,
+            r.code,
+            escape(r.reason),
+            escape(r.action_en),
+            f"{r.reviewed_by} {r.reviewed_at}" if r.reviewed_by else "",
+        )
+    out.print(table)
+
+
+@app.command("acknowledge")
+def acknowledge(
+    op_id: Annotated[str, typer.Argument(help="The refused operation's id (from `sync refused`).")],
+) -> None:
+    """Record that you reviewed a refused operation (WINDOW_CLIENT_USER); it stays on record."""
+    by = os.environ.get("WINDOW_CLIENT_USER", "").strip()
+    if not by:
+        fail("set WINDOW_CLIENT_USER to the staff number reviewing the operation")
+    with runtime(by) as rt:
+        matches = [r for r in rt.sync.refused(include_reviewed=True) if r.op_id.startswith(op_id)]
+        if len(matches) > 1:
+            fail(f"{op_id!r} matches {len(matches)} refused operations: give more of the id")
+        target = matches[0].op_id if matches else op_id
+        row = rt.sync.acknowledge(target, by)
+    out.print(f"{row.op_id}: reviewed by {row.reviewed_by} at {row.reviewed_at}")
