@@ -89,29 +89,33 @@ class FoldResult:
         return None
 
 
+def _precedence(op: FoldOp) -> tuple[int, str]:
+    return (_RANK[op.event] if op.event else 0, op.op_id)
+
+
 def fold(initial: str, operations: Iterable[FoldOp]) -> FoldResult:
     """Fold ``operations`` (everything but the accept) starting from ``initial``."""
-    pending = sorted(operations, key=lambda op: op.server_seq)
+    by_state: dict[str, list[FoldOp]] = {}
+    for op in operations:
+        by_state.setdefault(op.from_state, []).append(op)
     result = FoldResult(initial)
-    visited: set[str] = set()
-    while result.state not in visited:
-        state = result.state
-        visited.add(state)
-        here = [op for op in pending if op.from_state == state]
-        if not here:
-            break
-        result.applied.extend(op for op in here if not op.changes_state)
-        contenders = [op for op in here if op.changes_state]
-        pending = [op for op in pending if op.from_state != state]
+    # Each state's operations are decided once (popped): the table has no cycles, and a state
+    # reached again would find nothing left to apply.
+    while (here := by_state.pop(result.state, None)) is not None:
+        if len(here) > 1:
+            here.sort(key=lambda op: op.server_seq)
+        result.applied.extend(op for op in here if op.event is None)
+        contenders = [op for op in here if op.event is not None]
         if not contenders:
             break
-        winner = min(contenders, key=lambda op: (_RANK[op.event] if op.event else 0, op.op_id))
+        winner = contenders[0] if len(contenders) == 1 else min(contenders, key=_precedence)
         result.applied.append(winner)
         for op in contenders:
             if op is not winner:
                 result.lost[op.op_id] = Loss(winner.op_id, winner.event)
         assert winner.to_state is not None
         result.state = winner.to_state
-    for op in pending:
-        result.lost[op.op_id] = Loss(None, None)
+    for unreached in by_state.values():
+        for op in unreached:
+            result.lost[op.op_id] = Loss(None, None)
     return result

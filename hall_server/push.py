@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection
 
 from hall_server import rules, storage
@@ -261,7 +262,7 @@ class BatchApplier:
             "event": None,
             "from_state": None,
             "to_state": None,
-            "payload": rules.stored_payload(op),
+            "payload": to_json(op.payload).decode(),  # see rules.stored_payload
             "client_seq": op.seq,
             "created_at": op.created_at,
             "received_at": self.received,

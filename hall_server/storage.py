@@ -12,12 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,9 +50,6 @@ from hall_server.schema import (
     TokenRow,
 )
 from models.sync import ChangeKind
-
-T = TypeVar("T")
-IN_CHUNK = 900  # bound parameters per IN list: far below every backend's limit
 
 OPS: Table = OperationRow.__table__  # type: ignore[attr-defined]
 CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
@@ -59,10 +73,19 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def is_in(conn: Connection, column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN values`` with ONE bound parameter, whatever the number of values.
+
+    A plain ``IN (?, ?, …)`` of a thousand values costs more to render and parse than the
+    lookups themselves; SQLite reads a JSON array instead (``json_each``), PostgreSQL an array
+    (``= ANY``).
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    members: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(list(values))))
+    )
+    return column.in_(members)
 
 
 # ------------------------------------------------------------------ records
@@ -157,8 +180,8 @@ def answers_by_op_id(conn: Connection, op_ids: Sequence[str]) -> dict[str, Answe
         OPS.c.server_seq,
         OPS.c.answer_state,
     )  # fmt: skip
-    for part in chunks(op_ids):
-        for row in conn.execute(query.where(OPS.c.op_id.in_(part))):
+    if op_ids:
+        for row in conn.execute(query.where(is_in(conn, OPS.c.op_id, op_ids))):
             found[row[0]] = Answer(*row)
     return found
 
@@ -170,8 +193,8 @@ def cases_by_no(conn: Connection, case_nos: Sequence[str]) -> dict[str, CaseReco
         CASES.c.case_no, CASES.c.station, CASES.c.applicant_id, CASES.c.accept_state, CASES.c.state,
         CASES.c.version,
     )  # fmt: skip
-    for part in chunks(case_nos):
-        for row in conn.execute(query.where(CASES.c.case_no.in_(part))):
+    if case_nos:
+        for row in conn.execute(query.where(is_in(conn, CASES.c.case_no, case_nos))):
             found[row[0]] = CaseRecord(*row)
     return found
 
@@ -180,10 +203,10 @@ def folded_operations(conn: Connection, case_nos: Sequence[str]) -> list[OpRecor
     """Every kept (not refused) operation of those cases, accept operations excluded."""
     rows: list[OpRecord] = []
     query = select(*_OP_COLUMNS).where(OPS.c.fold != "refused", OPS.c.kind != "case.accept")
-    for part in chunks(case_nos):
+    if case_nos:
         rows.extend(
             OpRecord(*cast(tuple[Any, ...], row))
-            for row in conn.execute(query.where(OPS.c.case_no.in_(part)))
+            for row in conn.execute(query.where(is_in(conn, OPS.c.case_no, case_nos)))
         )
     return rows
 
@@ -244,8 +267,8 @@ def standings_of(
         STANDINGS.c.applicant_id, STANDINGS.c.station, STANDINGS.c.open_commitments,
         STANDINGS.c.unfulfilled_commitments, STANDINGS.c.dishonest,
     )  # fmt: skip
-    for part in chunks(applicants):
-        for row in conn.execute(query.where(STANDINGS.c.applicant_id.in_(part))):
+    if applicants:
+        for row in conn.execute(query.where(is_in(conn, STANDINGS.c.applicant_id, applicants))):
             key = (row[0], row[1])
             if key in wanted:
                 found[key] = (int(row[2]), int(row[3]), bool(row[4]))

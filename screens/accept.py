@@ -155,6 +155,7 @@ class AcceptScreen(Screen[None]):
         self.standing: ApplicantStanding = CLEAN_STANDING
         self.verdict: Verdict | None = None
         self.busy = False
+        self.fitted_half = 0  # the half-screen width the names were last cut for
 
     @property
     def app_(self) -> WindowClientApp:
@@ -199,7 +200,8 @@ class AcceptScreen(Screen[None]):
         self.results = self.app_.services.search.search(query, 30)
         options = self.query_one("#results", OptionList)
         options.clear_options()
-        width = self._half_width() - 4  # the option list's padding and scrollbar
+        self.fitted_half = self._half_width()
+        width = self.fitted_half - 4  # the option list's padding and scrollbar
         tag = f"  [{TEXT['package']}]"
         for entry in self.results:
             # Cut here: a label wider than the list would wrap at the space after the code.
@@ -213,7 +215,7 @@ class AcceptScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         """Names get what a wider (or narrower) screen leaves them."""
-        if not self.is_mounted:
+        if not self.is_mounted or self._half_width() == self.fitted_half:
             return
         options = self.query_one("#results", OptionList)
         highlighted = options.highlighted
@@ -225,7 +227,7 @@ class AcceptScreen(Screen[None]):
             name_column = next(iter(table.columns))
             name_width = flexible_width(self._half_width(), (TOLERANCE_WIDTH, STATUS_WIDTH))
             for m in self.entry.materials:
-                table.update_cell(m.code, name_column, fit(m.name, name_width))
+                table.update_cell(m.code, name_column, fit(m.name, name_width), update_width=True)
 
     def _half_width(self) -> int:
         """Columns of one half of the form (the search and applicant side, or the checklist)."""

@@ -19,7 +19,15 @@ from models.problems import DomainError
 from offline_cache.repositories import CaseFilter
 from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.status import StatusBar
-from screens.tables import STATE_SHORT, column_width, fit, flexible_width
+from screens.tables import (
+    PAGE_MARGIN,
+    STATE_SHORT,
+    column_width,
+    fit,
+    flexible_width,
+    page_size,
+    screen_width,
+)
 from window_client.services.documents import documents_for
 from window_client.services.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
 
@@ -32,7 +40,6 @@ TEXT: dict[str, Any] = {
     "open": "查看",
     "back": "返回",
     "found": "找到 {count} 件（回车查看）",
-    "found_more": "找到 {count} 件，显示最近的 {shown} 件（回车查看）",
     "reveal": "完整证件号",
     "documents": "文书",
     "detail": (
@@ -57,7 +64,6 @@ TEXT: dict[str, Any] = {
 # of the checklist (class, status, deadline, received); the names get the rest.
 CASE_NO, APPLICANT, ID_MASKED, STATE = 19, 10, 18, 8
 TOLERANCE, STATUS, DUE, RECEIVED = 6, 8, 10, 10
-PAGE = 200
 
 
 def local_time(stamp: str) -> str:
@@ -82,6 +88,11 @@ def action_zh(action: str) -> str:
 
 class FindScreen(Screen[None]):
     """Search cases; Enter opens one."""
+
+    fitted_width = 0  # the screen width the results were last filled for
+    loaded = 0  # results read so far (pages)
+    total = 0
+    applicant_width = item_width = 0
 
     BINDINGS = [Binding("escape", "back", TEXT["back"], id="find.back")]
 
@@ -119,28 +130,42 @@ class FindScreen(Screen[None]):
             self.query_one(DataTable).focus()
 
     def show_results(self, f: CaseFilter) -> int:
-        """The newest page of cases matching ``f``; returns how many are shown."""
-        services = self.app_.services
-        cases = services.cases.list_cases(f, self.app_.today(), PAGE)
-        count = services.cases.count(f)
+        """The newest page of cases matching ``f`` (more pages load as the cursor goes down);
+        returns how many match."""
+        self.total = self.app_.services.cases.count(f)
+        self.query_one("#find-count", Static).update(TEXT["found"].format(count=self.total))
+        self.query_one(DataTable).clear()
+        self.loaded = 0
+        self.fitted_width = screen_width(self)
+        self._load(f)
+        return self.total
+
+    def _load(self, f: CaseFilter) -> None:
+        cases = self.app_.services.cases.list_cases(f, self.app_.today(), page_size(self), offset=self.loaded)
+        if self.loaded == 0:  # the first page sets the column widths
+            self.applicant_width = column_width(
+                (c.applicant_name for c in cases), APPLICANT, TEXT["columns"][1]
+            )
+            self.item_width = flexible_width(
+                self.fitted_width, (CASE_NO, self.applicant_width, ID_MASKED, STATE)
+            )
         table = self.query_one(DataTable)
-        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][1])
-        item_width = flexible_width(
-            self.size.width or self.app.size.width, (CASE_NO, applicant_width, ID_MASKED, STATE)
-        )
-        table.clear()
         for c in cases:
-            table.add_row(
-                c.case_no, fit(c.applicant_name, applicant_width), c.applicant_id_masked,
-                fit(c.item_name, item_width), STATE_SHORT[c.state], key=c.case_no,
-            )  # fmt: skip
-        found = TEXT["found_more"] if count > len(cases) else TEXT["found"]
-        self.query_one("#find-count", Static).update(found.format(count=count, shown=len(cases)))
-        return len(cases)
+            if c.case_no not in table.rows:
+                table.add_row(
+                    c.case_no, fit(c.applicant_name, self.applicant_width), c.applicant_id_masked,
+                    fit(c.item_name, self.item_width), STATE_SHORT[c.state], key=c.case_no,
+                )  # fmt: skip
+        self.loaded += len(cases)
+
+    @on(DataTable.RowHighlighted, "#find-table")
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        if self.last_filter and self.loaded < self.total and event.cursor_row >= self.loaded - PAGE_MARGIN:
+            self._load(self.last_filter)
 
     def on_resize(self, event: events.Resize) -> None:
         """Item names get what a wider (or narrower) screen leaves them."""
-        if self.is_mounted and self.last_filter is not None:
+        if self.is_mounted and self.last_filter is not None and event.size.width != self.fitted_width:
             self.show_results(self.last_filter)
 
     @on(DataTable.RowSelected, "#find-table")
@@ -154,6 +179,8 @@ class FindScreen(Screen[None]):
 
 class CaseDetailScreen(Screen[None]):
     """One case: fields, checklist, history; the unmasked ID only on request (audited)."""
+
+    fitted_width = 0  # the screen width the checklist was last filled for
 
     BINDINGS = [
         Binding("f6", "reveal", TEXT["reveal"], id="detail.reveal", tooltip="显示完整证件号（记入审计）"),
@@ -188,7 +215,8 @@ class CaseDetailScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         """Material names get what a wider (or narrower) screen leaves them."""
-        if self.is_mounted and self.query_one("#detail-materials", DataTable).columns:
+        table = self.query_one("#detail-materials", DataTable)
+        if self.is_mounted and table.columns and event.size.width != self.fitted_width:
             self.show()
 
     def show(self) -> None:
@@ -214,9 +242,8 @@ class CaseDetailScreen(Screen[None]):
         )
         table = self.query_one("#detail-materials", DataTable)
         table.clear()
-        name_width = flexible_width(
-            self.size.width or self.app.size.width, (TOLERANCE, STATUS, DUE, RECEIVED)
-        )
+        self.fitted_width = screen_width(self)
+        name_width = flexible_width(self.fitted_width, (TOLERANCE, STATUS, DUE, RECEIVED))
         for m in detail.materials:
             table.add_row(
                 fit(m.name, name_width),

@@ -15,7 +15,15 @@ from models.problems import DomainError
 from offline_cache.repositories import CaseFilter
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
-from screens.tables import FLAG_TEXT, column_width, fit, flexible_width
+from screens.tables import (
+    PAGE_MARGIN,
+    column_width,
+    fit,
+    flag_text,
+    flexible_width,
+    page_size,
+    screen_width,
+)
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
@@ -23,7 +31,6 @@ if TYPE_CHECKING:
 TEXT: dict[str, Any] = {
     "filter": "筛选：办件编号或申请人姓名",
     "title": "容缺受理台账（按补正期限排序，共{count}件）",
-    "more": "；显示最急的{shown}件，输入筛选缩小范围",
     "columns": ("标", "补正期限", "办件编号", "申请人", "事项"),
     "receive": "补正销号",
     "terminate": "终止",
@@ -39,7 +46,6 @@ TEXT: dict[str, Any] = {
     "reminder_title": "容缺受理催办清单（{day}）",
     "none": "台账中没有办件",
 }
-PAGE = 200
 # Widths of the fixed columns (flag, deadline, case number, applicant); the item name gets
 # the rest of the screen.
 FLAG, DEADLINE, CASE_NO, APPLICANT = 2, 10, 19, 10
@@ -73,6 +79,11 @@ class LedgerScreen(Screen[None]):
         """The typed application."""
         return self.app  # type: ignore[return-value]
 
+    fitted_width = 0  # the screen width the table was last filled for
+    loaded = 0  # rows read so far (pages)
+    total = 0  # rows matching the filter
+    applicant_width = item_width = 0
+
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Input(placeholder=TEXT["filter"], id="ledger-filter", max_length=40)
@@ -96,38 +107,53 @@ class LedgerScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         """Item names get what a wider (or narrower) screen leaves them."""
-        if self.is_mounted and self.query_one(DataTable).columns:
+        if self.is_mounted and self.query_one(DataTable).columns and event.size.width != self.fitted_width:
             self.reload()
 
     def reload(self) -> None:
-        """One page, most urgent first, from SQLite."""
+        """The most urgent page from SQLite (the next pages load as the cursor goes down)."""
         services = self.app_.services
-        today = self.app_.today()
         f = self._filter()
-        cases = services.cases.list_cases(f, today, PAGE, order="supplement_due, id")
-        count = services.cases.count(f)
-        title = TEXT["title"].format(count=count)
-        if count > len(cases):
-            title += TEXT["more"].format(shown=len(cases))
-        self.query_one("#ledger-title", Static).update(title)
+        self.total = services.cases.count(f)
+        self.query_one("#ledger-title", Static).update(TEXT["title"].format(count=self.total))
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][3])
-        item_width = flexible_width(
-            self.size.width or self.app.size.width, (FLAG, DEADLINE, CASE_NO, applicant_width)
-        )
         table.clear()
-        for case in cases:
-            table.add_row(
-                FLAG_TEXT[case.flag],
-                case.supplement_due.isoformat() if case.supplement_due else "",
-                case.case_no,
-                fit(case.applicant_name, applicant_width),
-                fit(case.item_name, item_width),
-                key=case.case_no,
-            )
+        self.loaded = 0
+        self.fitted_width = screen_width(self)
+        self._load(f, max(page_size(self), cursor + 1))
         if table.row_count:  # the cursor stays where the clerk was (after a 销号, on the next)
             table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _load(self, f: CaseFilter, limit: int) -> None:
+        cases = self.app_.services.cases.list_cases(
+            f, self.app_.today(), limit, offset=self.loaded, order="supplement_due, id"
+        )
+        if self.loaded == 0:  # the first page sets the column widths
+            self.applicant_width = column_width(
+                (c.applicant_name for c in cases), APPLICANT, TEXT["columns"][3]
+            )
+            self.item_width = flexible_width(
+                self.fitted_width, (FLAG, DEADLINE, CASE_NO, self.applicant_width)
+            )
+        table = self.query_one(DataTable)
+        for case in cases:
+            if case.case_no in table.rows:
+                continue
+            table.add_row(
+                flag_text(case.flag),
+                case.supplement_due.isoformat() if case.supplement_due else "",
+                case.case_no,
+                fit(case.applicant_name, self.applicant_width),
+                fit(case.item_name, self.item_width),
+                key=case.case_no,
+            )
+        self.loaded += len(cases)
+
+    @on(DataTable.RowHighlighted, "#ledger-table")
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        if self.loaded < self.total and event.cursor_row >= self.loaded - PAGE_MARGIN:
+            self._load(self._filter(), page_size(self))
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.widget import Widget
 
 from models.enums import CaseState
 
@@ -33,12 +34,27 @@ STATE_SHORT: dict[str, str] = {
     CaseState.TERMINATED: "已终止",
     CaseState.WITHDRAWN: "已撤回",
 }
-FLAG_TEXT: dict[str | None, Text] = {
-    "red": Text("红", style="bold red"),
-    "yellow": Text("黄", style="bold yellow"),
-    "green": Text("绿", style="green"),
-    None: Text(""),
+FLAG_STYLE: dict[str | None, tuple[str, str]] = {
+    "red": ("红", "bold red"),
+    "yellow": ("黄", "bold yellow"),
+    "green": ("绿", "green"),
+    None: ("", ""),
 }
+# Tables load a page of rows from SQLite and the next one when the cursor comes within
+# PAGE_MARGIN rows of the end: opening a screen never reads more than a page.
+MIN_PAGE = 50
+PAGE_MARGIN = 10
+
+
+def flag_text(flag: str | None) -> Text:
+    """The 红/黄/绿 mark of a deadline (a new Text: tables keep and restyle their cells)."""
+    text, style = FLAG_STYLE[flag]
+    return Text(text, style=style)
+
+
+def page_size(screen: Widget) -> int:
+    """Rows per page: at least two screens full."""
+    return max(MIN_PAGE, 2 * (screen.size.height or screen.app.size.height))
 
 
 def fit(value: str, width: int, style: str = "") -> Text:
@@ -48,6 +64,11 @@ def fit(value: str, width: int, style: str = "") -> Text:
     if cell_len(value) > width:
         text.truncate(width, overflow="ellipsis")
     return text
+
+
+def screen_width(screen: Widget) -> int:
+    """The width tables are fitted to: the screen's, or the app's before the first layout."""
+    return screen.size.width or screen.app.size.width
 
 
 def flexible_width(total: int, fixed: Sequence[int], minimum: int = MIN_FLEXIBLE) -> int:

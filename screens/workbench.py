@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,9 +13,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from models.enums import CaseState
+from models.records import CaseView
 from offline_cache.repositories import CaseFilter
 from screens.status import StatusBar
-from screens.tables import FLAG_TEXT, STATE_SHORT, column_width, fit, flexible_width
+from screens.tables import (
+    PAGE_MARGIN,
+    STATE_SHORT,
+    column_width,
+    fit,
+    flag_text,
+    flexible_width,
+    page_size,
+    screen_width,
+)
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
@@ -33,7 +44,6 @@ TEXT: dict[str, Any] = {
     "queue": "待补正 {tolerated} 件 · 待领取 {handout} 件",
     "columns": ("办件编号", "事项", "申请人", "状态", "期限", "标"),
 }
-PAGE = 200
 # Widths of the fixed columns (case number, applicant, state, deadline, flag); the item name
 # gets the rest of the screen.
 CASE_NO, APPLICANT, STATE, DEADLINE, FLAG = 19, 10, 8, 10, 2
@@ -67,6 +77,12 @@ class WorkbenchScreen(Screen[None]):
         """The typed application."""
         return self.app  # type: ignore[return-value]
 
+    fitted_width = 0  # the screen width the table was last filled for
+    loaded = 0  # today's cases read so far (pages)
+    total = 0
+    applicant_width = item_width = 0
+    resumed = False
+
     def compose(self) -> ComposeResult:
         yield StatusBar()
         with Horizontal(id="workbench-summary"):
@@ -83,12 +99,16 @@ class WorkbenchScreen(Screen[None]):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        """Back from another screen: show what changed."""
-        self.refresh_data()
+        """Back from another screen: show what changed (the first resume is the push itself,
+        right after :meth:`on_mount` filled the table)."""
+        if self.resumed:
+            self.refresh_data()
+        self.resumed = True
 
     def on_resize(self, event: events.Resize) -> None:
         """Item names get what a wider (or narrower) screen leaves them."""
-        if self.is_mounted and self.query_one("#today-cases", DataTable).columns:
+        table = self.query_one("#today-cases", DataTable)
+        if self.is_mounted and table.columns and event.size.width != self.fitted_width:
             self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -103,38 +123,63 @@ class WorkbenchScreen(Screen[None]):
         self.query_one("#queue", Static).update(
             TEXT["queue"].format(tolerated=queue[CaseState.ACCEPTED_TOLERATED], handout=handout)
         )
-        f = CaseFilter(station=services.station.code, accepted_on=today)
-        cases = services.cases.list_cases(f, today, PAGE)
-        self.query_one("#today-title", Static).update(TEXT["today"].format(count=services.cases.count(f)))
+        f = self._filter()
+        self.total = services.cases.count(f)
+        self.query_one("#today-title", Static).update(TEXT["today"].format(count=self.total))
+        cases = services.cases.list_cases(f, today, max(page_size(self), self.loaded))
+        self.loaded = len(cases)
         table = self.query_one("#today-cases", DataTable)
-        applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][2])
-        item_width = flexible_width(
-            self.size.width or self.app.size.width, (CASE_NO, applicant_width, STATE, DEADLINE, FLAG)
+        self.applicant_width = column_width((c.applicant_name for c in cases), APPLICANT, TEXT["columns"][2])
+        self.fitted_width = screen_width(self)
+        self.item_width = flexible_width(
+            self.fitted_width, (CASE_NO, self.applicant_width, STATE, DEADLINE, FLAG)
         )
         wanted = {c.case_no: c for c in cases}
         with self.app.batch_update():
             for key in [k for k in table.rows if k.value not in wanted]:
                 table.remove_row(key)
             present = {k.value for k in table.rows}
+            added = False
             for case in cases:
-                deadline = (
-                    case.supplement_due if case.state == CaseState.ACCEPTED_TOLERATED else case.due_date
-                )
-                cells = (
-                    case.case_no,
-                    fit(case.item_name, item_width),
-                    fit(case.applicant_name, applicant_width),
-                    STATE_SHORT[case.state],
-                    deadline.isoformat() if deadline else "",
-                    FLAG_TEXT[case.flag],
-                )
+                cells = self._cells(case)
                 if case.case_no in present:
                     for column, value in zip(table.columns, cells, strict=True):
                         if table.get_cell(case.case_no, column) != value:
-                            table.update_cell(case.case_no, column, value)
+                            table.update_cell(case.case_no, column, value, update_width=True)
                 else:
                     table.add_row(*cells, key=case.case_no)
+                    added = True
+            if added and present:  # new cases go on top, where the newest are
+                table.sort(next(iter(table.columns)), reverse=True)
         self.query_one(StatusBar).refresh_status()
+
+    def _filter(self) -> CaseFilter:
+        return CaseFilter(station=self.app_.services.station.code, accepted_on=self.app_.today())
+
+    def _cells(self, case: CaseView) -> tuple[str | Text, ...]:
+        deadline = case.supplement_due if case.state == CaseState.ACCEPTED_TOLERATED else case.due_date
+        return (
+            case.case_no,
+            fit(case.item_name, self.item_width),
+            fit(case.applicant_name, self.applicant_width),
+            STATE_SHORT[case.state],
+            deadline.isoformat() if deadline else "",
+            flag_text(case.flag),
+        )
+
+    @on(DataTable.RowHighlighted, "#today-cases")
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        """The next page of today's cases when the cursor nears the last loaded row."""
+        if self.loaded >= self.total or event.cursor_row < self.loaded - PAGE_MARGIN:
+            return
+        table = event.data_table
+        cases = self.app_.services.cases.list_cases(
+            self._filter(), self.app_.today(), page_size(self), offset=self.loaded
+        )
+        for case in cases:
+            if case.case_no not in table.rows:
+                table.add_row(*self._cells(case), key=case.case_no)
+        self.loaded += len(cases)
 
     @on(DataTable.RowSelected, "#today-cases")
     def _open_case(self, event: DataTable.RowSelected) -> None:

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import Screen
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -48,6 +47,7 @@ TEXT: dict[str, Any] = {
     ),
     "bad_settings": "配置文件有误，请联系管理员：\n{detail}",
     "palette": "命令",
+    "palette_hint": "输入操作名称查找，回车执行",
 }
 # The interval of the idle-lock check: often enough for a short test lock, never busy.
 MAX_IDLE_CHECK_SECONDS = 5.0
@@ -61,8 +61,11 @@ class BindingCommands(Provider):
         seen: set[tuple[str, int]] = set()
         for _key, active in self.screen.active_bindings.items():
             binding = active.binding
-            # The palette's own key would only open another palette.
-            if not binding.description or not active.enabled or binding.action == "command_palette":
+            # The footer's keys (cursor keys of tables and inputs are not actions); not the
+            # palette's own key, which would only open another palette.
+            if not (binding.show and binding.description and active.enabled):
+                continue
+            if binding.action == "command_palette":
                 continue
             # One entry per action and node: "space,enter" style bindings appear once.
             if (binding.action, id(active.node)) in seen:
@@ -125,7 +128,9 @@ class WindowClientApp(App[None]):
 
     TITLE = TEXT["title"]
     CSS_PATH = str(Path(__file__).resolve().parent.parent / "screens" / "app.tcss")
-    COMMANDS = App.COMMANDS | {BindingCommands}
+    # Only the current screen's own actions: Textual's system commands (themes, maximise, …)
+    # are English and not for a counter; quitting is one of the app's keys anyway.
+    COMMANDS = {BindingCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", TEXT["quit"], id="app.quit", tooltip="退出程序"),
         # Declared here (Textual adds an English one otherwise); the footer shows it on the right.
@@ -202,11 +207,10 @@ class WindowClientApp(App[None]):
         display = super().get_key_display(binding)
         return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Textual's commands minus the ones that do not belong at a counter."""
-        for command in super().get_system_commands(screen):
-            if command.title.lower() not in ("screenshot",):
-                yield command
+    def action_command_palette(self) -> None:
+        """Ctrl+P: the palette of the current screen's actions, in Chinese."""
+        if self.use_command_palette and not any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.push_screen(CommandPalette(placeholder=TEXT["palette_hint"], id="--command-palette"))
 
     def on_mount(self) -> None:
         """Ask for a sign-in at once; open the station now (given runtime), or once the first

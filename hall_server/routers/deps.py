@@ -14,8 +14,8 @@ from hall_server.service import Hall
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/token")
 
 
-def hall(request: Request) -> Hall:
-    """The app's :class:`Hall`."""
+async def hall(request: Request) -> Hall:
+    """The app's :class:`Hall` (async: no I/O, so no trip through the thread pool)."""
     service: Hall = request.app.state.hall
     return service
 

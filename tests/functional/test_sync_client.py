@@ -13,7 +13,7 @@ import random
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from hall_server.cli import app as hall_app
 from models.enums import CaseState, Tolerance
 from models.problems import DomainError
+from models.sync import PushResponse
 from offline_cache import sync_repo
 from offline_cache.repositories import CaseFilter
 from tests.conftest import TODAY
@@ -256,6 +257,22 @@ def test_termination_without_a_supervisor_is_refused_and_shown(tmp_path: Path, h
     ]
 
 
+def test_one_unreadable_operation_does_not_hold_up_the_queue(tmp_path: Path, hall: HallProcess) -> None:
+    rt = station(tmp_path, "GXZX", hall.url)
+    accepted = accept_some(rt)
+    (broken,) = rows(rt, "SELECT op_id FROM outbox ORDER BY seq LIMIT 1 OFFSET 1")[0]
+    conn = sqlite3.connect(rt.store.path)
+    with conn:  # a damaged row (disk trouble, a bad hand edit): JSON that no longer parses
+        conn.execute("UPDATE outbox SET payload = '{\"case_no\": }' WHERE op_id = ?", (broken,))
+    conn.close()
+    online(rt)
+    report = rt.sync_once()
+    assert report.completed and (report.pushed, report.refused, report.pending) == (2, 1, 0)
+    (refused,) = rt.sync.refused()
+    assert refused.op_id == broken and refused.reason.startswith("大厅拒收该操作")
+    assert len(hall_cases(hall)) == 2 and set(hall_cases(hall)) < set(accepted)
+
+
 # ---------------------------------------------------------------- sign-in and tokens
 
 
@@ -282,8 +299,8 @@ class ExpiringClient(HallClient):
 
     expire_after_push = True
 
-    def push(self, request: Any) -> Any:
-        answer = super().push(request)
+    def push_encoded(self, body: str, op_ids: Sequence[str]) -> PushResponse:
+        answer = super().push_encoded(body, op_ids)
         if self.expire_after_push:
             self.expire_after_push = False
             self.token = "expired-" + (self.token or "")
@@ -615,6 +632,8 @@ def test_sync_cli_refused_operations_exit_1_and_are_listed(
     listed = json.loads(runner.invoke(cli_app, ["sync", "refused", "--json"]).stdout)["refused"]
     assert [r["case_no"] for r in listed] == [case_no]
     assert listed[0]["reason"] and listed[0]["action"] and listed[0]["action_zh"]
+    unknown = runner.invoke(cli_app, ["sync", "acknowledge", "ffffffffffff"])
+    assert unknown.exit_code == 2 and "no refused operation" in unknown.stderr
     ack = runner.invoke(cli_app, ["sync", "acknowledge", listed[0]["op_id"][:10]])
     assert ack.exit_code == 0 and "reviewed by C001" in ack.stdout
     assert json.loads(runner.invoke(cli_app, ["sync", "refused", "--json"]).stdout) == {"refused": []}

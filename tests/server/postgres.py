@@ -103,7 +103,8 @@ def start_cluster() -> Cluster:
         prefix = [runuser, "-u", "postgres", "--"]
     data = directory / "data"
     steps = [
-        [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+        [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
+         "--no-sync"],
         [
             *prefix, pg_ctl, "-D", str(data), "-l", str(directory / "server.log"), "-w", "-t", "60",
             "-o", f"-F -p {free_port()} -k {directory} -c listen_addresses=127.0.0.1", "start",

@@ -159,8 +159,12 @@ def test_every_arrival_order_gives_the_same_state_and_the_same_losers(
     engine = make_engine(db_url)
     migrate(engine)
     with write_transaction(engine) as conn:
-        conn.execute(text("INSERT INTO staff (staff_no, name, role, station, password_hash, active) "
-                          "VALUES ('S001', 'x', 'supervisor', 'GXZX', 'x', true) ON CONFLICT DO NOTHING"))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO staff (staff_no, name, role, station, password_hash, active)"
+                " VALUES ('S001', 'x', 'supervisor', 'GXZX', 'x', true) ON CONFLICT DO NOTHING"
+            )
+        )
     outcomes = []
     for plan in (batches, other_batches):
         case_no = f"GXZX-{uuid.uuid4().hex[:16]}"  # fresh per plan: examples share the database

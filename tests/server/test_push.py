@@ -1,17 +1,22 @@
-"""Pushing operations: at most once, validated against the state machine and the sender (SQLite and PostgreSQL)."""
+"""Pushing operations: at most once, checked against the state machine and the sender (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import text
 
 from hall_server import backoffice
+from models.problems import MESSAGES
 from tests.server.conftest import Served
-from tests.server.ops import accept, new_op_id, partial, transition
+from tests.server.ops import accept, partial, transition
 
 
 def statuses(results: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    for result in results:  # every refusal has a known problem code and a Chinese reason
+        if result["status"] == "refused":
+            assert result["code"] in MESSAGES and re.search("[\u4e00-\u9fff]", result["reason"]), result
     return [(r["status"], r["code"]) for r in results]
 
 
@@ -227,4 +232,3 @@ def test_a_full_batch_uses_a_fixed_number_of_queries(server: Served) -> None:
     assert all(r["case_state"] == "approved" for r in results)
     # The exact number depends on the backend (e.g. the PostgreSQL write lock); it must not scale.
     assert len(statements) < 40, statements
-    assert new_op_id() not in {r["op_id"] for r in results}

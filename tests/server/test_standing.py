@@ -1,4 +1,4 @@
-"""Applicant standing (一处失信，处处受限): every station learns an applicant's open and broken commitments."""
+"""Applicant standing (一处失信，处处受限): every station learns an applicant's open and broken promises."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def test_standings_follow_the_folded_state_when_a_conflict_is_resolved(server: S
         recomputed = conn.execute(
             text(
                 "SELECT SUM(CASE WHEN state = 'accepted_tolerated' THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN state = 'terminated' AND accept_state = 'accepted_tolerated' THEN 1 ELSE 0 END)"
+                " SUM(CASE WHEN state = 'terminated' AND accept_state = 'accepted_tolerated'"
+                " THEN 1 ELSE 0 END)"
                 " FROM cases WHERE applicant_id = :a"
             ),
             {"a": APPLICANT},

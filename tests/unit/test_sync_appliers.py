@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -11,13 +13,13 @@ from typing import Any
 import pytest
 
 from models.enums import CaseState, Tolerance
-from models.sync import Change, ChangeKind
+from models.sync import Change, ChangeKind, Operation, OperationKind
 from offline_cache import sync_repo
 from tests.conftest import TODAY
 from tests.functional.test_acceptance_flow import request, tolerable_item
 from window_client.hall_client import HallClient
 from window_client.services.runtime import Runtime
-from window_client.services.sync import SyncEngine, SyncReport
+from window_client.services.sync import KNOWN_KINDS, SyncEngine, SyncReport, encode_operation
 
 AT = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
 
@@ -198,3 +200,36 @@ def test_adopting_a_state_needs_no_state_machine_path(rt: Runtime, engine: SyncE
         rt, engine, change(16, ChangeKind.CASE_STATE, case_no, {"case_no": case_no, "state": "approved"})
     )
     assert rt.cases.get(case_no, TODAY).state == CaseState.APPROVED
+
+
+def test_encoded_operations_are_what_the_protocol_model_reads(rt: Runtime) -> None:
+    """The push body is built from the stored JSON without parsing it; the server must read
+    exactly the operation the outbox holds (same body hash, so re-pushes are duplicates)."""
+    tolerated_case(rt)
+    item = tolerable_item(rt)
+    rt.acceptance.accept(request(item), TODAY)
+    with rt.store.reading() as conn:
+        entries = sync_repo.pending_batch(conn, KNOWN_KINDS, 10)
+    assert entries
+    for entry in entries:
+        decoded = Operation.model_validate_json(encode_operation(entry))
+        expected = Operation(
+            op_id=entry.op_id,
+            seq=entry.seq,
+            kind=OperationKind(entry.kind),
+            case_no=entry.case_no,
+            payload=json.loads(entry.payload),
+            created_at=entry.created_at,
+        )
+        assert decoded == expected
+        assert decoded.body_hash() == expected.body_hash()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("op_id", "short"), ("op_id", "has space in it"), ("kind", "case.teleport"), ("payload", "[1, 2]")],
+)
+def test_rows_the_protocol_cannot_carry_are_refused_locally(field: str, value: str) -> None:
+    entry = sync_repo.OutboxEntry(1, "a" * 32, "case.accept", "GXZX-1", "{}", "2026-11-20T00:00:00+00:00")
+    with pytest.raises(ValueError):
+        encode_operation(dataclasses.replace(entry, **{field: value}))

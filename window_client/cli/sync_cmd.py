@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, fail, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out, print_json, runtime
 from window_client.hall_client import (
     AuthRequired,
     BadServerURL,
@@ -51,13 +51,19 @@ ServerOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """``error: message`` on stderr, on one line however narrow the terminal (scripts grep it)."""
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
 def _with_server(rt: Runtime, server: str | None) -> None:
     """Point the runtime at ``--server`` (checked), or check the configured URL."""
     url = server if server is not None else rt.settings.server
     try:
         checked = check_server_url(url)
     except BadServerURL as exc:
-        fail(str(exc), EXIT_USAGE)
+        _fail(str(exc), EXIT_USAGE)
     if checked != rt.settings.server:
         rt.settings = replace(rt.settings, server=checked)
 
@@ -76,7 +82,7 @@ def sync(
     user = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
     if not user or not password:
-        fail("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to sync as")
+        _fail("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to sync as")
     with runtime() as rt:
         _with_server(rt, server)
         service = rt.sync
@@ -84,8 +90,10 @@ def sync(
             member = service.sign_in_online(user, password)
         except SignInError as exc:
             if exc.code == "forbidden":
-                fail(f"{user} may not sign in for station {rt.station.code} at {rt.settings.server}")
-            fail(f"the hall server at {rt.settings.server} refused the sign-in of {user}: check the password")
+                _fail(f"{user} may not sign in for station {rt.station.code} at {rt.settings.server}")
+            _fail(
+                f"the hall server at {rt.settings.server} refused the sign-in of {user}: check the password"
+            )
         except HallError as exc:
             _report_failure(SyncReport(pending=rt.pending_operations()), exc, json_output, service)
             raise typer.Exit(EXIT_FAILED) from None
@@ -212,11 +220,12 @@ def acknowledge(
     """Record that you reviewed a refused operation (WINDOW_CLIENT_USER); it stays on record."""
     by = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     if not by:
-        fail("set WINDOW_CLIENT_USER to the staff number reviewing the operation")
+        _fail("set WINDOW_CLIENT_USER to the staff number reviewing the operation")
     with runtime(by) as rt:
-        matches = [r for r in rt.sync.refused(include_reviewed=True) if r.op_id.startswith(op_id)]
+        matches = [r for r in rt.sync.refused(include_reviewed=True) if op_id and r.op_id.startswith(op_id)]
+        if not matches:
+            _fail(f"no refused operation {op_id!r} (see `window-client sync refused --all`)")
         if len(matches) > 1:
-            fail(f"{op_id!r} matches {len(matches)} refused operations: give more of the id")
-        target = matches[0].op_id if matches else op_id
-        row = rt.sync.acknowledge(target, by)
+            _fail(f"{op_id!r} matches {len(matches)} refused operations: give more of the id")
+        row = rt.sync.acknowledge(matches[0].op_id, by)
     out.print(f"{row.op_id}: reviewed by {row.reviewed_by} at {row.reviewed_at}")

@@ -213,13 +213,13 @@ def encode_operation(entry: sync_repo.OutboxEntry) -> str:
     payload = entry.payload.strip()
     if not (payload.startswith("{") and payload.endswith("}")):
         raise ValueError("the payload is not a JSON object")
-    head = json.dumps(
-        {"op_id": entry.op_id, "seq": entry.seq, "kind": entry.kind, "case_no": entry.case_no},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    # op_id and kind were checked against plain alphabets above: they need no escaping.
+    case_no = "null" if entry.case_no is None else json.dumps(entry.case_no, ensure_ascii=False)
     created = json.dumps(entry.created_at, ensure_ascii=False)
-    return f'{head[:-1]},"created_at":{created},"payload":{payload}}}'
+    return (
+        f'{{"op_id":"{entry.op_id}","seq":{int(entry.seq)},"kind":"{entry.kind}","case_no":{case_no},'
+        f'"created_at":{created},"payload":{payload}}}'
+    )
 
 
 class SyncEngine:
@@ -416,7 +416,8 @@ class SyncEngine:
     def _record(
         self, entries: Sequence[sync_repo.OutboxEntry], results: Sequence[OpResult], report: SyncReport
     ) -> None:
-        outcomes = [sync_repo.PushOutcome(r.op_id, r.status.value, r.code, r.reason) for r in results]
+        # OpStatus is a StrEnum: its members are the strings the store keeps.
+        outcomes = [sync_repo.PushOutcome(r.op_id, str.__str__(r.status), r.code, r.reason) for r in results]
         case_of = {e.op_id: e.case_no for e in entries}
         refused = [r for r in results if r.status is OpStatus.REFUSED]
         with self.store.transaction(SYNC_ACTOR) as unit:
