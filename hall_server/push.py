@@ -49,6 +49,7 @@ from models.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
 from models.sync import ChangeKind, Operation, OperationKind, OpResult, OpStatus
 
 APPLIED, LOST, REFUSED = "applied", "lost", "refused"
+_KIND = {kind: kind.value for kind in OperationKind}  # plain strings for the rows (no enum lookups)
 _string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
@@ -154,6 +155,10 @@ class BatchApplier:
         self.info: dict[str, _OpInfo] = {}
         self.standing_delta: dict[tuple[str, str], list[int]] = {}
         self._supervisors: dict[str, bool] = {}
+        self._new_ops: dict[str, Operation] = {}
+        # Per-batch constants of every new operation's row.
+        self._station = BACK_OFFICE if principal.back_office else principal.station
+        self._origin = BACK_OFFICE if principal.back_office else "station"
 
     def is_supervisor(self, staff_no: Any) -> bool:
         """Whether ``staff_no`` names a supervisor account (looked up once per batch)."""
@@ -204,7 +209,7 @@ class BatchApplier:
                     op.op_id, REFUSED, refusal.code, refusal.reason, row["server_seq"], row["answer_state"]
                 )
                 continue
-            self.info[op.op_id] = _OpInfo(row["station"], row["origin"], row["staff_no"], op.payload)
+            self._new_ops[op.op_id] = op
             self.writes.operations.append(row)
             pending.append(_Pending(index, row, fold_op))
 
@@ -250,14 +255,13 @@ class BatchApplier:
         return fold_op
 
     def _row(self, op: Operation, seq: int) -> dict[str, Any]:
-        back_office = self.principal.back_office
         return {
             "server_seq": seq,
             "op_id": op.op_id,
-            "station": BACK_OFFICE if back_office else self.principal.station,
+            "station": self._station,
             "staff_no": self.principal.staff_no,
-            "origin": BACK_OFFICE if back_office else "station",
-            "kind": op.kind.value,
+            "origin": self._origin,
+            "kind": _KIND[op.kind],
             "case_no": None,
             "event": None,
             "from_state": None,
@@ -354,7 +358,7 @@ class BatchApplier:
                 }
             )
         last = result.last_change
-        info = self.info.get(last.op_id) if last else None
+        info = self._info(last.op_id) if last else None
         payload = info.data() if info else {}
         self.writes.changes.append(
             NewChange(
@@ -379,6 +383,13 @@ class BatchApplier:
         before_open, before_unfulfilled = _contribution(before, case.accept_state)
         self._add_delta(case, (after_open - before_open, after_unfulfilled - before_unfulfilled))
 
+    def _info(self, op_id: str) -> _OpInfo | None:
+        """Who sent an operation of this batch or a stored one, and its payload."""
+        op = self._new_ops.get(op_id)
+        if op is not None:
+            return _OpInfo(self._station, self._origin, self.principal.staff_no, op.payload)
+        return self.info.get(op_id)
+
     def _conflict_change(
         self,
         case: CaseRecord,
@@ -388,7 +399,8 @@ class BatchApplier:
         winner_event: str | None,
         state: str,
     ) -> None:
-        info = self.info[op_id]
+        info = self._info(op_id)
+        assert info is not None
         self.writes.changes.append(
             NewChange(
                 ChangeKind.CASE_CONFLICT,

@@ -135,6 +135,7 @@ class ChangeRow(HallModel, table=True):
     payload: str
     audience: str
     at: str
+    document: str  # the whole models.sync.Change as JSON, written once: a pull only joins these
 
 
 class StandingRow(HallModel, table=True):

@@ -31,7 +31,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -71,6 +70,12 @@ def iso(moment: dt.datetime) -> str:
 def dumps(value: Any) -> str:
     """Compact JSON for stored payloads (Chinese kept readable)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+# For the change feed: NaN or Infinity would make a document no client can parse, so refuse them.
+_strict_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False
+).encode
 
 
 def is_in(conn: Connection, column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
@@ -301,19 +306,23 @@ def append_changes(conn: Connection, changes: Sequence[NewChange], at: dt.dateti
         return []
     first = next_seq(conn, CHANGES, "seq")
     stamp = iso(at)
-    rows = [
-        {
-            "seq": first + n,
-            "kind": change.kind.value,
-            "key": change.key,
-            "payload": dumps(dict(change.payload)),
-            "audience": change.audience,
-            "at": stamp,
-        }
-        for n, change in enumerate(changes)
-    ]
+    rows: list[dict[str, Any]] = []
+    for seq, change in enumerate(changes, start=first):
+        payload = _strict_dumps(dict(change.payload))
+        kind, key = change.kind.value, _strict_dumps(change.key)
+        rows.append(
+            {
+                "seq": seq,
+                "kind": kind,
+                "key": change.key,
+                "payload": payload,
+                "audience": change.audience,
+                "at": stamp,
+                "document": f'{{"seq":{seq},"kind":"{kind}","key":{key},"payload":{payload},"at":"{stamp}"}}',
+            }
+        )
     insert_rows(conn, CHANGES, rows)
-    return [first + n for n in range(len(rows))]
+    return list(range(first, first + len(rows)))
 
 
 def changes_after(
@@ -329,24 +338,15 @@ def changes_after(
     return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in conn.execute(query)]
 
 
-_CHANGE_DOCUMENT = {
-    # Each change as the JSON of models.sync.Change, built by the database (the stored payload is
-    # already JSON), so a pull page is a join of strings in Python.
-    "sqlite": "json_object('seq', seq, 'kind', kind, 'key', key, 'payload', json(payload), 'at', at)",
-    "postgresql": (
-        "json_build_object('seq', seq, 'kind', kind, 'key', key, 'payload', payload::json, 'at', at)::text"
-    ),
-}
-
-
 def change_documents_after(conn: Connection, station: str, after: int, limit: int) -> list[tuple[int, str]]:
     """(seq, the change as JSON) for ``station`` after ``after``, oldest first (see :func:`changes_after`)."""
-    document = _CHANGE_DOCUMENT[conn.dialect.name]
-    query = text(
-        f"SELECT seq, {document} FROM changes WHERE seq > :after AND audience IN (:station, :everyone)"
-        " ORDER BY seq LIMIT :limit"
+    query = (
+        select(CHANGES.c.seq, CHANGES.c.document)
+        .where(CHANGES.c.seq > after, CHANGES.c.audience.in_([station, ALL_STATIONS]))
+        .order_by(CHANGES.c.seq)
+        .limit(limit)
     )
-    rows = conn.execute(query, {"after": after, "station": station, "everyone": ALL_STATIONS, "limit": limit})
+    rows = conn.execute(query)
     return [(int(seq), document) for seq, document in rows]
 
 

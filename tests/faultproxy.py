@@ -8,8 +8,15 @@ Each request that reaches the proxy takes the next scripted :class:`Fault` for i
   connection without a byte of the answer (the client cannot know whether it was applied).
 - ``ERROR_500``: answer 500 without forwarding.
 - ``STALL``: forward, then hold the answer back longer than any client timeout and close.
+  :attr:`FaultProxy.holding` is set once the server's answer is in hand (the server has
+  committed), so a test can act at exactly that point (e.g. kill the waiting client).
 - ``REPLAY``: forward the same request twice and answer with the second response (a replayed
   request, as a retrying middlebox would send).
+
+:attr:`FaultProxy.on_forward`, when set, is called with the path once a request has been handed
+to the server and before its answer is read: a test can act while the request is in flight
+(e.g. kill the server mid-request). An answer cut short by the server's death closes the
+client's connection, as the server's own death would.
 
 Only loopback addresses are used. The proxy speaks just enough HTTP/1.1 for JSON requests with a
 ``Content-Length`` (what httpx sends); it forwards each request on a fresh upstream connection.
@@ -20,8 +27,8 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
-import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -82,6 +89,9 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.scripts: dict[str, deque[Fault]] = defaultdict(deque)
         self.seen: list[tuple[str, Fault]] = []
+        self.holding = threading.Event()
+        self.on_forward: Callable[[str], None] | None = None
+        self._closing = threading.Event()
         self._lock = threading.Lock()
         proxy = self
 
@@ -107,9 +117,11 @@ class FaultProxy:
             self.seen.append((path, fault))
             return fault
 
-    def _forward(self, request: bytes) -> bytes:
+    def _forward(self, request: bytes, notify: bool = True) -> bytes:
         with socket.create_connection(self.upstream, timeout=60) as upstream:
             upstream.sendall(_closing(request))
+            if notify and self.on_forward is not None:
+                self.on_forward(_path_of(request))
             chunks = []
             while chunk := upstream.recv(65536):
                 chunks.append(chunk)
@@ -130,11 +142,15 @@ class FaultProxy:
                     continue
                 response = self._forward(request)
                 if fault is Fault.REPLAY:
-                    response = self._forward(request)
+                    response = self._forward(request, notify=False)
+                if not response:
+                    return  # the server died before answering: so does the connection
                 if fault is Fault.DROP_RESPONSE:
                     return
                 if fault is Fault.STALL:
-                    time.sleep(self.stall_seconds)
+                    self.holding.set()
+                    # Ends early when the proxy closes, so a test never waits out the stall.
+                    self._closing.wait(self.stall_seconds)
                     return
                 client.sendall(response)
                 if b"\r\nconnection: close" in response.split(b"\r\n\r\n", 1)[0].lower():
@@ -143,6 +159,7 @@ class FaultProxy:
             return
 
     def close(self) -> None:
-        """Stop accepting connections."""
+        """Stop accepting connections and end the stalls still holding an answer."""
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()

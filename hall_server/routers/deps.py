@@ -30,5 +30,20 @@ def principal(
     return service.authenticate(f"{credentials.scheme} {credentials.credentials}")
 
 
+async def bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The ``Authorization`` value, unchecked (401 when there is none).
+
+    For endpoints that check the token themselves in the same worker-thread call as their
+    database work (one thread hop per request on the hot sync path); others use
+    :data:`PrincipalDep`.
+    """
+    if credentials is None:
+        raise ApiError(401, "auth.missing")
+    return f"{credentials.scheme} {credentials.credentials}"
+
+
 HallDep = Annotated[Hall, Depends(hall)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+BearerDep = Annotated[str, Depends(bearer)]

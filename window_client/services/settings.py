@@ -18,6 +18,10 @@ from window_client.services.tolerance import DEFAULT_POLICY, TolerancePolicy
 DEFAULT_SERVER = "http://127.0.0.1:8765"
 DEFAULT_MAX_UNSYNCED_DAYS = 5
 DEFAULT_PULL_LIMIT = 1000
+# Seconds the hall client waits to connect and for each read of an answer; a push that takes
+# longer is treated as unanswered (pushed again later, answered as a duplicate).
+DEFAULT_SYNC_TIMEOUT = 30.0
+MAX_SYNC_TIMEOUT = 600.0
 
 
 class SettingsError(ValueError):
@@ -38,6 +42,7 @@ class Settings:
     max_unsynced_days: int = DEFAULT_MAX_UNSYNCED_DAYS
     sync_batch_size: int = MAX_PUSH_BATCH
     sync_pull_limit: int = DEFAULT_PULL_LIMIT
+    sync_timeout_seconds: float = DEFAULT_SYNC_TIMEOUT
     keymap: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -81,6 +86,16 @@ class Settings:
         pull_limit = _int_setting(
             raw_sync, "pull_limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT, config_path, "sync"
         )
+        timeout = raw_sync.get("timeout_seconds", DEFAULT_SYNC_TIMEOUT)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0.1 <= timeout <= MAX_SYNC_TIMEOUT
+        ):
+            raise SettingsError(
+                f"{config_path}: [sync] timeout_seconds must be a number of seconds from 0.1 to"
+                f" {MAX_SYNC_TIMEOUT:.0f}"
+            )
         keymap = config.get("keymap", {})
         if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
             raise SettingsError(f"{config_path}: [keymap] maps binding ids to key names (strings)")
@@ -99,6 +114,7 @@ class Settings:
             max_unsynced_days=max_unsynced,
             sync_batch_size=batch_size,
             sync_pull_limit=pull_limit,
+            sync_timeout_seconds=float(timeout),
             config=config,
         )
 

@@ -38,6 +38,7 @@ from models.sync import (
 from offline_cache import Store, UnitOfWork, sync_repo
 from offline_cache import repositories as repo
 from window_client.hall_client import (
+    DEFAULT_TIMEOUT,
     AuthRequired,
     HallClient,
     HallError,
@@ -761,6 +762,7 @@ class SyncService:
         station: this station's code.
         server_url: the hall server's root URL.
         client: a ready client (tests); built from ``server_url`` otherwise.
+        timeout: seconds the built client waits to connect and for each read of an answer.
         engine_options: passed on to :class:`SyncEngine` (batch size, pull limit, clock, …).
     """
 
@@ -771,11 +773,12 @@ class SyncService:
         server_url: str,
         *,
         client: HallClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
         **engine_options: Any,
     ) -> None:
         self.store = store
         self.station = station
-        self.client = client or HallClient(server_url)
+        self.client = client or HallClient(server_url, timeout=timeout)
         self.engine = SyncEngine(store, self.client, station, **engine_options)
 
     @property
