@@ -127,6 +127,12 @@ def accepted_case(op: Operation, case_no: str, principal: Principal, received_at
     }
 
 
+# Terminations the 容缺 rules themselves decide (补正 late or not conforming): the clerk at the
+# counter records a fact, not a judgement, so no supervisor is needed. Any other termination
+# (e.g. the applicant gives up) is a supervisor's decision.
+RULE_TERMINATIONS = frozenset({"supplement.late", "supplement.nonconforming"})
+
+
 def transition(
     op: Operation,
     case_no: str,
@@ -152,8 +158,10 @@ def transition(
     if case is None:
         raise Refusal("case.unknown", case_no=case_no)
     check_owner(principal, case)
-    if event == CaseEvent.TERMINATE.value and not (
-        principal.is_supervisor or is_supervisor(payload.get("approved_by"))
+    if (
+        event == CaseEvent.TERMINATE.value
+        and payload.get("reason") not in RULE_TERMINATIONS
+        and not (principal.is_supervisor or is_supervisor(payload.get("approved_by")))
     ):
         raise Refusal("case.needs_supervisor", case_no=case_no)
     return FoldOp(op.op_id, seq, from_state, event, to_state)

@@ -318,6 +318,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the hall server rejected the operation ({code}): {message}",
     ),
     "sync.unknown_refused": ("找不到被拒收的操作：{op_id}", "no refused operation {op_id}"),
+    "sync.sign_in_refused": (
+        "大厅未接受离线登录时的密码（{reason}），同步已暂停；请重新登录，未同步的操作均已保留",
+        "the hall did not accept the password of the offline sign-in ({reason}); sync is paused"
+        " until staff sign in again (nothing was lost)",
+    ),
 }
 
 

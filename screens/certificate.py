@@ -127,7 +127,7 @@ class QrDialog(ModalScreen[str]):
             )
             with VerticalScroll(id="qr-scroll"):
                 yield Static(Text(self.drawing, no_wrap=True), id="qr-drawing")
-            yield Footer()
+            yield Footer(compact=True)
 
     def action_dismiss_with(self, choice: str) -> None:
         """Close, or ask the screen to save the printable page."""
@@ -183,7 +183,7 @@ class HandoverDialog(ModalScreen[bool]):
                 yield Input(placeholder=TEXT["collector_name"], id="collector-name", max_length=40)
                 yield Label(self._agent_text(), id="agent-line")
             yield Label("", id="handover-message", classes="problem")
-            yield Footer()
+            yield Footer(compact=True)
 
     def _agent_text(self) -> str:
         if self.org:
@@ -267,7 +267,7 @@ class VerifyDialog(ModalScreen[None]):
             yield Label(TEXT["verify_title"], classes="dialog-title")
             yield Input(placeholder=TEXT["verify_input"], id="verify-text", max_length=4000)
             yield Static("", id="verify-result")
-            yield Footer()
+            yield Footer(compact=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Verify what was scanned; the box empties for the next scan."""
@@ -330,7 +330,7 @@ class CertificateScreen(Screen[None]):
         yield DataTable(id="awaiting-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="waiting-title", classes="section-title")
         yield DataTable(id="waiting-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Fill both queues; the cursor starts on the oldest approved case."""

@@ -36,13 +36,14 @@ class ErrorDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter", "dismiss", TEXT["close"], id="dialog.close")]
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, title: str | None = None) -> None:
         super().__init__()
         self.message = message
+        self.title_text = title or TEXT["error_title"]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error"):
-            yield Label(TEXT["error_title"], classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title")
             yield Static(Text(self.message), id="error-message")
             yield Footer(compact=True)
 

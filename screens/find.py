@@ -18,7 +18,7 @@ from models.identity import normalize_id
 from models.problems import DomainError
 from offline_cache.repositories import CaseFilter
 from screens.dialogs import DocumentDialog, ErrorDialog
-from screens.status import StatusBar
+from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
     PAGE_MARGIN,
     STATE_SHORT,
@@ -116,6 +116,11 @@ class FindScreen(Screen[None]):
         """Cursor in the query."""
         self.query_one(DataTable).add_columns(*TEXT["columns"])
         self.query_one("#find-query", Input).focus()
+
+    def on_sync_data_changed(self, _message: SyncDataChanged) -> None:
+        """A sync changed cases: the same search again, showing their states now."""
+        if self.is_mounted and self.last_filter is not None:
+            self.show_results(self.last_filter)
 
     @on(Input.Submitted, "#find-query")
     def _search(self, event: Input.Submitted) -> None:

@@ -1,7 +1,9 @@
 """Sign-in and the idle lock.
 
 This is the first screen: it imports no service at module level (the station's services are
-loaded after it is shown, see ``window_client.app``).
+loaded after it is shown, see ``window_client.app``). The App checks the password at the hall
+in a worker thread, and against the cached hash when the hall does not answer (离线登录); these
+screens only wait for the answer, so frames keep coming while the hall is asked.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ TEXT: dict[str, Any] = {
     "switch": "换人登录",
     "opening": "正在打开本站数据……",
     "not_started": "本站数据未能打开，无法登录",
+    "checking": "正在验证……",
+    "failed": "登录未完成，请重试",
+    "reauth_title": "大厅要求重新登录（同步已暂停）",
+    "reauth_hint": "请 {name}（{staff_no}）输入密码，验证后继续同步；或按 F10 换人登录",
 }
 
 
@@ -80,34 +86,40 @@ class LoginScreen(Screen["StaffMember"]):
         if runtime is None:
             message.update(TEXT["not_started"])
             return
-        message.update("")
+        message.update(TEXT["checking"])
         from window_client.services.staff import SignInError
 
         number = self.query_one("#login-no", Input).value
         try:
-            member = runtime.staff.sign_in(number, event.value)
+            outcome = await self.app_.sign_in(number, event.value)
         except SignInError as exc:
-            self.query_one("#login-message", Label).update(Text(exc.message))
+            message.update(Text(exc.message))
             event.input.value = ""
             return
-        self.dismiss(member)
+        except Exception:  # already logged and shown in a dialog by the App's worker handler
+            message.update(TEXT["failed"])
+            event.input.value = ""
+            return
+        message.update("")
+        self.dismiss(outcome.member)
 
 
 class LockScreen(Screen[bool]):
-    """Shown after the idle time: the same staff member unlocks with the password."""
+    """Shown after the idle time, or when the hall asks for a new sign-in (``reauth``): the same
+    staff member unlocks with the password (which, while sync waits for it, the hall checks)."""
 
     BINDINGS = [Binding("f10", "switch", TEXT["switch"], id="lock.switch")]
 
-    def __init__(self, member: StaffMember) -> None:
+    def __init__(self, member: StaffMember, reauth: bool = False) -> None:
         super().__init__()
         self.member = member
+        self.reauth = reauth
 
     def compose(self) -> ComposeResult:
+        title, hint = ("reauth_title", "reauth_hint") if self.reauth else ("locked_title", "locked_hint")
         with Vertical(classes="dialog"):
-            yield Label(TEXT["locked_title"], classes="dialog-title")
-            yield Static(
-                Text(TEXT["locked_hint"].format(name=self.member.name, staff_no=self.member.staff_no))
-            )
+            yield Label(TEXT[title], classes="dialog-title")
+            yield Static(Text(TEXT[hint].format(name=self.member.name, staff_no=self.member.staff_no)))
             yield Input(placeholder=TEXT["password"], password=True, id="lock-password")
             yield Label("", id="lock-message", classes="problem")
         yield Footer(compact=True)
@@ -116,15 +128,21 @@ class LockScreen(Screen[bool]):
         """Cursor in the password."""
         self.query_one("#lock-password", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         """Unlock with the same staff member's password."""
         from window_client.services.staff import SignInError
 
         app: WindowClientApp = self.app  # type: ignore[assignment]
+        message = self.query_one("#lock-message", Label)
+        message.update(TEXT["checking"])
         try:
-            app.runtime.staff.sign_in(self.member.staff_no, event.value)
+            await app.unlock(self.member, event.value)
         except SignInError as exc:
-            self.query_one("#lock-message", Label).update(Text(exc.message))
+            message.update(Text(exc.message))
+            event.input.value = ""
+            return
+        except Exception:  # already logged and shown in a dialog by the App's worker handler
+            message.update(TEXT["failed"])
             event.input.value = ""
             return
         self.dismiss(True)

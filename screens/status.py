@@ -1,25 +1,47 @@
-"""The status line shown on every working screen: station, staff, connection, unsynced work."""
+"""The status line shown on every working screen: station, staff, connection, unsynced work.
+
+It shows the sync status the App keeps current (``WindowClientApp.sync_status``, from the sync
+thread's snapshots): 在线/离线 as the last attempt found the hall, 同步中 while a sync runs,
+待同步 N (operations still queued), 冲突/退回 N (refused operations nobody has reviewed) and
+需重新登录 when the hall asked for a new sign-in. The station's name gives way (cut with …)
+when the line needs the room at 80 columns.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
 
 TEXT: dict[str, Any] = {
-    "line": "{station} │ {name}（{staff_no}·{role}） │ {connection} │ 待同步 {pending} 项",
+    "member": "{name}（{staff_no}·{role}）",
+    "pending": "待同步 {pending} 项",
+    "refused": "冲突/退回 {refused} 项",
+    "reauth": "需重新登录",
     "offline": "离线",
     "online": "在线",
+    "running": "同步中",
     "roles": {"clerk": "受理员", "supervisor": "值班长", "admin": "管理员"},
 }
+SEPARATOR = " │ "
+MIN_STATION = 6  # columns the station's name keeps however much else the line shows
+
+
+@dataclass
+class SyncDataChanged(Message):
+    """A sync changed local data (a decision pulled, an operation refused): screens that show
+    cases reload. Posted by the App to every open screen."""
 
 
 class StatusBar(Static):
-    """One line; refreshed by its screen and every few seconds."""
+    """One line; refreshed by its screen, by every sync status change, and every few seconds."""
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
@@ -31,20 +53,45 @@ class StatusBar(Static):
         self.set_interval(5, self.refresh_status)
 
     def refresh_status(self) -> None:
-        """Re-read the counts (one COUNT query)."""
+        """Re-read the counts (two COUNT queries) and the App's sync status."""
         app: WindowClientApp = self.app  # type: ignore[assignment]
         member = app.member
         if member is None:
             return
-        self.update(
-            Text(
-                TEXT["line"].format(
-                    station=app.services.station.name,
-                    name=member.name,
-                    staff_no=member.staff_no,
-                    role=TEXT["roles"][member.role.value],
-                    connection=TEXT["online"] if app.online else TEXT["offline"],
-                    pending=app.services.pending_operations(),
-                )
-            )
-        )
+        services = app.services
+        status = app.sync_status
+        if status is not None and status.running:
+            connection = TEXT["running"]
+        elif status is not None and status.online:
+            connection = TEXT["online"]
+        else:
+            connection = TEXT["offline"]
+        tail = [
+            TEXT["member"].format(
+                name=member.name, staff_no=member.staff_no, role=TEXT["roles"][member.role.value]
+            ),
+            connection,
+            TEXT["pending"].format(pending=services.pending_operations()),
+        ]
+        refused = services.refused_operations()
+        if refused:
+            tail.append(TEXT["refused"].format(refused=refused))
+        if status is not None and status.auth_required:
+            tail.append(TEXT["reauth"])
+        self.update(self.line(services.station.name, tail))
+
+    def line(self, station: str, tail: list[str]) -> Text:
+        """The line, with the station's name cut to what the rest leaves of the width."""
+        width = (self.content_region.width or self.app.size.width - 2) or 78
+        rest = SEPARATOR + SEPARATOR.join(tail)
+        room = max(MIN_STATION, width - cell_len(rest))
+        name = Text(station, no_wrap=True, end="")
+        if cell_len(station) > room:
+            name.truncate(room, overflow="ellipsis")
+        text = Text.assemble(name, rest, no_wrap=True, end="")
+        for warning in (TEXT["reauth"],):
+            text.highlight_words([warning], style="bold reverse")
+        if len(tail) > 3 and tail[3].startswith(TEXT["refused"][:5]):
+            text.highlight_words([tail[3]], style="bold")
+        text.truncate(width, overflow="ellipsis")
+        return text

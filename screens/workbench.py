@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from models.enums import CaseState
 from models.records import CaseView
 from offline_cache.repositories import CaseFilter
-from screens.status import StatusBar
+from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
     PAGE_MARGIN,
     STATE_SHORT,
@@ -37,6 +37,9 @@ TEXT: dict[str, Any] = {
     "certificates": "出证",
     "refresh": "刷新",
     "dayclose": "日结",
+    "sync": "同步",
+    "stale_title": "暂停受理新办件",
+    "stale": "{reason}\n\n按 F8 打开同步页，或按 Ctrl+Y 立即同步。",
     "lock": "锁屏",
     "signout": "注销",
     "today": "今日办件（{count}件，回车查看）",
@@ -66,6 +69,9 @@ class WorkbenchScreen(Screen[None]):
             TEXT["certificates"],
             id="workbench.certificates",
             tooltip="出证、领取、寄递、核验",
+        ),
+        Binding(
+            "f8", "sync", TEXT["sync"], id="workbench.sync", tooltip="同步状态、被大厅退回的操作，立即同步"
         ),
         Binding("f9", "dayclose", TEXT["dayclose"], id="workbench.dayclose", tooltip="值班长日结（分窗口）"),
         Binding("ctrl+l", "lock", TEXT["lock"], id="workbench.lock", tooltip="离开窗口时锁屏"),
@@ -104,6 +110,11 @@ class WorkbenchScreen(Screen[None]):
         if self.resumed:
             self.refresh_data()
         self.resumed = True
+
+    def on_sync_data_changed(self, _message: SyncDataChanged) -> None:
+        """A sync brought decisions (or refusals): show the cases as they are now."""
+        if self.is_mounted:
+            self.refresh_data()
 
     def on_resize(self, event: events.Resize) -> None:
         """Item names get what a wider (or narrower) screen leaves them."""
@@ -188,10 +199,22 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(CaseDetailScreen(str(event.row_key.value)))
 
     def action_accept(self) -> None:
-        """Open the acceptance form."""
+        """Open the acceptance form, unless the station has gone too long without a sync: then
+        say why instead (its data stays viewable; syncing lifts the stop)."""
         from screens.accept import AcceptScreen
+        from screens.dialogs import ErrorDialog
 
+        stale = self.app_.services.acceptance.staleness()
+        if stale is not None:
+            self.app.push_screen(ErrorDialog(TEXT["stale"].format(reason=stale.zh()), TEXT["stale_title"]))
+            return
         self.app.push_screen(AcceptScreen())
+
+    def action_sync(self) -> None:
+        """The sync screen: status, refused operations, sync now."""
+        from screens.sync import SyncScreen
+
+        self.app.push_screen(SyncScreen())
 
     def action_ledger(self) -> None:
         """Open the tolerance ledger."""

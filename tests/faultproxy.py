@@ -110,6 +110,11 @@ class FaultProxy:
         with self._lock:
             self.scripts[path].extend(faults)
 
+    def reset(self) -> None:
+        """Forget the faults still queued (a test's run did not reach them)."""
+        with self._lock:
+            self.scripts.clear()
+
     def _next_fault(self, path: str) -> Fault:
         with self._lock:
             queue = self.scripts.get(path)

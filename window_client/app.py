@@ -8,6 +8,12 @@ catalogue, argon2 or any working screen is imported. Without a runtime from the 
 station (settings, store, catalogue, demo seeding) is opened in a worker thread after the first
 frame; a sign-in submitted before it is ready waits for it. Only this module and the sign-in
 screen are imported eagerly, and they keep their heavy imports inside functions.
+
+Sync never runs on the UI thread: sign-in asks the hall in a worker thread (falling back to the
+cached hash when the hall does not answer), and one thread worker (group ``sync``) runs
+:class:`~window_client.services.background_sync.BackgroundSync` for the whole session. Its
+status snapshots and reports come back as :class:`SyncStatusChanged` and :class:`SyncFinished`
+messages; no frame waits on the network.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import datetime as dt
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,16 +32,20 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from models.problems import DomainError
 from screens.dialogs import ErrorDialog
 from screens.login import LockScreen, LoginScreen
+from screens.status import StatusBar, SyncDataChanged
 
 if TYPE_CHECKING:
+    from window_client.services.background_sync import BackgroundSync, SignInOutcome
     from window_client.services.runtime import Runtime
     from window_client.services.staff import StaffMember
+    from window_client.services.sync import SyncReport, SyncStatus
 
 TEXT: dict[str, Any] = {
     "title": "全科综合窗口",
@@ -48,10 +59,51 @@ TEXT: dict[str, Any] = {
     "bad_settings": "配置文件有误，请联系管理员：\n{detail}",
     "palette": "命令",
     "palette_hint": "输入操作名称查找，回车执行",
+    "sync_now": "同步",
+    "offline_sign_in": "离线登录：暂时无法连接大厅，已按上次联网登录的密码验证；联网后自动同步",
+    "auth_paused": "大厅要求重新登录，同步已暂停：按 Ctrl+L 锁屏后输入密码，或在同步页（F8）按 F6",
+    "refused": "大厅退回了 {count} 项操作（已保留），请在同步页（F8）查看原因和处理办法",
+    "synced": "同步完成：上传 {pushed} 项，下载 {pulled} 项，待同步 {pending} 项",
+    "sync_failed": "同步未完成：{reason}",
+    "sync_unavailable": "未连接大厅：{reason}",
+    "sync_crashed": "后台同步出错：{error}（详细信息已记录在 {log}），稍后自动重试",
+    "bad_server": (
+        "大厅地址无效（{detail}），只能离线工作；请检查 WINDOW_CLIENT_SERVER 或 config.toml 的 server"
+    ),
 }
 # The interval of the idle-lock check: often enough for a short test lock, never busy.
 MAX_IDLE_CHECK_SECONDS = 5.0
 STATION_OPEN_DELAY_SECONDS = 0.15
+# The sign-in waits this long for the hall (its connect timeout is 5 s) before checking the
+# cached hash instead; a late answer from the hall is still used for the session's token.
+SIGN_IN_WAIT_SECONDS = 6.0
+# Keys listed in the command palette although the footer has no room for them.
+# At exit the sync thread gets this long to finish a run before the store is closed under it.
+UNMOUNT_SYNC_WAIT_SECONDS = 5.0
+PALETTE_ONLY = frozenset({"app.sync_now"})
+# The demo signs in as this clerk to give the demo hall the sample cases (README: demo).
+DEMO_SYNC_STAFF = "C001"
+
+
+@dataclass
+class SyncStatusChanged(Message):
+    """A new sync status snapshot (posted from whichever thread changed it)."""
+
+    status: SyncStatus
+
+
+@dataclass
+class SyncFinished(Message):
+    """A sync run ended (completed, or stopped by an error it records)."""
+
+    report: SyncReport
+
+
+@dataclass
+class SyncCrashed(Message):
+    """The sync thread hit an unexpected error; it carries on with backoff."""
+
+    error: BaseException
 
 
 class BindingCommands(Provider):
@@ -63,7 +115,8 @@ class BindingCommands(Provider):
             binding = active.binding
             # The footer's keys (cursor keys of tables and inputs are not actions); not the
             # palette's own key, which would only open another palette.
-            if not (binding.show and binding.description and active.enabled):
+            listed = binding.show or binding.id in PALETTE_ONLY
+            if not (listed and binding.description and active.enabled):
                 continue
             if binding.action == "command_palette":
                 continue
@@ -89,29 +142,35 @@ class BindingCommands(Provider):
                 yield Hit(score, matcher.highlight(text), run, help=help_text or None)
 
 
-def _prepare_station(runtime: Runtime, samples: bool) -> None:
+def _prepare_station(runtime: Runtime, samples: bool, today: dt.date) -> BackgroundSync | None:
     """Open the store and catalogue; give a new station its demo accounts (and, for the demo
-    command, the bundled sample cases) so there is someone to sign in and something to see."""
+    command, sample cases in every state) so there is someone to sign in and something to see.
+    Returns the station's background sync, or None when the hall's URL is unusable."""
     from window_client.services.staff import seed_demo_staff
 
     station = runtime.station  # an unknown station code fails here, before anyone signs in
-    if samples:
-        from importlib import resources
-
-        from offline_cache.repositories import CaseFilter
-        from window_client.services.batch import BatchRunner
-        from window_client.services.runtime import Runtime
-
-        if runtime.cases.count(CaseFilter()) == 0:
-            sample = Path(runtime.settings.home) / "sample_batch.csv"
-            sample.parent.mkdir(parents=True, exist_ok=True)
-            data = resources.files("window_client") / "data" / "sample_batch.csv"
-            sample.write_bytes(data.read_bytes())
-            # Accepted by "demo", as `window-client sample` does: the receipts say who.
-            demo = Runtime(runtime.settings, actor="demo", _store=runtime.store)
-            BatchRunner(demo.acceptance).run(sample, dt.date.today())
     if runtime.staff.count() == 0:
         seed_demo_staff(runtime.staff, station.code)
+    if samples:
+        from window_client.services.demo_seed import seed_demo_station
+
+        seed_demo_station(runtime, today)
+    return _background_sync(runtime)
+
+
+def _background_sync(runtime: Runtime) -> BackgroundSync | None:
+    from window_client.hall_client import BadServerURL
+    from window_client.services.background_sync import DEFAULT_INTERVAL, BackgroundSync
+
+    try:
+        service = runtime.sync  # builds the HTTP client here, off the UI thread
+    except BadServerURL:
+        return None
+    raw = runtime.settings.config.get("sync", {})
+    interval = raw.get("interval_seconds", DEFAULT_INTERVAL) if isinstance(raw, dict) else DEFAULT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
+        interval = DEFAULT_INTERVAL
+    return BackgroundSync(service, float(interval))
 
 
 class WindowClientApp(App[None]):
@@ -123,7 +182,9 @@ class WindowClientApp(App[None]):
         today: the working day (fixed in tests).
         idle_seconds: lock the screen after this long without a key (0: never); by default
             from the station's configuration.
-        samples: accept the bundled sample cases into an empty station (the demo command).
+        samples: fill an empty station with sample cases in every state (the demo command).
+        demo: the hall is the demo hall started with the counter: sync the sample cases to it
+            as soon as it answers, before anyone signs in.
     """
 
     TITLE = TEXT["title"]
@@ -133,6 +194,15 @@ class WindowClientApp(App[None]):
     COMMANDS = {BindingCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", TEXT["quit"], id="app.quit", tooltip="退出程序"),
+        # Every screen syncs on Ctrl+Y; the footer has no room for it (the palette lists it).
+        Binding(
+            "ctrl+y",
+            "sync_now",
+            TEXT["sync_now"],
+            show=False,
+            id="app.sync_now",
+            tooltip="立即与大厅同步（上传待同步的操作，下载大厅的决定）",
+        ),
         # Declared here (Textual adds an English one otherwise); the footer shows it on the right.
         Binding(
             "ctrl+p",
@@ -152,13 +222,19 @@ class WindowClientApp(App[None]):
         idle_seconds: float | None = None,
         *,
         samples: bool = False,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         self._base = runtime
         self._services: Runtime | None = None
         self.samples = samples
+        self.demo = demo
         self.member: StaffMember | None = None
-        self.online = False  # the sync engine (issue 4) sets this
+        self.background: BackgroundSync | None = None
+        self.sync_status: SyncStatus | None = None
+        self.sync_problem: str | None = None  # why there is no sync at all (a bad URL)
+        self._last_sign_in: tuple[SignInOutcome, str] | None = None
+        self._manual_sync = False
         self._today = today or dt.date.today
         self._idle_override = idle_seconds
         self.idle_seconds = 0.0  # known once the station's settings are read
@@ -218,11 +294,11 @@ class WindowClientApp(App[None]):
         self.push_screen(LoginScreen(), self._signed_in)
         if self._base is not None:
             try:
-                _prepare_station(self._base, self.samples)
+                background = _prepare_station(self._base, self.samples, self.today())
             except Exception as exc:  # e.g. an unknown station code: a dialog, then exit
                 self._start_failed(exc)
                 return
-            self._station_ready(self._base)
+            self._station_ready(self._base, background)
 
     def on_ready(self) -> None:
         """The sign-in screen has been drawn: open the station in the background a moment
@@ -239,14 +315,15 @@ class WindowClientApp(App[None]):
 
         runtime = Runtime(Settings.from_env(), actor="tui")
         try:
-            _prepare_station(runtime, self.samples)
+            background = _prepare_station(runtime, self.samples, self.today())
         except BaseException:
             runtime.close()
             raise
-        self.call_from_thread(self._station_ready, runtime)
+        self.call_from_thread(self._station_ready, runtime, background)
 
-    def _station_ready(self, runtime: Runtime) -> None:
+    def _station_ready(self, runtime: Runtime, background: BackgroundSync | None) -> None:
         self._base = runtime
+        self._start_sync(runtime, background)
         settings = runtime.settings
         if settings.keymap:
             self.set_keymap(settings.keymap)
@@ -260,6 +337,32 @@ class WindowClientApp(App[None]):
             if isinstance(screen, LoginScreen):
                 screen.show_station(runtime.station.name)
         self._started.set()
+
+    def _start_sync(self, runtime: Runtime, background: BackgroundSync | None) -> None:
+        if background is None:
+            from window_client.hall_client import BadServerURL, check_server_url
+
+            try:
+                check_server_url(runtime.settings.server)
+            except BadServerURL as exc:
+                self.sync_problem = TEXT["bad_server"].format(detail=exc)
+            return
+        self.background = background
+        self.sync_status = background.status
+        background.subscribe(lambda status: self.post_message(SyncStatusChanged(status)))
+        self._sync_worker(background)
+        if self.demo:
+            from window_client.services.demo_seed import demo_password
+
+            background.bootstrap(DEMO_SYNC_STAFF, demo_password(DEMO_SYNC_STAFF), runtime.sync_once)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync", name="sync")
+    def _sync_worker(self, background: BackgroundSync) -> None:
+        """The station's sync thread, for the whole run of the App."""
+        background.run(
+            on_report=lambda report: self.post_message(SyncFinished(report)),
+            on_error=lambda error: self.post_message(SyncCrashed(error)),
+        )
 
     def _start_failed(self, error: BaseException) -> None:
         from window_client.services.runtime import UnknownStationError
@@ -280,6 +383,55 @@ class WindowClientApp(App[None]):
 
     # ------------------------------------------------------------ sign-in, lock
 
+    async def sign_in(self, staff_no: str, password: str) -> SignInOutcome:
+        """Check a sign-in without blocking a frame: at the hall first (in a worker thread; a
+        good answer refreshes the cached hash and gives sync its token), against the cached
+        hash when the hall does not answer. Raises :class:`SignInError` (Chinese)."""
+        from window_client.services.staff import SignInError
+
+        worker = self._sign_in_worker(staff_no, password)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(worker.wait()), SIGN_IN_WAIT_SECONDS)
+        except TimeoutError:
+            # The hall is there but slow: the cached hash decides now; the online sign-in
+            # goes on in its thread and, if it succeeds, the session syncs with its token.
+            offline = self.run_worker(
+                partial(self._offline_sign_in, staff_no, password),
+                thread=True,
+                group="sign-in-offline",
+                exit_on_error=False,
+            )
+            result = await offline.wait()
+        except WorkerFailed as exc:
+            raise exc.error from None
+        if isinstance(result, SignInError):
+            raise result
+        self._last_sign_in = (result, password)
+        return result
+
+    def _offline_sign_in(self, staff_no: str, password: str) -> SignInOutcome | Exception:
+        from window_client.services.background_sync import SignInOutcome
+        from window_client.services.staff import SignInError
+
+        try:
+            return SignInOutcome(self.base.staff.sign_in(staff_no, password), online=False)
+        except SignInError as exc:
+            return exc
+
+    # Not exclusive: a sign-in still waiting for a slow hall must finish (its token is used).
+    @work(thread=True, exit_on_error=False, group="sign-in", name="sign in")
+    def _sign_in_worker(self, staff_no: str, password: str) -> SignInOutcome | Exception:
+        """Returns the outcome, or the :class:`SignInError` to show (not a worker failure)."""
+        from window_client.services.staff import SignInError
+
+        background = self.background
+        if background is None:
+            return self._offline_sign_in(staff_no, password)
+        try:
+            return background.sign_in(staff_no, password, self.base.staff.sign_in)
+        except SignInError as exc:
+            return exc
+
     def _signed_in(self, member: StaffMember | None) -> None:
         if member is None:
             self.exit()
@@ -288,16 +440,52 @@ class WindowClientApp(App[None]):
         from window_client.services.runtime import Runtime
 
         self.member = member
-        # Services act as the signed-in staff member (audit trail, case clerk).
+        # Services act as the signed-in staff member (audit trail, case clerk); they share
+        # the station's sync service (one token, one status).
         base = self.base
-        self._services = Runtime(base.settings, actor=member.staff_no, _store=base.store)
+        background = self.background
+        self._services = Runtime(
+            base.settings,
+            actor=member.staff_no,
+            _store=base.store,
+            _shared_sync=background.service if background is not None else None,
+        )
         self.last_activity = time.monotonic()
+        last, self._last_sign_in = self._last_sign_in, None
+        online = last is not None and last[0].online
+        if background is not None and last is not None:
+            background.start_session(self._services.sync_once, last[0], last[1])
         self.push_screen(WorkbenchScreen())
+        if not online:
+            self.notify(TEXT["offline_sign_in"], timeout=8)
+
+    async def unlock(self, member: StaffMember, password: str) -> SignInOutcome:
+        """The idle lock (or the hall's request for a new sign-in): the same staff member's
+        password. When sync waits for a sign-in the hall checks it and the sync resumes; else
+        the cached hash does (no network). Raises :class:`SignInError`."""
+        background = self.background
+        if background is not None and (background.needs_sign_in or background.service.client.token is None):
+            outcome = await self.sign_in(member.staff_no, password)
+            self._last_sign_in = None
+            background.resumed(outcome, password)
+            return outcome
+        worker = self.run_worker(
+            partial(self._offline_sign_in, member.staff_no, password),
+            thread=True,
+            group="sign-in-offline",
+            exit_on_error=False,
+        )
+        result = await worker.wait()
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def sign_out(self) -> None:
         """Back to the sign-in screen with nothing of the last staff member left on screen."""
         self.member = None
         self._services = None
+        if self.background is not None:
+            self.background.end_session()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         login = LoginScreen()
@@ -305,8 +493,9 @@ class WindowClientApp(App[None]):
         if self.is_started:
             login.show_station(self.base.station.name)
 
-    def lock(self) -> None:
-        """Cover the screen until the same staff member signs in again."""
+    def lock(self, reauth: bool = False) -> None:
+        """Cover the screen until the same staff member signs in again (``reauth``: because
+        the hall asked for a new sign-in, which the password then gives it)."""
         if self.member is None or self.locked:
             return
         self.locked = True
@@ -317,7 +506,7 @@ class WindowClientApp(App[None]):
             if not ok:
                 self.sign_out()
 
-        self.push_screen(LockScreen(self.member), unlocked)
+        self.push_screen(LockScreen(self.member, reauth=reauth), unlocked)
 
     def _check_idle(self) -> None:
         if self.idle_seconds > 0 and time.monotonic() - self.last_activity > self.idle_seconds:
@@ -328,6 +517,59 @@ class WindowClientApp(App[None]):
         if isinstance(event, events.Key | events.MouseDown):
             self.last_activity = time.monotonic()
         await super().on_event(event)
+
+    # ------------------------------------------------------------ sync
+
+    def action_sync_now(self) -> None:
+        """Ctrl+Y: sync now (in the background; the status bar shows how it goes)."""
+        if self.background is None:
+            if self.sync_problem:
+                self.notify(self.sync_problem, severity="warning")
+            return
+        if self.member is None:
+            return
+        self._manual_sync = True
+        self.background.sync_now()
+
+    def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
+        """Keep the status bars current; say once when the hall wants a new sign-in."""
+        previous = self.sync_status
+        self.sync_status = message.status
+        if message.status.auth_required and not (previous and previous.auth_required) and self.member:
+            self.notify(TEXT["auth_paused"], severity="warning", timeout=10)
+        self.refresh_status_bars()
+
+    def refresh_status_bars(self) -> None:
+        """Redraw the status line of every open screen."""
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh_status()
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        """Show what the sync brought: screens reload, refusals are announced."""
+        report = message.report
+        if report.catalog_changed or report.calendar_changed:
+            self.base.refresh()  # the staff member's runtime refreshed itself in the thread
+        if report.pulled or report.refused or report.pushed:
+            for screen in self.screen_stack:
+                screen.post_message(SyncDataChanged())
+        if report.refused:
+            self.notify(TEXT["refused"].format(count=report.refused), severity="warning", timeout=10)
+        if self._manual_sync and self.member is not None:
+            self._manual_sync = False
+            if report.error is None:
+                self.notify(TEXT["synced"].format(**report.as_contract()))
+            else:
+                reason = self.sync_status.last_error if self.sync_status else None
+                self.notify(
+                    TEXT["sync_failed"].format(reason=reason or report.error.message), severity="warning"
+                )
+        self.refresh_status_bars()
+
+    def on_sync_crashed(self, message: SyncCrashed) -> None:
+        """Logged for the maintainers; staff see a short note (the thread goes on)."""
+        log = self._log_error(message.error)
+        self.notify(TEXT["sync_crashed"].format(error=message.error, log=log), severity="error", timeout=10)
 
     # ------------------------------------------------------------ errors
 
@@ -379,7 +621,10 @@ class WindowClientApp(App[None]):
             super()._handle_exception(error)
 
     def on_unmount(self) -> None:
-        """Release the store (shared by both runtimes) and anything else they hold."""
+        """Stop the sync thread; release the store (shared by both runtimes) and the rest."""
+        if self.background is not None:
+            self.background.stop()
+            self.background.wait_stopped(UNMOUNT_SYNC_WAIT_SECONDS)
         if self._services is not None:
             self._services.close()
         if self._base is not None:

@@ -157,16 +157,16 @@ def test_a_token_pushes_only_for_its_own_station(server: Served) -> None:
     assert response.json()["error"]["code"] == "auth.forbidden"
 
 
-def test_terminate_needs_a_supervisor(server: Served) -> None:
+def test_a_discretionary_termination_needs_a_supervisor(server: Served) -> None:
     api = server.api
     clerk = api.token("C001")
     api.results(clerk, [accept(f"GXZX-20261120-0002{n}", state="accepted_tolerated") for n in range(3)])
-    by_clerk = transition("GXZX-20261120-00020", "terminate", "accepted_tolerated", reason="supplement.late")
+    by_clerk = transition("GXZX-20261120-00020", "terminate", "accepted_tolerated", reason="申请人放弃补正")
     named = transition(
-        "GXZX-20261120-00021", "terminate", "accepted_tolerated", reason="supplement.late", approved_by="S001"
+        "GXZX-20261120-00021", "terminate", "accepted_tolerated", reason="申请人放弃补正", approved_by="S001"
     )
     named_clerk = transition(
-        "GXZX-20261120-00022", "terminate", "accepted_tolerated", reason="supplement.late", approved_by="C002"
+        "GXZX-20261120-00022", "terminate", "accepted_tolerated", reason="申请人放弃补正", approved_by="C002"
     )
     assert statuses(api.results(clerk, [by_clerk, named, named_clerk])) == [
         ("refused", "case.needs_supervisor"),
@@ -174,8 +174,23 @@ def test_terminate_needs_a_supervisor(server: Served) -> None:
         ("refused", "case.needs_supervisor"),
     ]
     supervisor = api.token("S001")
-    again = transition("GXZX-20261120-00020", "terminate", "accepted_tolerated", reason="supplement.late")
+    again = transition("GXZX-20261120-00020", "terminate", "accepted_tolerated", reason="申请人放弃补正")
     assert statuses(api.results(supervisor, [again])) == [("applied", None)]
+
+
+def test_a_termination_the_rules_decide_is_recorded_by_the_clerk(server: Served) -> None:
+    api = server.api
+    clerk = api.token("C001")
+    api.results(clerk, [accept(f"GXZX-20261120-0002{n}", state="accepted_tolerated") for n in (5, 6)])
+    late = transition("GXZX-20261120-00025", "terminate", "accepted_tolerated", reason="supplement.late")
+    bad = transition(
+        "GXZX-20261120-00026", "terminate", "accepted_tolerated", reason="supplement.nonconforming"
+    )
+    assert statuses(api.results(clerk, [late, bad])) == [("applied", None), ("applied", None)]
+    assert {c["case_no"] for c in backoffice.list_cases(server.engine, state="terminated")} == {
+        "GXZX-20261120-00025",
+        "GXZX-20261120-00026",
+    }
 
 
 def test_malformed_payloads_are_refused_one_by_one(server: Served) -> None:

@@ -13,10 +13,11 @@ from models.enums import Channel
 from models.problems import DomainError, Problem
 from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
+from window_client.hall_client import HallError
 from window_client.services.acceptance import AcceptanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
-from window_client.services.certificates import CertificateService
+from window_client.services.certificates import CertificateService, PublishReport
 from window_client.services.settings import Settings
 from window_client.services.staff import StaffService
 from window_client.services.sync import SyncReport, SyncService
@@ -40,6 +41,10 @@ class Runtime:
     settings: Settings
     actor: str = "system"
     _store: Store | None = field(default=None, repr=False)
+    # The counter's runtimes (the station's and the signed-in staff member's) share one sync
+    # service: one token, one engine status, one background thread.
+    _shared_sync: SyncService | None = field(default=None, repr=False)
+    last_publish: PublishReport | None = field(default=None, repr=False)
 
     @property
     def store(self) -> Store:
@@ -164,6 +169,8 @@ class Runtime:
     @cached_property
     def sync(self) -> SyncService:
         """Sync with the hall server at ``settings.server`` (the client connects lazily)."""
+        if self._shared_sync is not None:
+            return self._shared_sync
         station = self.station.code
         return SyncService(
             self.store,
@@ -176,11 +183,38 @@ class Runtime:
         )
 
     def sync_once(self) -> SyncReport:
-        """One full push and pull; reloads the catalogue and calendar when they changed."""
+        """One full push and pull, then this station's certificate keys and revocations to the
+        hall (so certificates issued offline verify elsewhere); reloads the catalogue and
+        calendar when they changed. ``window-client sync`` and the counter both run this."""
         report = self.sync.run_once()
+        if report.completed:
+            self.last_publish = self.publish_certificates()
         if report.catalog_changed or report.calendar_changed:
             self.refresh()
         return report
+
+    def publish_certificates(self) -> PublishReport | None:
+        """Register unpublished keys and send local revocations with the sync's token.
+
+        Returns None when there was nothing to send or the hall could not take it now; what
+        was not sent stays marked unpublished and goes with the next sync (``cert publish``
+        reports the same refusals in detail).
+        """
+        from window_client.services.certificate_publish import HttpHallCertificates
+
+        keys, revocations = self.certificates.unpublished()
+        if not keys and not revocations:
+            return None
+        try:
+            hall = HttpHallCertificates(self.sync.client, timeout=self.settings.sync_timeout_seconds)
+        except HallError:
+            return None  # not signed in: the next sync after a sign-in sends them
+        try:
+            return self.certificates.publish(hall)
+        except HallError:
+            return None
+        finally:
+            hall.close()
 
     def refresh(self) -> None:
         """Forget the cached catalogue, calendar and the services built on them (after a sync
@@ -191,7 +225,7 @@ class Runtime:
     def close(self) -> None:
         """Release the store and the hall connection."""
         sync = self.__dict__.get("sync")
-        if sync is not None:
+        if sync is not None and sync is not self._shared_sync:
             sync.close()
         if self._store is not None:
             self._store.close()
