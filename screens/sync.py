@@ -62,6 +62,16 @@ def _local(at: dt.datetime | None, with_date: bool = True) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
+def _local_text(stamp: str | None) -> str:
+    """A stored ISO timestamp in the hall's local time (as typed when it cannot be read)."""
+    if not stamp:
+        return ""
+    try:
+        return _local(dt.datetime.fromisoformat(stamp))
+    except ValueError:
+        return stamp
+
+
 def _operation(row: RefusedOperation) -> str:
     if row.event:
         try:
@@ -194,7 +204,7 @@ class SyncScreen(Screen[None]):
         if row.winner:
             text += TEXT["winner"].format(winner=row.winner)
         if row.reviewed_by:
-            text += TEXT["reviewed"].format(by=row.reviewed_by, at=row.reviewed_at or "")
+            text += TEXT["reviewed"].format(by=row.reviewed_by, at=_local_text(row.reviewed_at))
         detail.update(Text(text))
 
     @on(DataTable.RowHighlighted, "#refused-table")
@@ -210,7 +220,7 @@ class SyncScreen(Screen[None]):
             return
         row = self.rows[event.cursor_row]
         if row.reviewed_by:
-            self.app.notify(TEXT["already"].format(by=row.reviewed_by, at=row.reviewed_at or ""))
+            self.app.notify(TEXT["already"].format(by=row.reviewed_by, at=_local_text(row.reviewed_at)))
             return
         done = background.service.acknowledge(row.op_id, member.staff_no)
         self.app.notify(TEXT["acknowledged"].format(by=done.reviewed_by, case=row.case_no or row.op_id[:12]))

@@ -80,7 +80,7 @@ SIGN_IN_WAIT_SECONDS = 6.0
 # Keys listed in the command palette although the footer has no room for them.
 # At exit the sync thread gets this long to finish a run before the store is closed under it.
 UNMOUNT_SYNC_WAIT_SECONDS = 5.0
-PALETTE_ONLY = frozenset({"app.sync_now"})
+PALETTE_ONLY = frozenset({"app.sync_now", "workbench.refresh"})
 # The demo signs in as this clerk to give the demo hall the sample cases (README: demo).
 DEMO_SYNC_STAFF = "C001"
 

@@ -34,6 +34,16 @@ def default(ctx: typer.Context) -> None:
         run_counter()
 
 
+@app.command("demo")
+def demo() -> None:
+    """The one-command demo: a demo hall server on 127.0.0.1 (its database demo-hall.db in the
+    data directory; none when WINDOW_CLIENT_SERVER or config.toml names a hall) and the counter
+    with sample cases in every state. The server stops when the counter exits."""
+    from window_client.cli.demo import run_demo
+
+    run_demo()
+
+
 @app.command("sample")
 def sample() -> None:
     """Accept the bundled sample batch into the local store (re-runs accept nothing twice)."""

@@ -1,4 +1,5 @@
-"""The default job while the counter screens are being built: accept the bundled sample batch."""
+"""The counter and the demo: ``window-client`` (the TUI), ``window-client demo`` (the TUI with a
+demo hall server on loopback) and ``window-client sample`` (the sample batch, no TUI)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ def run_counter() -> None:
     """Start the TUI on this station (see :mod:`window_client.launch`): an empty station is
     seeded with the demo staff and the sample cases first."""
     from window_client.launch import run_counter as start
+
+    raise typer.Exit(start())
+
+
+def run_demo() -> None:
+    """Start the demo hall server on loopback (unless a hall is configured) and the TUI; the
+    server stops when the TUI exits (see :func:`window_client.launch.run_demo`)."""
+    from window_client.launch import run_demo as start
 
     raise typer.Exit(start())
 

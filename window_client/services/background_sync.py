@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from models.problems import Problem
+from offline_cache import sync_repo
 from window_client.hall_client import AuthRequired, HallError, Unreachable
 from window_client.services.staff import SignInError, StaffMember
 from window_client.services.sync import (
@@ -34,6 +35,9 @@ from window_client.services.sync import (
 )
 
 DEFAULT_INTERVAL = 60.0
+# A case accepted (or changed) at the counter goes to the hall this soon, not at the next
+# regular sync: the back office sees it while the applicant is still at the window.
+PUSH_SOON_SECONDS = 3.0
 # How often the thread looks at the clock when nothing wakes it: backoff deadlines are seconds
 # apart, and "sync now" and stopping wake it at once.
 TICK_SECONDS = 1.0
@@ -96,6 +100,7 @@ class BackgroundSync:
         self._listeners: list[Listener] = []
         self._bootstrap: tuple[tuple[str, str], Callable[[], SyncReport]] | None = None
         self._retry_at: dt.datetime | None = None  # the next online sign-in attempt
+        self._last_run = self.clock()
         self._unsubscribe = service.engine.subscribe(lambda _status: self._emit())
 
     # ------------------------------------------------------------ status
@@ -249,7 +254,16 @@ class BackgroundSync:
             return False
         if status.next_retry_at is not None:
             return now >= status.next_retry_at
-        return now >= next_regular
+        if now >= next_regular:
+            return True
+        soon = now >= self._last_run + dt.timedelta(seconds=PUSH_SOON_SECONDS)
+        return soon and self._queued_since_last_run(status.pending)
+
+    def _queued_since_last_run(self, after_last_run: int) -> bool:
+        """Whether operations were queued since the last run (an index range count); ones that
+        were already waiting then (e.g. of a kind this client cannot send) do not count."""
+        with self.service.store.reading() as conn:
+            return sync_repo.count_outbox(conn)[0] > after_last_run
 
     def _attempt(self) -> SyncReport | None:
         run = self._run
@@ -259,7 +273,10 @@ class BackgroundSync:
             if self.service.client.token is None and not self._sign_in_again():
                 return None
             token = self.service.client.token
-        report = run()
+        try:
+            report = run()
+        finally:
+            self._last_run = self.clock()
         if isinstance(report.error, AuthRequired) and self.service.client.token != token:
             # Staff signed in again while this run was still using the old token: the pause
             # the engine just recorded is already over.
