@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TEXT: dict[str, Any] = {
     "member": "{name}（{staff_no}·{role}）",
+    "member_short": "{name}（{staff_no}）",
     "pending": "待同步 {pending} 项",
     "refused": "冲突/退回 {refused} 项",
     "reauth": "需重新登录",
@@ -66,32 +67,37 @@ class StatusBar(Static):
             connection = TEXT["online"]
         else:
             connection = TEXT["offline"]
-        tail = [
-            TEXT["member"].format(
-                name=member.name, staff_no=member.staff_no, role=TEXT["roles"][member.role.value]
-            ),
-            connection,
-            TEXT["pending"].format(pending=services.pending_operations()),
-        ]
+        counts = [connection, TEXT["pending"].format(pending=services.pending_operations())]
         refused = services.refused_operations()
         if refused:
-            tail.append(TEXT["refused"].format(refused=refused))
+            counts.append(TEXT["refused"].format(refused=refused))
         if status is not None and status.auth_required:
-            tail.append(TEXT["reauth"])
-        self.update(self.line(services.station.name, tail))
+            counts.append(TEXT["reauth"])
+        role = TEXT["roles"][member.role.value]
+        members = (
+            TEXT["member"].format(name=member.name, staff_no=member.staff_no, role=role),
+            TEXT["member_short"].format(name=member.name, staff_no=member.staff_no),
+        )
+        self.update(self.line(services.station.name, members, counts))
 
-    def line(self, station: str, tail: list[str]) -> Text:
-        """The line, with the station's name cut to what the rest leaves of the width."""
+    def line(self, station: str, members: tuple[str, ...], counts: list[str]) -> Text:
+        """The line: the station's name cut to what the rest leaves of the width, and the
+        staff member's role left out when even that would not leave it :data:`MIN_STATION`."""
         width = (self.content_region.width or self.app.size.width - 2) or 78
-        rest = SEPARATOR + SEPARATOR.join(tail)
+        for member in members:
+            rest = SEPARATOR + SEPARATOR.join([member, *counts])
+            if width - cell_len(rest) >= MIN_STATION:
+                break
         room = max(MIN_STATION, width - cell_len(rest))
         name = Text(station, no_wrap=True, end="")
         if cell_len(station) > room:
             name.truncate(room, overflow="ellipsis")
         text = Text.assemble(name, rest, no_wrap=True, end="")
-        for warning in (TEXT["reauth"],):
-            text.highlight_words([warning], style="bold reverse")
-        if len(tail) > 3 and tail[3].startswith(TEXT["refused"][:5]):
-            text.highlight_words([tail[3]], style="bold")
+        # (never an empty word list: its empty pattern would split every character apart)
+        for count in counts:
+            if count == TEXT["reauth"]:
+                text.highlight_words([count], style="bold reverse")
+            elif count.startswith("冲突/退回"):
+                text.highlight_words([count], style="bold")
         text.truncate(width, overflow="ellipsis")
         return text

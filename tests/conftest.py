@@ -27,6 +27,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data directory, also exported as WINDOW_CLIENT_HOME for the CLI."""
     path = tmp_path / "home"
     monkeypatch.setenv("WINDOW_CLIENT_HOME", str(path))
+    # Sign-in asks the hall first: point at a closed loopback port (discard) so no test talks to
+    # a hall it did not start itself (a demo hall on the default port, say).
+    monkeypatch.setenv("WINDOW_CLIENT_SERVER", "http://127.0.0.1:9")
     monkeypatch.delenv("WINDOW_CLIENT_STATION", raising=False)
     monkeypatch.delenv("WINDOW_CLIENT_USER", raising=False)
     return path

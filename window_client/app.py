@@ -499,6 +499,7 @@ class WindowClientApp(App[None]):
         if self.member is None or self.locked:
             return
         self.locked = True
+        reauth = reauth or (self.background is not None and self.background.needs_sign_in)
 
         def unlocked(ok: bool | None) -> None:
             self.locked = False

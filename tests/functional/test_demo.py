@@ -14,6 +14,7 @@ import json
 import os
 import pty
 import signal
+import socket
 import sqlite3
 import struct
 import subprocess
@@ -181,3 +182,14 @@ def test_configured_server_comes_from_the_environment_or_config(tmp_path: Path) 
     assert configured_server(tmp_path, {"WINDOW_CLIENT_SERVER": "http://hall:8765"}) == "http://hall:8765"
     (tmp_path / "config.toml").write_text('server = "http://10.0.0.2:8765"\n', encoding="utf-8")
     assert configured_server(tmp_path, {}) == "http://10.0.0.2:8765"
+
+
+def test_the_demo_hall_takes_the_default_port_only_when_it_is_free() -> None:
+    free = pick_port(0)
+    assert pick_port(free) == free
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = pick_port(port)
+    assert other != port and other > 0

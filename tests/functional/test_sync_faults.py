@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -169,7 +169,7 @@ def run_sync(station: StationHome, server: str) -> tuple[int, dict[str, int], st
     return done.returncode, data, done.stderr
 
 
-def wait_for(condition: Any, what: str, timeout: float = WAIT) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
     """Poll ``condition()`` until it is true (the fault tests act at observed points, not times)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -335,6 +335,27 @@ def test_client_killed_after_the_hall_committed_but_before_it_recorded_the_answe
     assert_converged(hall, station, accepted)
 
 
+def test_two_syncs_of_one_store_at_once_apply_each_operation_once(
+    tmp_path: Path,
+    hall: HallProcess,
+) -> None:
+    """The counter's background sync and a scripted ``window-client sync`` run together: both
+    push the same queue; the hall applies each operation once and both stations' records agree."""
+    station = StationHome(tmp_path / "gxzx")
+    station.configure(batch_size=SMALL_BATCH)
+    accepted = accept_cases(station, 400)
+    first = start_sync(station, hall.url, tmp_path / "first.log")
+    second = start_sync(station, hall.url, tmp_path / "second.log")
+    reports = []
+    for process, log in ((first, "first.log"), (second, "second.log")):
+        text = (tmp_path / log).read_text() if process.wait(WAIT) is not None else ""
+        assert process.returncode == 0, text
+        reports.append(json.loads(text[: text.index("}") + 1]))
+    assert sum(r["pushed"] for r in reports) == 400  # "applied" is answered once per operation
+    assert all(r["refused"] == 0 and r["pending"] == 0 for r in reports)
+    assert_converged(hall, station, accepted)
+
+
 # ---------------------------------------------------------------- the server killed
 
 
@@ -460,7 +481,7 @@ def test_a_timeout_leaves_the_push_queued_and_the_next_sync_counts_duplicates(
     proxy = FaultProxy(hall.url, stall_seconds=60)
     try:
         station = StationHome(tmp_path / "gxzx")
-        station.configure(timeout_seconds=1.5)  # config.toml [sync] timeout_seconds reaches the client
+        station.configure(timeout_seconds=3)  # config.toml [sync] timeout_seconds reaches the client
         accepted = accept_cases(station, 12)
         proxy.script(PUSH, Fault.STALL)
         code, report, stderr = run_sync(station, proxy.url)

@@ -124,7 +124,6 @@ class Clock:
 
 
 CLOCK = Clock()
-STATS: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +299,7 @@ STEPS_FROM: dict[str, tuple[str, ...]] = {
     "approved": ("issue_certificate", "deliver"),
     "certificate_issued": ("deliver",),
 }
+DECISIONS = st.sampled_from(["approve", "refuse"])
 # (case pick, step pick, whether the step is one the local state allows)
 COUNTER_STEPS = st.tuples(PICK, PICK, st.sampled_from([True, True, True, False]))
 
@@ -321,6 +321,7 @@ class SyncModel(RuleBasedStateMachine):
             CLOCK.offsets[station.code] = 0
         self.items = {s.code: _items(s.rt) for s in self.stations}
         self.applicants: list[str] = []
+        self.decided: set[str] = set()
 
     # ------------------------------------------------------------ helpers
 
@@ -336,21 +337,17 @@ class SyncModel(RuleBasedStateMachine):
         return int(station.query("SELECT COUNT(*) FROM outbox")[0][0])
 
     def case_of(self, station: Station, pick: int) -> str | None:
-        cases = sorted(station.accepted)
+        """Any case of the station, or (one pick in three) one the back office decided on, whose
+        local state may not know it yet."""
+        decided = sorted(self.decided & set(station.accepted))
+        cases = decided if decided and pick % 3 == 0 else sorted(station.accepted)
         return cases[pick % len(cases)] if cases else None
 
     def run_sync(self, station: Station) -> SyncReport | None:
         """One engine run; None when the station crashed (it is restarted)."""
         try:
-            r = station.rt.sync_once()
-            STATS[f"sync error {type(r.error).__name__}"] += 1
-            STATS["pushed"] += r.pushed
-            STATS["dups"] += r.duplicates
-            STATS["refused"] += r.refused
-            STATS["pulled"] += r.pulled
-            return r
-        except SimulatedCrash as e:
-            STATS[f"crash {e}"] += 1
+            return station.rt.sync_once()
+        except SimulatedCrash:
             station.restart()
             return None
 
@@ -381,7 +378,6 @@ class SyncModel(RuleBasedStateMachine):
                 by = "S001" if step == "terminate_supervisor" else None
                 cases.terminate(case_no, day, "supplement.late", approved_by=by)
         except DomainError:
-            STATS[f"local refused {step}"] += 1
             assert self.outbox_size(station) == before, "a refused counter step wrote an operation"
 
     # ------------------------------------------------------------ rules: the counter
@@ -428,7 +424,6 @@ class SyncModel(RuleBasedStateMachine):
         except DomainError as exc:
             # The clock jumped past the unsynced-days limit: refused, nothing written.
             assert exc.problem.code in STALE_CODES, exc.problem.en()
-            STATS["stale"] += 1
             assert self.outbox_size(station) == before
             return
         if decision.case_no is None:
@@ -437,7 +432,6 @@ class SyncModel(RuleBasedStateMachine):
             return
         assert decision.case_no not in station.accepted
         station.accepted[decision.case_no] = decision.outcome.value
-        STATS[f"accept {decision.outcome.value}"] += 1
 
     @precondition(lambda self: any(s.accepted for s in self.stations))
     @rule(
@@ -457,14 +451,12 @@ class SyncModel(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules: the back office
 
-    @precondition(lambda self: any(s.accepted for s in self.stations))
-    @rule(index=STATIONS, pick=PICK, decision=st.sampled_from(["approve", "refuse"]))
-    def back_office_decides(self, index: int, pick: int, decision: str) -> None:
-        station = self.stations[index]
+    def decidable(self, station: Station) -> list[str]:
+        """The station's cases the hall holds in a state the back office can decide."""
         if not station.accepted:
-            return
+            return []
         marks = ", ".join("?" * len(station.accepted))
-        decidable = sorted(
+        return sorted(
             no
             for (no,) in hall_query(
                 self.world,
@@ -473,9 +465,10 @@ class SyncModel(RuleBasedStateMachine):
                 *station.accepted,
             )
         )
-        # Mostly a case the hall can decide; otherwise any case (refused, or not there yet).
-        case_no = decidable[pick % len(decidable)] if decidable and pick % 4 else self.case_of(station, pick)
-        assert case_no is not None
+
+    def decide(self, case_no: str, decision: str) -> None:
+        """``hall-server cases decide``; its exit code follows the hall's state of the case."""
+        self.decided.add(case_no)
         on_hall = hall_query(self.world, "SELECT state FROM cases WHERE case_no = ?", case_no)
         result = hall_runner.invoke(
             hall_app, ["cases", "decide", case_no, decision, "--db", self.world.hall.db_url]
@@ -484,7 +477,38 @@ class SyncModel(RuleBasedStateMachine):
         state = on_hall[0][0] if on_hall else None
         expected = 2 if state is None else 0 if state in ("accepted", "supplemented") else 1
         assert result.exit_code == expected, (state, result.output)
-        STATS[f"bo exit {result.exit_code}"] += 1
+
+    @precondition(lambda self: any(s.accepted for s in self.stations))
+    @rule(index=STATIONS, pick=PICK, decision=DECISIONS)
+    def back_office_decides(self, index: int, pick: int, decision: str) -> None:
+        station = self.stations[index]
+        decidable = self.decidable(station)
+        # A case the counter is working on (an operation still queued: a conflict in the
+        # making), a case the hall can decide, or any case (refused, or not there yet).
+        queued = {no for (no,) in station.query("SELECT case_no FROM outbox WHERE status = 'pending'")}
+        pools = [[no for no in decidable if no in queued], decidable, sorted(station.accepted)]
+        pool = next((p for p in pools[pick % 3 :] if p), [])
+        if pool:
+            self.decide(pool[pick % len(pool)], decision)
+
+    @precondition(lambda self: any(s.accepted for s in self.stations))
+    @rule(index=STATIONS, pick=PICK, step_pick=PICK, decision=DECISIONS, clerk_first=st.booleans())
+    def counter_and_back_office_meet(
+        self, index: int, pick: int, step_pick: int, decision: str, clerk_first: bool
+    ) -> None:
+        """The counter and the back office act on the same case before the station syncs: the
+        hall's fold keeps one, and the other is refused with a reason or recorded as lost."""
+        station = self.station(index)
+        decidable = self.decidable(station)
+        if not decidable:
+            return
+        case_no = decidable[pick % len(decidable)]
+        step = self.step_for(station, case_no, step_pick, legal=True)
+        if clerk_first:
+            self.local_step(station, case_no, step)
+        self.decide(case_no, decision)
+        if not clerk_first:
+            self.local_step(station, case_no, step)
 
     # ------------------------------------------------------------ rules: sync and faults
 
@@ -533,7 +557,6 @@ class SyncModel(RuleBasedStateMachine):
             self.crash(index, "after_push" if point == PUSH else "after_pull", 1)
             return
         self.world.real_kills += 1
-        STATS["real kill"] += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("WINDOW_CLIENT_")}
         env.update(
             WINDOW_CLIENT_HOME=str(station.home),
@@ -625,13 +648,6 @@ class SyncModel(RuleBasedStateMachine):
         return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
     def converge(self) -> None:
-        for station in self.stations:
-            for status, code, n in station.query(
-                "SELECT status, code, COUNT(*) FROM outbox GROUP BY status, code"
-            ):
-                STATS[f"final {status} {code}"] += n
-            for state, n in station.query("SELECT state, COUNT(*) FROM cases GROUP BY state"):
-                STATS[f"state {state}"] += n
         """A final full sync of both stations (twice: a station learns of the other's
         commitments only after the other pushed), then the hall and the stations agree."""
         for _ in range(2):
@@ -742,5 +758,3 @@ def test_two_stations_and_the_hall_converge(world: World, monkeypatch: pytest.Mo
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
-    for k, v in sorted(STATS.items()):
-        print(k, v)

@@ -229,3 +229,65 @@ def test_error_dialog(snap_compare: Callable[..., bool], home: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(home), terminal_size=SIZE, run_before=bad_input)
+
+
+# ---------------------------------------------------------------- sync
+
+
+@pytest.fixture
+def fixed_sync(monkeypatch: pytest.MonkeyPatch, fixed_clock: None) -> None:
+    """The sync thread's clock stands still at 09:30 and its backoff has no jitter, so the
+    retry time and the error text on the screen are the same on every run."""
+    from window_client.services import background_sync
+    from window_client.services.sync import Backoff
+
+    frozen = dt.datetime.fromisoformat(CLOCK)
+    monkeypatch.setattr(background_sync, "_utc_now", lambda: frozen)
+    monkeypatch.setattr(background_sync, "Backoff", lambda: Backoff(jitter=0.0))
+
+
+def refused_app(home: Path) -> WindowClientApp:
+    """The filled station, where a clerk's 终止 was refused by the hall (no supervisor)."""
+    from models.problems import Problem
+    from offline_cache import sync_repo
+    from offline_cache.repositories import CaseFilter
+
+    app = filled_app(home)
+    runtime = app.base
+    case = runtime.cases.list_cases(CaseFilter(state="accepted_tolerated"), TODAY, 1)[0]
+    runtime.cases.terminate(case.case_no, TODAY, "申请人放弃补正", approved_by="C001")
+    with runtime.store.transaction("sync") as unit:
+        op_id = unit.execute("SELECT op_id FROM outbox ORDER BY seq DESC LIMIT 1").scalar_one()
+        reason = Problem("case.needs_supervisor", {"case_no": case.case_no}).zh()
+        sync_repo.record_push_results(
+            unit, [sync_repo.PushOutcome(op_id, "refused", "case.needs_supervisor", reason)]
+        )
+    return app
+
+
+async def _open_sync_screen(pilot: Pilot[Any]) -> None:
+    await _sign_in(pilot)
+    app: Any = pilot.app
+    for _ in range(400):  # the sign-in attempt at the (absent) hall, in the sync thread
+        if app.sync_status is not None and app.sync_status.last_error:
+            break
+        await pilot.pause(0.05)
+    await pilot.press("f8")
+    await pilot.pause()
+
+
+def test_sync_screen_with_a_refused_operation(
+    snap_compare: Callable[..., bool], home: Path, fixed_sync: None
+) -> None:
+    assert snap_compare(refused_app(home), terminal_size=SIZE, run_before=_open_sync_screen)
+
+
+def test_workbench_of_a_supervisor_with_a_refusal(
+    snap_compare: Callable[..., bool], home: Path, fixed_sync: None
+) -> None:
+    """The supervisor's footer (with F9 日结) and a full status line fit 80 columns."""
+    assert snap_compare(
+        refused_app(home),
+        terminal_size=SIZE,
+        run_before=lambda pilot: _sign_in_as(pilot, "S001", "demo-5678"),
+    )

@@ -94,6 +94,9 @@ class BackgroundSync:
         # dropped by the other half-way.
         self._session_lock = threading.RLock()
         self._run: Callable[[], SyncReport] | None = None
+        # Bumped at every sign-in and sign-out: a sign-in at the hall that finishes after its
+        # session ended must not leave its token for the next staff member.
+        self._generation = 0
         self._credentials: tuple[str, str] | None = None
         self._overrides: dict[str, Any] = {}
         self._online_hint: bool | None = None
@@ -153,6 +156,7 @@ class BackgroundSync:
     def start_session(self, run: Callable[[], SyncReport], outcome: SignInOutcome, password: str) -> None:
         """Sync for a signed-in staff member with ``run`` (their runtime's ``sync_once``); after
         an offline sign-in the password is kept to sign in online once the hall answers."""
+        self._generation += 1
         self._run = run
         self._credentials = None if outcome.online else (outcome.member.staff_no, password)
         self._bootstrap = None  # a staff member's own sync pushes whatever the demo had queued
@@ -172,11 +176,15 @@ class BackgroundSync:
         self.sync_now()
 
     def end_session(self) -> None:
-        """Sign-out: no more syncing, and nothing of the staff member's sign-in is kept."""
+        """Sign-out: no more syncing, and nothing of the staff member's sign-in is kept.
+
+        Called on the UI thread, so it takes no lock (a sign-in at a slow hall may hold it):
+        a sign-in still under way sees the new generation and drops its token itself.
+        """
+        self._generation += 1
         self._run = None
         self._credentials = None
-        with self._session_lock:
-            self.service.client.token = None
+        self.service.client.token = None
         self._set_overrides()
 
     @property
@@ -266,11 +274,14 @@ class BackgroundSync:
             return sync_repo.count_outbox(conn)[0] > after_last_run
 
     def _attempt(self) -> SyncReport | None:
-        run = self._run
+        run, generation = self._run, self._generation
         if run is None:
             return None
         with self._session_lock:
             if self.service.client.token is None and not self._sign_in_again():
+                return None
+            if generation != self._generation:
+                self.service.client.token = None  # signed out meanwhile: not theirs to keep
                 return None
             token = self.service.client.token
         try:
