@@ -21,6 +21,7 @@ before a rotation keep verifying.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
@@ -78,9 +79,25 @@ class CertificateRevocationRow(HallModel, table=True):
     received_at: str
 
 
+class VerificationLogRow(HallModel, table=True):
+    """One online verification answered by the hall (schema version 3): audited like every
+    verification on a station. Only a hash of the QR text is kept, never the holder's data."""
+
+    __tablename__ = "certificate_verifications"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    at: str
+    status: str
+    identifier: str | None = SQLField(default=None, max_length=128)
+    key_id: str | None = SQLField(default=None, max_length=64)
+    qr_sha256: str = SQLField(max_length=64)
+
+
 KEYS: Table = CertificateKeyRow.__table__  # type: ignore[attr-defined]
 REVOCATIONS: Table = CertificateRevocationRow.__table__  # type: ignore[attr-defined]
 TABLES_V2 = [KEYS, REVOCATIONS]
+VERIFICATIONS: Table = VerificationLogRow.__table__  # type: ignore[attr-defined]
+TABLES_V3 = [VERIFICATIONS]
 
 
 # ------------------------------------------------------------------ request / answer models
@@ -372,7 +389,25 @@ class CertificateAuthority:
         """The same verdict as the client's offline ``verify``."""
         day = today or self.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
         with read_transaction(self.engine) as conn:
-            return verify_qr(qr[: MAX_QR_CHARS + 1], self._trust(conn), day)
+            verdict = verify_qr(qr[: MAX_QR_CHARS + 1], self._trust(conn), day)
+        answer = verdict.to_dict()
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                VERIFICATIONS.insert().values(
+                    at=self.clock().isoformat(),
+                    status=answer["status"],
+                    identifier=answer.get("identifier") or answer.get("claimed_identifier"),
+                    key_id=answer.get("key_id"),
+                    qr_sha256=hashlib.sha256(qr.encode("utf-8", "replace")).hexdigest(),
+                )
+            )
+        return verdict
+
+    def verifications(self) -> list[dict[str, Any]]:
+        """The hall's verification log, oldest first."""
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(select(VERIFICATIONS).order_by(VERIFICATIONS.c.id))
+            return [dict(row._mapping) for row in rows]
 
 
 # ------------------------------------------------------------------ the API

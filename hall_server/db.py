@@ -123,9 +123,16 @@ def _v2_certificates(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V2)
 
 
+def _v3_verification_log(conn: Connection) -> None:
+    from hall_server.certificates import TABLES_V3
+
+    METADATA.create_all(conn, tables=TABLES_V3)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
+    Migration(3, "verification_log", _v3_verification_log),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

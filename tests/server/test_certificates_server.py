@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_cli
@@ -115,6 +116,23 @@ def test_publish_then_verify_at_the_hall_and_at_another_station(
     assert jhzx.certificates.check(qr, TODAY).status.value == "unknown_key"
     pull(jhzx, server, "H001")
     assert jhzx.certificates.check(qr, TODAY).status.value == "valid"
+
+    # Every verification the hall answered is in its log, by status, without the holder's data.
+    with server.engine.connect() as conn:
+        log = conn.execute(
+            sql("SELECT status, identifier, qr_sha256 FROM certificate_verifications ORDER BY id")
+        )
+        rows = log.all()
+    assert [r.status for r in rows] == [
+        "unknown_key",
+        "valid",
+        "altered",
+        "malformed",
+        "malformed",
+        "unknown_key",
+    ]
+    assert rows[1].identifier == identifier
+    assert all(len(r.qr_sha256) == 64 and "王" not in r.qr_sha256 for r in rows)
 
 
 def test_revocation_at_the_hall_reaches_every_station(
