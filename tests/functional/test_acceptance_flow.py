@@ -97,6 +97,21 @@ def test_tolerated_case_pauses_the_clock_and_resumes_on_supplement(rt: Runtime) 
     assert rt.acceptance.standing_of(case.applicant_id).unfulfilled_commitments == 0
 
 
+def test_withdrawing_a_tolerated_case_closes_its_commitment_as_kept(rt: Runtime) -> None:
+    item = tolerable_item(rt)
+    missing = next(m for m in item.materials if m.tolerance is Tolerance.TOLERABLE)
+    decision = rt.acceptance.accept(request(item, (missing.code,)), TODAY)
+    case_no = decision.case_no or ""
+    applicant = rt.cases.get(case_no, TODAY).applicant_id
+    raw = sqlite3.connect(rt.store.path)
+    counts = "SELECT open_commitments, unfulfilled_commitments FROM applicants WHERE applicant_id = ?"
+    assert raw.execute(counts, (applicant,)).fetchall() == [(1, 0)]
+    after = rt.cases.transition(case_no, CaseEvent.WITHDRAW, TODAY)
+    assert after.state == CaseState.WITHDRAWN
+    assert (after.closed_on, after.closed_by) == (TODAY, "C001")
+    assert raw.execute(counts, (applicant,)).fetchall() == [(0, 0)]
+
+
 def test_late_supplement_terminates_and_the_next_tolerance_needs_a_supervisor(rt: Runtime) -> None:
     item = tolerable_item(rt)
     missing = next(m for m in item.materials if m.tolerance is Tolerance.TOLERABLE)

@@ -277,7 +277,15 @@ class CaseService:
         """Apply a plain event (approve, refuse, withdraw, deliver, issue_certificate)."""
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
-            self._transition(unit, case, event, {"on": day.isoformat(), **detail})
+            if event is CaseEvent.WITHDRAW and case.state == CaseState.ACCEPTED_TOLERATED:
+                # A withdrawn 容缺 case owes nothing more: its commitment closes as fulfilled, the
+                # same way the hall counts it, and its ledger entry is closed (销号).
+                self._transition(
+                    unit, case, event, {"on": day.isoformat(), **detail}, closed_on=day, closed_by=self.actor
+                )
+                repo.close_commitment(unit, case.applicant_id, fulfilled=True)
+            else:
+                self._transition(unit, case, event, {"on": day.isoformat(), **detail})
         return self.get(case_no, day)
 
     def _locked(self, unit: Any, case_no: str, today: dt.date) -> CaseView:
