@@ -14,30 +14,12 @@ from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.ledger import LedgerScreen
 from screens.login import LoginScreen
 from screens.workbench import WorkbenchScreen
-from tests.conftest import TODAY
+from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id
 
 RNG = random.Random(3)
-SIZE = (80, 24)
-
-
-def make_app(rt: Runtime) -> WindowClientApp:
-    return WindowClientApp(runtime=rt, today=lambda: TODAY, idle_seconds=0)
-
-
-async def type_text(pilot: Pilot[None], text: str) -> None:
-    for ch in text:
-        await pilot.press(ch)
-
-
-async def sign_in(pilot: Pilot[None], staff_no: str = "C001", password: str = "demo-1234") -> None:
-    await type_text(pilot, staff_no)
-    await pilot.press("enter")
-    await type_text(pilot, password)
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 def cases(rt: Runtime) -> list[tuple[str, str, str | None]]:

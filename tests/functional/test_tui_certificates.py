@@ -12,6 +12,7 @@ from models.enums import ApplicantType, MaterialStatus, Tolerance
 from screens.certificate import CertificateScreen, HandoverDialog, QrDialog, VerifyDialog
 from screens.dialogs import ConfirmDialog
 from tests.conftest import TODAY
+from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
@@ -19,24 +20,6 @@ from window_client.services.samples import person_id
 from window_client.services.state_machine import CaseEvent
 
 RNG = random.Random(36903)
-SIZE = (80, 24)
-
-
-def make_app(rt: Runtime) -> WindowClientApp:
-    return WindowClientApp(runtime=rt, today=lambda: TODAY, idle_seconds=0)
-
-
-async def type_text(pilot: Pilot[None], text: str) -> None:
-    for ch in text:
-        await pilot.press(ch)
-
-
-async def sign_in(pilot: Pilot[None], staff_no: str = "C001", password: str = "demo-1234") -> None:
-    await type_text(pilot, staff_no)
-    await pilot.press("enter")
-    await type_text(pilot, password)
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 def approved_case(rt: Runtime, pid: str) -> str:

@@ -20,7 +20,8 @@ from screens.ledger import LedgerScreen
 from screens.login import LockScreen, LoginScreen
 from screens.workbench import WorkbenchScreen
 from tests.conftest import TODAY
-from tests.functional.test_tui import SIZE, make_app, sign_in, tolerable_item, type_text
+from tests.functional.test_tui import tolerable_item
+from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime

@@ -41,6 +41,7 @@ from tests.functional.test_sync_client import (  # noqa: F401 (fixtures)
     hall_cli,
     seeded_hall_db,
 )
+from tests.functional.tui_helpers import enter_credentials, make_app, type_text
 from tests.hall import HallProcess
 from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
@@ -61,10 +62,6 @@ def station(tmp_path: Path, server: str, **settings: Any) -> Runtime:
     )
 
 
-def make_app(rt: Runtime) -> WindowClientApp:
-    return WindowClientApp(runtime=rt, today=lambda: TODAY, idle_seconds=0)
-
-
 def clerk(rt: Runtime, staff_no: str = "C001") -> Runtime:
     """The same station's services acting as ``staff_no`` (what the counter's keys call)."""
     return Runtime(rt.settings, actor=staff_no, _store=rt.store)
@@ -79,16 +76,8 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
         await pilot.pause(0.05)
 
 
-async def type_text(pilot: Pilot[None], text: str) -> None:
-    for ch in text:
-        await pilot.press(ch)
-
-
 async def sign_in(pilot: Pilot[None], staff_no: str = "C001", password: str = "demo-1234") -> None:
-    await type_text(pilot, staff_no)
-    await pilot.press("enter")
-    await type_text(pilot, password)
-    await pilot.press("enter")
+    await enter_credentials(pilot, staff_no, password)
     await until(pilot, lambda: isinstance(pilot.app.screen, WorkbenchScreen), "the workbench")
 
 
