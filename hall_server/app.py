@@ -73,6 +73,38 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class InternalErrors:
+    """Answer anything unexpected with a 500 ``server.error`` and log it (pure ASGI).
+
+    Starlette's last-resort handler answers too, but then re-raises, and uvicorn closes the
+    connection: a client that reuses it (httpx keeps connections alive) would get a reset on its
+    next request. Here the error ends with the answer and the connection stays usable. An error
+    after the answer has started is left to the server, as nothing clean can be sent then.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
+            await _error(500, "server.error")(scope, receive, send)
+
+
 def _install_handlers(app: FastAPI) -> None:
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -93,14 +125,9 @@ def _install_handlers(app: FastAPI) -> None:
             return _error(400, "request.malformed")
         return _error(422, "request.invalid", detail=describe_errors(errors))
 
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _error(500, "server.error")
-
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, internal_error)
 
 
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -160,6 +187,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _install_handlers(app)
+    app.add_middleware(InternalErrors)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -35,18 +35,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_core import to_json
 from sqlalchemy import Connection
 
 from hall_server import rules, storage
 from hall_server.auth import BACK_OFFICE, Principal, is_supervisor_account
-from hall_server.fold import FoldOp, FoldResult, fold
+from hall_server.fold import FoldOp, FoldResult, chain, fold
 from hall_server.rules import Refusal
 from hall_server.storage import CASES, OPS, CaseRecord, NewChange
+from hall_server.wire import Incoming, incoming_all
 from models.enums import CaseState
 from models.problems import Problem
 from models.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
-from models.sync import ChangeKind, Operation, OperationKind, OpResult, OpStatus
+from models.sync import ChangeKind, Operation, OperationKind, OpStatus
 
 APPLIED, LOST, REFUSED = "applied", "lost", "refused"
 _KIND = {kind: kind.value for kind in OperationKind}  # plain strings for the rows (no enum lookups)
@@ -63,17 +63,6 @@ class Result:
     reason: str | None = None
     server_seq: int | None = None
     case_state: str | None = None
-
-    def model(self) -> OpResult:
-        """As the protocol model."""
-        return OpResult(
-            op_id=self.op_id,
-            status=OpStatus(self.status),
-            code=self.code,
-            reason=self.reason,
-            server_seq=self.server_seq,
-            case_state=self.case_state,
-        )
 
     def json(self) -> str:
         """As :class:`OpResult` JSON."""
@@ -155,10 +144,33 @@ class BatchApplier:
         self.info: dict[str, _OpInfo] = {}
         self.standing_delta: dict[tuple[str, str], list[int]] = {}
         self._supervisors: dict[str, bool] = {}
-        self._new_ops: dict[str, Operation] = {}
+        self._new_ops: dict[str, Incoming] = {}
         # Per-batch constants of every new operation's row.
         self._station = BACK_OFFICE if principal.back_office else principal.station
         self._origin = BACK_OFFICE if principal.back_office else "station"
+        self._template: dict[str, Any] = {
+            "server_seq": None,
+            "op_id": None,
+            "station": self._station,
+            "staff_no": principal.staff_no,
+            "origin": self._origin,
+            "kind": None,
+            "case_no": None,
+            "event": None,
+            "from_state": None,
+            "to_state": None,
+            "payload": None,
+            "client_seq": None,
+            "created_at": None,
+            "received_at": self.received,
+            "status": APPLIED,
+            "code": None,
+            "reason": None,
+            "answer_state": None,
+            "fold": APPLIED,
+            "winner_op_id": None,
+            "winner_event": None,
+        }
 
     def is_supervisor(self, staff_no: Any) -> bool:
         """Whether ``staff_no`` names a supervisor account (looked up once per batch)."""
@@ -170,7 +182,7 @@ class BatchApplier:
 
     # ------------------------------------------------------------ the batch
 
-    def apply(self, operations: Sequence[Operation]) -> list[Result]:
+    def apply(self, operations: Sequence[Incoming]) -> list[Result]:
         """Answer every operation (request order) and write what follows."""
         conn = self.conn
         answers = storage.answers_by_op_id(conn, list(dict.fromkeys(op.op_id for op in operations)))
@@ -180,37 +192,38 @@ class BatchApplier:
         next_seq = storage.next_seq(conn, OPS, "server_seq")
 
         results: list[Result | None] = [None] * len(operations)
-        first_in_batch: dict[str, tuple[int, Operation]] = {}
+        first_in_batch: dict[str, tuple[int, Incoming]] = {}
         repeats: list[tuple[int, int]] = []
         pending: list[_Pending] = []
+        written, new_ops = self.writes.operations, self._new_ops
         for index, op in enumerate(operations):
-            seen = answers.get(op.op_id)
+            op_id = op.op_id
+            seen = answers.get(op_id)
             if seen is not None:
                 results[index] = _repeat(seen, op)
                 continue
-            if op.op_id in first_in_batch:
-                first, first_op = first_in_batch[op.op_id]
-                if _hash(first_op) == _hash(op):
-                    repeats.append((index, first))
+            earlier = first_in_batch.get(op_id)
+            if earlier is not None:
+                if _hash(earlier[1]) == _hash(op):
+                    repeats.append((index, earlier[0]))
                 else:
-                    results[index] = _mismatch(op.op_id)
+                    results[index] = _mismatch(op_id)
                 continue
-            first_in_batch[op.op_id] = (index, op)
+            first_in_batch[op_id] = (index, op)
             row = self._row(op, next_seq)
             next_seq += 1
+            written.append(row)
             try:
                 fold_op = self._check(op, row)
             except Refusal as refusal:
                 case = self.cases.get(row["case_no"] or "")
                 row.update(status=REFUSED, code=refusal.code, reason=refusal.reason, fold=REFUSED)
                 row["answer_state"] = case.state if case else None
-                self.writes.operations.append(row)
                 results[index] = Result(
-                    op.op_id, REFUSED, refusal.code, refusal.reason, row["server_seq"], row["answer_state"]
+                    op_id, REFUSED, refusal.code, refusal.reason, row["server_seq"], row["answer_state"]
                 )
                 continue
-            self._new_ops[op.op_id] = op
-            self.writes.operations.append(row)
+            new_ops[op_id] = op
             pending.append(_Pending(index, row, fold_op))
 
         self._refold(pending, existing_cases)
@@ -229,7 +242,7 @@ class BatchApplier:
         self._write()
         return [result for result in results if result is not None]
 
-    def _check(self, op: Operation, row: dict[str, Any]) -> FoldOp | None:
+    def _check(self, op: Incoming, row: dict[str, Any]) -> FoldOp | None:
         """Validate ``op`` (raises :class:`Refusal`) and fill in its row; its fold form."""
         case_no = rules.case_no_of(op)
         row["case_no"] = case_no
@@ -254,30 +267,17 @@ class BatchApplier:
         row["from_state"] = fold_op.from_state
         return fold_op
 
-    def _row(self, op: Operation, seq: int) -> dict[str, Any]:
-        return {
-            "server_seq": seq,
-            "op_id": op.op_id,
-            "station": self._station,
-            "staff_no": self.principal.staff_no,
-            "origin": self._origin,
-            "kind": _KIND[op.kind],
-            "case_no": None,
-            "event": None,
-            "from_state": None,
-            "to_state": None,
-            "payload": to_json(op.payload).decode(),  # see rules.stored_payload
-            "client_seq": op.seq,
-            "created_at": op.created_at,
-            "received_at": self.received,
-            "status": APPLIED,
-            "code": None,
-            "reason": None,
-            "answer_state": None,
-            "fold": APPLIED,
-            "winner_op_id": None,
-            "winner_event": None,
-        }
+    def _row(self, op: Incoming, seq: int) -> dict[str, Any]:
+        # A copy of the batch's template with the operation's own columns set: cheaper than
+        # building a 21-key dict per operation.
+        row = self._template.copy()
+        row["server_seq"] = seq
+        row["op_id"] = op.op_id
+        row["kind"] = _KIND[op.kind]
+        row["payload"] = op.payload_json
+        row["client_seq"] = op.seq
+        row["created_at"] = op.created_at
+        return row
 
     # ------------------------------------------------------------ the fold
 
@@ -285,15 +285,33 @@ class BatchApplier:
         by_case: dict[str, list[_Pending]] = {}
         for item in pending:
             by_case.setdefault(item.row["case_no"], []).append(item)
+        # A case whose stored operations all took effect is at the end of their chain; when the
+        # new ones carry it on from there, the fold is that chain (fold.chain) and the stored
+        # operations need not be read. Any other case is folded in full.
+        with_lost = storage.cases_with_lost_operations(self.conn, sorted(set(by_case) & existing_cases))
+        chained: dict[str, FoldResult] = {}
+        for case_no, items in by_case.items():
+            if case_no not in with_lost:
+                ops = (item.fold_op for item in items if item.fold_op is not None)
+                if (result := chain(self.cases[case_no].state, ops)) is not None:
+                    chained[case_no] = result
         stored_by_case: dict[str, list[storage.OpRecord]] = {}
-        for record in storage.folded_operations(self.conn, sorted(set(by_case) & existing_cases)):
+        full = sorted((set(by_case) - set(chained)) & existing_cases)
+        for record in storage.folded_operations(self.conn, full):
             assert record.case_no is not None
             stored_by_case.setdefault(record.case_no, []).append(record)
             self.info[record.op_id] = _OpInfo(
                 record.station, record.origin, record.staff_no, payload_json=record.payload
             )
         for case_no, items in by_case.items():
-            self._refold_case(self.cases[case_no], items, stored_by_case.get(case_no, ()))
+            case = self.cases[case_no]
+            if (result := chained.get(case_no)) is not None:
+                for item in items:
+                    item.row["answer_state"] = result.state
+                if result.state != case.state:
+                    self._state_changed(case, result)
+            else:
+                self._refold_case(case, items, stored_by_case.get(case_no, ()))
         for case_no in self.writes.cases:
             # A new case counts from its accept state; _state_changed adds any move from there.
             case = self.cases[case_no]
@@ -459,10 +477,10 @@ class BatchApplier:
 
 
 def apply_batch(
-    conn: Connection, principal: Principal, operations: Sequence[Operation], now: dt.datetime
+    conn: Connection, principal: Principal, operations: Sequence[Operation | Incoming], now: dt.datetime
 ) -> list[Result]:
     """Apply ``operations`` in one open write transaction; one result per operation, in order."""
-    return BatchApplier(conn, principal, now).apply(operations)
+    return BatchApplier(conn, principal, now).apply(incoming_all(operations))
 
 
 # ------------------------------------------------------------------ helpers
@@ -505,11 +523,11 @@ def _mismatch(op_id: str) -> Result:
     return Result(op_id, REFUSED, "op.mismatch", Problem("op.mismatch", {"op_id": op_id}).zh())
 
 
-def _hash(op: Operation) -> str:
+def _hash(op: Incoming) -> str:
     return rules.body_hash(op.kind.value, op.case_no, op.payload)
 
 
-def _repeat(answer: storage.Answer, op: Operation) -> Result:
+def _repeat(answer: storage.Answer, op: Incoming) -> Result:
     """The answer to an operation id the server has seen in an earlier batch."""
     if rules.body_hash(answer.kind, answer.case_no, json.loads(answer.payload)) != _hash(op):
         return _mismatch(answer.op_id)

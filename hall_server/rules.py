@@ -12,15 +12,13 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic_core import to_json
-
 from hall_server.auth import Principal
 from hall_server.fold import FoldOp
 from hall_server.storage import CaseRecord
+from hall_server.wire import Incoming
 from models.enums import CaseState
 from models.problems import Problem
 from models.state_machine import EVENT_ZH, STATE_ZH, TRANSITIONS, CaseEvent
-from models.sync import Operation
 
 ACCEPT_STATES = frozenset(
     {CaseState.ACCEPTED.value, CaseState.ACCEPTED_TOLERATED.value, CaseState.NOT_ACCEPTED.value}
@@ -48,15 +46,6 @@ def body_hash(kind: str, case_no: str | None, payload: Any) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def stored_payload(op: Operation) -> str:
-    """The payload as stored: JSON in the order received, written by pydantic-core in one pass.
-
-    No hash is stored: the body hash is needed only when an ``op_id`` comes again, and is then
-    computed from both bodies (a stored payload reads back as the same values).
-    """
-    return to_json(op.payload).decode()
-
-
 class Refusal(Exception):
     """An operation the server will not keep: a problem code and its Chinese reason."""
 
@@ -68,7 +57,7 @@ class Refusal(Exception):
 
 def _text(payload: Mapping[str, Any], name: str) -> str:
     value = payload.get(name)
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value and not value.isspace():
         return value
     raise Refusal("op.invalid", field=name)
 
@@ -79,7 +68,7 @@ def _member(allowed: frozenset[str], value: Any, name: str) -> str:
     raise Refusal("op.invalid", field=name)
 
 
-def case_no_of(op: Operation) -> str:
+def case_no_of(op: Incoming) -> str:
     """The case an operation is about (``case_no`` and ``payload.case_no`` must agree)."""
     payload_no = op.payload.get("case_no")
     case_no = op.case_no or payload_no
@@ -98,7 +87,7 @@ def check_owner(principal: Principal, case: CaseRecord) -> None:
         )
 
 
-def accepted_case(op: Operation, case_no: str, principal: Principal, received_at: str) -> dict[str, Any]:
+def accepted_case(op: Incoming, case_no: str, principal: Principal, received_at: str) -> dict[str, Any]:
     """The ``cases`` row a ``case.accept`` creates (the caller checks the number is free)."""
     payload = op.payload
     state = _member(ACCEPT_STATES, payload.get("state"), "state")
@@ -131,10 +120,11 @@ def accepted_case(op: Operation, case_no: str, principal: Principal, received_at
 # counter records a fact, not a judgement, so no supervisor is needed. Any other termination
 # (e.g. the applicant gives up) is a supervisor's decision.
 RULE_TERMINATIONS = frozenset({"supplement.late", "supplement.nonconforming"})
+_TERMINATE = CaseEvent.TERMINATE.value
 
 
 def transition(
-    op: Operation,
+    op: Incoming,
     case_no: str,
     seq: int,
     case: CaseRecord | None,
@@ -143,10 +133,14 @@ def transition(
 ) -> FoldOp:
     """A ``case.transition`` as the fold sees it, once its structure and sender are checked."""
     payload = op.payload
-    event = _member(EVENTS, payload.get("event"), "event")
-    from_state = _member(STATES, payload.get("from"), "from")
-    to_state = _member(STATES, payload.get("to"), "to")
-    if _TRANSITIONS.get((from_state, event)) != to_state:
+    event, from_state, to_state = payload.get("event"), payload.get("from"), payload.get("to")
+    # One lookup checks all three when the transition is a row of the table (the usual case);
+    # anything else is checked field by field, so the refusal names what is wrong.
+    if type(event) is not str or type(from_state) is not str or _TRANSITIONS.get((from_state, event)) is None:
+        event = _member(EVENTS, event, "event")
+        from_state = _member(STATES, from_state, "from")
+    if to_state is None or _TRANSITIONS.get((from_state, event)) != to_state:
+        to_state = _member(STATES, to_state, "to")
         raise Refusal(
             "case.illegal_transition",
             case_no=case_no,
@@ -159,7 +153,7 @@ def transition(
         raise Refusal("case.unknown", case_no=case_no)
     check_owner(principal, case)
     if (
-        event == CaseEvent.TERMINATE.value
+        event == _TERMINATE
         and payload.get("reason") not in RULE_TERMINATIONS
         and not (principal.is_supervisor or is_supervisor(payload.get("approved_by")))
     ):
@@ -168,7 +162,7 @@ def transition(
 
 
 def partial_supplement(
-    op: Operation, case_no: str, seq: int, case: CaseRecord | None, principal: Principal
+    op: Incoming, case_no: str, seq: int, case: CaseRecord | None, principal: Principal
 ) -> FoldOp:
     """A ``case.partial_supplement`` (no state change; ``from`` defaults to 容缺受理)."""
     from_state = _member(STATES, op.payload.get("from", PARTIAL_SUPPLEMENT_FROM.value), "from")

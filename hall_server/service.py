@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,11 @@ from hall_server import auth, reference, storage
 from hall_server.auth import Principal
 from hall_server.db import read_transaction, write_transaction
 from hall_server.errors import ApiError
-from hall_server.push import Result, apply_batch, results_json
+from hall_server.push import apply_batch, results_json
+from hall_server.wire import Incoming
 from models.sync import (
     CatalogDocument,
     HolidayDocument,
-    PushRequest,
-    PushResponse,
     TokenRequest,
     TokenResponse,
 )
@@ -63,28 +62,19 @@ class Hall:
 
     # ------------------------------------------------------------ sync
 
-    def push(self, principal: Principal, request: PushRequest) -> PushResponse:
-        """Apply a batch from the principal's own station."""
-        results, now = self._push(principal, request)
-        return PushResponse(results=[result.model() for result in results], server_time=now)
-
-    def push_json(self, principal: Principal, request: PushRequest) -> str:
-        """:meth:`push`, answered as :class:`PushResponse` JSON (the HTTP path)."""
-        results, now = self._push(principal, request)
-        return results_json(results, now)
-
-    def _push(self, principal: Principal, request: PushRequest) -> tuple[list[Result], dt.datetime]:
-        if request.station != principal.station:
+    def push_json(self, principal: Principal, station: str, operations: Sequence[Incoming]) -> str:
+        """Apply a batch from the principal's own station; :class:`PushResponse` JSON."""
+        if station != principal.station:
             raise ApiError(
                 403,
                 "auth.forbidden",
-                why=f"令牌属于站点{principal.station}，不能为站点{request.station}提交",
-                why_en=f"the token is for station {principal.station}, not {request.station}",
+                why=f"令牌属于站点{principal.station}，不能为站点{station}提交",
+                why_en=f"the token is for station {principal.station}, not {station}",
             )
         now = self.clock()
         with write_transaction(self.engine) as conn:
-            results = apply_batch(conn, principal, request.operations, now)
-        return results, now
+            results = apply_batch(conn, principal, operations, now)
+        return results_json(results, now)
 
     def pull_json(self, principal: Principal, after: int, limit: int) -> str:
         """The :class:`~models.sync.PullResponse` JSON, spliced from stored JSON payloads.

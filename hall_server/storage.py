@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
+from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -76,6 +77,7 @@ def dumps(value: Any) -> str:
 _strict_dumps = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False
 ).encode
+_json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def is_in(conn: Connection, column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
@@ -216,6 +218,14 @@ def folded_operations(conn: Connection, case_nos: Sequence[str]) -> list[OpRecor
     return rows
 
 
+def cases_with_lost_operations(conn: Connection, case_nos: Sequence[str]) -> set[str]:
+    """Those of ``case_nos`` with a kept operation that lost the fold (it may win later)."""
+    if not case_nos:
+        return set()
+    query = select(OPS.c.case_no).where(OPS.c.fold == "lost", is_in(conn, OPS.c.case_no, case_nos))
+    return {row[0] for row in conn.execute(query.distinct())}
+
+
 def operations_of_case(conn: Connection, case_no: str) -> list[OpRecord]:
     """Every operation received for a case (refused ones too), in server order."""
     query = select(*_OP_COLUMNS).where(OPS.c.case_no == case_no).order_by(OPS.c.server_seq)
@@ -300,6 +310,18 @@ def upsert_standings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Non
 # ------------------------------------------------------------------ change feed
 
 
+_CHANGE_KINDS = {kind: kind.value for kind in ChangeKind}  # plain strings for the rows
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _payload_json(payload: Mapping[str, Any]) -> str:
+    """A change's payload as JSON: by pydantic-core when every value is a plain scalar (no float
+    can be NaN then; most changes, one per pushed case), else by the strict encoder."""
+    if type(payload) is dict and all(type(value) in _SCALARS for value in payload.values()):
+        return to_json(payload).decode()
+    return _strict_dumps(dict(payload))
+
+
 def append_changes(conn: Connection, changes: Sequence[NewChange], at: dt.datetime) -> list[int]:
     """Append ``changes`` to the feed in order (inside a write transaction); returns their seqs."""
     if not changes:
@@ -308,8 +330,8 @@ def append_changes(conn: Connection, changes: Sequence[NewChange], at: dt.dateti
     stamp = iso(at)
     rows: list[dict[str, Any]] = []
     for seq, change in enumerate(changes, start=first):
-        payload = _strict_dumps(dict(change.payload))
-        kind, key = change.kind.value, _strict_dumps(change.key)
+        payload = _payload_json(change.payload)
+        kind, key = _CHANGE_KINDS[change.kind], _json_string(change.key)
         rows.append(
             {
                 "seq": seq,

@@ -1,9 +1,10 @@
 """``POST /sync/push`` and ``GET /sync/changes``: the two halves of a sync.
 
-The push body is validated straight from its bytes (``PushRequest.model_validate_json``, one
-pass in pydantic's core) rather than decoded to Python objects first; its schema is declared in
-the OpenAPI document by hand for that reason. Answers are serialised once, by pydantic or (the
-pull) by splicing stored JSON.
+The push body is read straight from its bytes (:func:`hall_server.wire.decode_push`: a fast
+typed decoder, with pydantic's :class:`~models.sync.PushRequest` deciding anything it refuses)
+rather than through FastAPI's body parameter; its schema is declared in the OpenAPI document by
+hand for that reason. Answers are serialised once, as strings (the push's results, the pull's
+stored JSON spliced together).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hall_server.errors import ApiError, describe_errors, error_responses
-from hall_server.routers.deps import BearerDep, HallDep, PrincipalDep
-from models.sync import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
+from hall_server.routers.deps import BearerDep, HallDep
+from hall_server.wire import Incoming, decode_push
+from models.sync import MAX_PULL_LIMIT, PullResponse, PushResponse
 
 router = APIRouter(tags=["sync"])
 
@@ -29,10 +31,10 @@ PUSH_BODY = {
 }
 
 
-def parse_push(raw: bytes) -> PushRequest:
-    """The request, or a 400 (not JSON) / 422 (wrong shape) :class:`ApiError`."""
+def parse_push(raw: bytes) -> tuple[str, list[Incoming]]:
+    """(station, operations), or a 400 (not JSON) / 422 (wrong shape) :class:`ApiError`."""
     try:
-        return PushRequest.model_validate_json(raw)
+        return decode_push(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         if any(error["type"] == "json_invalid" for error in errors):
@@ -46,13 +48,20 @@ def parse_push(raw: bytes) -> PushRequest:
     responses=error_responses(400, 401, 403, 413, 422, 500),
     openapi_extra=PUSH_BODY,
 )
-async def push(request: Request, service: HallDep, caller: PrincipalDep) -> Response:
+async def push(request: Request, service: HallDep, authorization: BearerDep) -> Response:
     """Apply a batch of outbox operations from the caller's station; one result per operation."""
-    # The token is checked (PrincipalDep) before the body is read: a stranger cannot make the
-    # server read megabytes.
+    # One trip through the thread pool per batch: the token is looked up in the same call as the
+    # push, and before the body is parsed. A request without a bearer token is refused before
+    # its body is read; one with a token the server does not know costs at most reading the
+    # body (BodyLimit caps it), never parsing it or touching the tables.
     raw = await request.body()
-    answer = await run_in_threadpool(lambda: service.push_json(caller, parse_push(raw)))
-    return Response(answer, media_type=JSON)
+
+    def apply() -> str:
+        caller = service.authenticate(authorization)
+        station, operations = parse_push(raw)
+        return service.push_json(caller, station, operations)
+
+    return Response(await run_in_threadpool(apply), media_type=JSON)
 
 
 @router.get(

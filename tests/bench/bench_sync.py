@@ -8,8 +8,10 @@ Run with the project's interpreter::
 
 The real server runs as a subprocess on a loopback port with a SQLite file (tests/hall.py).
 One station's outbox of realistic operations (accepts with their checklists, 补正, 办结, 出证,
-领取, a few terminations) is pushed in batches of MAX_PUSH_BATCH, and then pulled back in pages
-of MAX_PULL_LIMIT.
+领取, a few terminations) is pushed in batches of MAX_PUSH_BATCH (timed). The same outbox then
+goes on, untimed, until the station's change feed holds at least PULL_CHANGES changes (a case's
+state changes and the applicants' standings), and the whole feed is pulled in pages of
+MAX_PULL_LIMIT (timed).
 
 Baselines, measured in the same run against a fresh database with the same schema and pragmas:
 
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -57,6 +59,7 @@ from tests.hall import start_hall  # noqa: E402
 
 STATION = "GXZX"
 TARGET = 0.40
+PULL_CHANGES = 20_000
 SEED = 2026
 MATERIALS = ["ID_CARD", "APPLICATION_FORM", "LEASE", "LICENSE_COPY", "PHOTO", "COMMITMENT"]
 
@@ -215,6 +218,26 @@ def read_back(db_url: str) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
+def feed_size(db_url: str) -> int:
+    """How many changes the station's pull would receive."""
+    engine = make_engine(db_url)
+    with read_transaction(engine) as conn:
+        audience = storage.CHANGES.c.audience.in_([STATION, storage.ALL_STATIONS])
+        count = int(
+            conn.execute(select(func.count()).select_from(storage.CHANGES).where(audience)).scalar_one()
+        )
+    engine.dispose()
+    return count
+
+
+def fill_feed(client: httpx.Client, headers: dict[str, str], db_url: str, more: list[bytes]) -> None:
+    """Push further batches of the outbox (untimed) until the feed holds PULL_CHANGES changes."""
+    for body in more:
+        if feed_size(db_url) >= PULL_CHANGES:
+            return
+        client.post("/api/v1/sync/push", content=body, headers=headers).raise_for_status()
+
+
 def bare_insert(directory: Path, rows: dict[str, list[dict[str, Any]]], run: int) -> float:
     """Seconds to write ``rows`` into a fresh database with one storage call."""
     engine = make_engine(f"sqlite:///{directory / f'baseline-{run}.db'}")
@@ -243,13 +266,16 @@ def bare_select(db_url: str) -> tuple[float, int]:
 def measure(count: int, runs: int) -> dict[str, Any]:
     """Push ``count`` operations and pull the feed ``runs`` times each; the figures."""
     problems: list[str] = []
-    ops = outbox(count)
-    bodies = [
+    # Enough operations beyond the timed ones for PULL_CHANGES changes (about one per 3 operations).
+    ops = outbox(count + 4 * PULL_CHANGES)
+    batches = [
         json.dumps(
             {"station": STATION, "operations": ops[i : i + MAX_PUSH_BATCH]}, ensure_ascii=False
         ).encode()
         for i in range(0, len(ops), MAX_PUSH_BATCH)
     ]
+    timed = -(-count // MAX_PUSH_BATCH)
+    bodies, more = batches[:timed], batches[timed:]
     tune_gc()  # the server's own garbage-collector settings, so the baselines run as it would
     push_times, pull_times, baseline_push, baseline_pull = [], [], [], []
     changes = pulled = 0
@@ -264,17 +290,20 @@ def measure(count: int, runs: int) -> dict[str, Any]:
                     push_times.append(seconds)
                     if counts.get("applied", 0) != count:
                         problems.append(f"run {run}: not every operation applied: {counts}")
+                    rows = read_back(hall.db_url)  # what the timed push wrote
+                    fill_feed(client, headers, hall.db_url, more)
                     pull_all(client, headers)  # warm-up: the page cache, as for the baseline
                     seconds, pulled = pull_all(client, headers)
                     pull_times.append(seconds)
             finally:
                 hall.stop()
-            rows = read_back(hall.db_url)
             baseline_push.append(bare_insert(directory, rows, run))
             seconds, changes = bare_select(hall.db_url)
             baseline_pull.append(seconds)
             if pulled != changes:
                 problems.append(f"run {run}: pulled {pulled} changes, the feed holds {changes} for {STATION}")
+            if pulled < PULL_CHANGES:
+                problems.append(f"run {run}: only {pulled} changes to pull (wanted {PULL_CHANGES})")
     push_s, pull_s = statistics.median(push_times), statistics.median(pull_times)
     base_push_s, base_pull_s = statistics.median(baseline_push), statistics.median(baseline_pull)
     # Each run's baseline is measured right after its HTTP run, under the same machine load, so

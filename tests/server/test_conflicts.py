@@ -14,7 +14,7 @@ from sqlalchemy import text
 from hall_server import backoffice
 from hall_server.auth import BACK_OFFICE, Principal
 from hall_server.db import make_engine, migrate, write_transaction
-from hall_server.fold import PRECEDENCE, FoldOp, fold
+from hall_server.fold import PRECEDENCE, FoldOp, chain, fold
 from hall_server.push import apply_batch
 from models.enums import CaseState
 from models.state_machine import TRANSITIONS, CaseEvent
@@ -111,6 +111,46 @@ def test_the_fold_does_not_depend_on_arrival_order(scenario: tuple[str, list[Fol
             assert TRANSITIONS[(CaseState(op.from_state), CaseEvent(op.event))] == op.to_state
             state = op.to_state or state
     assert state == first.state
+
+
+@st.composite
+def walks(draw: Any) -> tuple[str, list[FoldOp]]:
+    """A path through the table with partial supplements on the way, sometimes disturbed."""
+    initial = draw(st.sampled_from(["accepted", "accepted_tolerated", "not_accepted"]))
+    ops: list[FoldOp] = []
+    state = initial
+    for n in range(draw(st.integers(0, 6))):
+        if state == CaseState.ACCEPTED_TOLERATED.value and draw(st.booleans()):
+            ops.append(FoldOp(f"pt-{n}", n, state))
+            continue
+        moves = [(event.value, to.value) for (frm, event), to in ROWS if frm.value == state]
+        if not moves:
+            break
+        event, to = draw(st.sampled_from(moves))
+        ops.append(FoldOp(f"op-{n}", n, state, event, to))
+        state = to
+    if ops and draw(st.booleans()):  # a sibling, a stale operation or a reordering
+        ops = draw(st.permutations(ops + candidate_ops(draw, initial)[:1]))
+        ops = [FoldOp(op.op_id, n, op.from_state, op.event, op.to_state) for n, op in enumerate(ops)]
+    return initial, ops
+
+
+@given(walks())
+def test_the_chain_shortcut_is_the_fold_whenever_it_applies(walk: tuple[str, list[FoldOp]]) -> None:
+    initial, ops = walk
+    shortcut, full = chain(initial, ops), fold(initial, ops)
+    if shortcut is None:
+        assert (
+            full.lost
+            or any(  # it declines only when something does not follow on
+                op.from_state != (ops[i - 1].to_state or ops[i - 1].from_state)
+                for i, op in enumerate(ops)
+                if i
+            )
+            or (ops and ops[0].from_state != initial)
+        )
+        return
+    assert (shortcut.state, shortcut.applied, shortcut.lost) == (full.state, full.applied, full.lost)
 
 
 # ------------------------------------------------------------------ the fold on the server

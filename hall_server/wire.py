@@ -1,0 +1,108 @@
+"""Reading a push body: a fast decoder for well-formed batches, pydantic for everything else.
+
+:class:`models.sync.PushRequest` is the protocol's definition (the client builds it, the OpenAPI
+document shows it, and its validation errors are what a client is told). The server reads most
+batches with msgspec instead, into :class:`_WireBatch`, a mirror of that model's constraints,
+because msgspec can keep each operation's ``payload`` as the exact JSON bytes received
+(``msgspec.Raw``): the server stores that text as it came rather than decoding the payload into
+Python objects and encoding it again.
+
+Any body the fast decoder refuses is read again by pydantic, which either gives the documented
+400/422 answer or, where the two readers disagree, decides. The fast path can only be faster,
+never more permissive: a property test checks that whatever it accepts, pydantic accepts with the
+same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, NamedTuple
+
+import msgspec
+from pydantic_core import to_json
+
+from models.sync import MAX_PUSH_BATCH, MAX_SEQ, Operation, OperationKind, PushRequest
+
+
+class Incoming(NamedTuple):
+    """One pushed operation as the server applies it: the protocol's fields and the payload's JSON."""
+
+    op_id: str
+    seq: int
+    kind: OperationKind
+    case_no: str | None
+    payload: dict[str, Any]
+    created_at: str
+    payload_json: str  # stored verbatim in ``operations.payload``
+
+
+def incoming(op: Operation) -> Incoming:
+    """An :class:`Operation` model (back office, tests, the slow path) as the server applies it."""
+    return Incoming(
+        op.op_id, op.seq, op.kind, op.case_no, op.payload, op.created_at, to_json(op.payload).decode()
+    )
+
+
+def incoming_all(operations: Sequence[Operation | Incoming]) -> list[Incoming]:
+    """Every operation as :class:`Incoming` (those already are pass through)."""
+    return [op if isinstance(op, Incoming) else incoming(op) for op in operations]
+
+
+# ------------------------------------------------------------------ the fast reader
+
+# The constraints of models.sync.Operation and PushRequest, field for field.
+# (msgspec matches patterns with Python's re.search, where "$" also matches before a final
+# newline: \Z is the end of the string, as "$" is in pydantic's regex engine.)
+_OpId = Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+\Z")]
+_Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+_CaseNo = Annotated[str, msgspec.Meta(max_length=64)]
+_Stamp = Annotated[str, msgspec.Meta(max_length=64)]
+_Station = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class _WireOperation(msgspec.Struct, forbid_unknown_fields=True):
+    op_id: _OpId
+    seq: _Seq
+    kind: OperationKind
+    payload: msgspec.Raw
+    created_at: _Stamp
+    case_no: _CaseNo | None = None
+
+
+class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+    station: _Station
+    operations: Annotated[list[_WireOperation], msgspec.Meta(max_length=MAX_PUSH_BATCH)]
+
+
+_batch_decoder = msgspec.json.Decoder(_WireBatch)
+_payload_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def decode_fast(raw: bytes) -> tuple[str, list[Incoming]] | None:
+    """(station, operations) of a well-formed batch; None when pydantic must read it instead."""
+    try:
+        batch = _batch_decoder.decode(raw)
+        decode_payload = _payload_decoder.decode
+        return batch.station, [
+            Incoming(
+                op.op_id,
+                op.seq,
+                op.kind,
+                op.case_no,
+                decode_payload(op.payload),
+                op.created_at,
+                bytes(op.payload).decode(),
+            )
+            for op in batch.operations
+        ]
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+
+
+def decode_push(raw: bytes) -> tuple[str, list[Incoming]]:
+    """(station, operations) of a push body; pydantic's ValidationError when it is not one."""
+    fast = decode_fast(raw)
+    if fast is not None:
+        return fast
+    request = PushRequest.model_validate_json(raw)
+    return request.station, incoming_all(request.operations)
