@@ -376,8 +376,16 @@ class BatchApplier:
                 }
             )
         last = result.last_change
-        info = self._info(last.op_id) if last else None
-        payload = info.data() if info else {}
+        by = origin = None
+        payload: Mapping[str, Any] = {}
+        if last is not None:
+            op = self._new_ops.get(last.op_id)
+            if op is not None:  # the usual case: sent in this batch
+                payload, origin = op.payload, self._origin
+                by = _text(payload.get("by")) or self.principal.staff_no
+            elif (info := self.info.get(last.op_id)) is not None:
+                payload, origin = info.data(), info.origin
+                by = _text(payload.get("by")) or info.staff_no
         self.writes.changes.append(
             NewChange(
                 ChangeKind.CASE_STATE,
@@ -388,8 +396,8 @@ class BatchApplier:
                     "previous": before,
                     "event": last.event if last else None,
                     "op_id": last.op_id if last else None,
-                    "by": (_text(payload.get("by")) or info.staff_no) if info else None,
-                    "origin": info.origin if info else None,
+                    "by": by,
+                    "origin": origin,
                     "on": _text(payload.get("on")),
                     "reason": _text(payload.get("reason")),
                     "version": case.version,

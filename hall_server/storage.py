@@ -315,8 +315,12 @@ _SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _payload_json(payload: Mapping[str, Any]) -> str:
-    """A change's payload as JSON: by pydantic-core when every value is a plain scalar (no float
-    can be NaN then; most changes, one per pushed case), else by the strict encoder."""
+    """A change's payload as JSON.
+
+    Most changes (a case's new state, a standing) hold only strings, integers, booleans and
+    nulls: pydantic-core writes those in one call. Anything else goes through the strict encoder,
+    which refuses NaN and infinities (no client could parse them).
+    """
     if type(payload) is dict and all(type(value) in _SCALARS for value in payload.values()):
         return to_json(payload).decode()
     return _strict_dumps(dict(payload))
