@@ -23,10 +23,11 @@ Baselines, measured in the same run against a fresh database with the same schem
 
 ``push_ratio`` and ``pull_ratio`` are throughput over HTTP / throughput of the baseline
 (higher is better; the target is at least 0.40 for both), the median of the runs' own ratios
-(each baseline runs right after its HTTP run). Request bodies are serialised before the clock
-starts and answers parsed after it stops: the client's own costs are not the server's. The
-benchmark process uses the server's garbage-collector settings
-(``hall_server.cli.serve.tune_gc``) for its baselines.
+(the push's baseline runs right after the timed push, before the feed is filled, and each timed
+part starts after ``os.sync()``, so neither pays for the other's writes still reaching the
+disk). Request bodies are serialised before the clock starts and answers parsed after it stops:
+the client's own costs are not the server's. The benchmark process uses the server's
+garbage-collector settings (``hall_server.cli.serve.tune_gc``) for its baselines.
 
 Not a test: nothing here asserts on time. Sanity checks (every operation applied, every change
 pulled once) make the exit code non-zero.
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -286,18 +288,20 @@ def measure(count: int, runs: int) -> dict[str, Any]:
             try:
                 with httpx.Client(base_url=hall.url, timeout=120) as client:
                     headers = {"Authorization": f"Bearer {token(client)}", "Content-Type": "application/json"}
+                    os.sync()  # each timed part starts with nothing left to write back to disk
                     seconds, counts = push_all(client, bodies, headers)
                     push_times.append(seconds)
                     if counts.get("applied", 0) != count:
                         problems.append(f"run {run}: not every operation applied: {counts}")
                     rows = read_back(hall.db_url)  # what the timed push wrote
+                    os.sync()
+                    baseline_push.append(bare_insert(directory, rows, run))
                     fill_feed(client, headers, hall.db_url, more)
                     pull_all(client, headers)  # warm-up: the page cache, as for the baseline
                     seconds, pulled = pull_all(client, headers)
                     pull_times.append(seconds)
             finally:
                 hall.stop()
-            baseline_push.append(bare_insert(directory, rows, run))
             seconds, changes = bare_select(hall.db_url)
             baseline_pull.append(seconds)
             if pulled != changes:
@@ -306,8 +310,8 @@ def measure(count: int, runs: int) -> dict[str, Any]:
                 problems.append(f"run {run}: only {pulled} changes to pull (wanted {PULL_CHANGES})")
     push_s, pull_s = statistics.median(push_times), statistics.median(pull_times)
     base_push_s, base_pull_s = statistics.median(baseline_push), statistics.median(baseline_pull)
-    # Each run's baseline is measured right after its HTTP run, under the same machine load, so
-    # the ratio is the median of the runs' own ratios.
+    # Each run's baseline is measured right after its HTTP run (the server idle, the disk synced),
+    # under the same machine load, so the ratio is the median of the runs' own ratios.
     push_ratio = statistics.median(b / t for b, t in zip(baseline_push, push_times, strict=True))
     pull_ratio = statistics.median(b / t for b, t in zip(baseline_pull, pull_times, strict=True))
     return {
