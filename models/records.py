@@ -120,3 +120,16 @@ class HistoryEntry:
     actor: str
     action: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """Filters for listing cases; all optional."""
+
+    state: str | None = None
+    states: tuple[str, ...] | None = None
+    station: str | None = None
+    accepted_on: dt.date | None = None
+    applicant_id: str | None = None
+    text: str | None = None  # case number or applicant name fragment
+    unsynced: bool = False

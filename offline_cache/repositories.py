@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from models.records import CASE_COLUMNS, HistoryEntry, MaterialView, NewCase
+from models.records import CASE_COLUMNS, CaseFilter, HistoryEntry, MaterialView, NewCase
 from offline_cache.store import UnitOfWork
 
 _CASE_INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
@@ -187,19 +187,6 @@ CASE_VIEW_COLUMNS = (
     " due_provisional, supplement_due, supplement_provisional, remaining_days, limit_unit,"
     " certificate_type, commitment, approved_by, synced, closed_on, closed_by"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CaseFilter:
-    """Filters for listing cases; all optional."""
-
-    state: str | None = None
-    states: tuple[str, ...] | None = None
-    station: str | None = None
-    accepted_on: dt.date | None = None
-    applicant_id: str | None = None
-    text: str | None = None  # case number or applicant name fragment
-    unsynced: bool = False
 
 
 def _where(f: CaseFilter) -> tuple[str, list[Any]]:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from models.enums import CaseState
 from models.identity import normalize_id
 from models.problems import DomainError
-from offline_cache.repositories import CaseFilter
+from models.records import CaseFilter
 from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (

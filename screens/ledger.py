@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from models.enums import CaseState, MaterialStatus
 from models.problems import DomainError
-from offline_cache.repositories import CaseFilter
+from models.records import CaseFilter
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
 from screens.tables import (

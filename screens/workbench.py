@@ -13,8 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from models.enums import CaseState
-from models.records import CaseView
-from offline_cache.repositories import CaseFilter
+from models.records import CaseFilter, CaseView
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
     PAGE_MARGIN,

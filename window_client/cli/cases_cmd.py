@@ -10,8 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from models.enums import CaseState
-from models.records import CaseView
-from offline_cache.repositories import CaseFilter
+from models.records import CaseFilter, CaseView
 from window_client.cli.common import out, print_json, runtime
 from window_client.services.documents import documents_for
 from window_client.services.runtime import parse_day

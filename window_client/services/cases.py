@@ -11,11 +11,10 @@ from typing import Any
 from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
 from models.identity import mask_id, mask_phone
 from models.problems import DomainError, Problem
-from models.records import CaseView, HistoryEntry, MaterialView
+from models.records import CaseFilter, CaseView, HistoryEntry, MaterialView
 from models.timelimits import TimeLimit
 from offline_cache import Store
 from offline_cache import repositories as repo
-from offline_cache.repositories import CaseFilter
 from window_client.services.state_machine import CaseEvent, next_state
 from window_client.services.workdays import WorkdayCalendar
 

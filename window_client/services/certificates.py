@@ -39,7 +39,7 @@ from models.certificates import (
 from models.enums import CaseState
 from models.identity import check_name, check_person_id, mask_id, normalize_id
 from models.problems import DomainError
-from models.records import CaseView
+from models.records import CaseFilter, CaseView
 from models.seal import (
     KeyPair,
     TrustStore,
@@ -54,7 +54,6 @@ from models.sync import ChangeKind
 from offline_cache import Store, UnitOfWork
 from offline_cache import certificate_repo as cert_repo
 from offline_cache import repositories as repo
-from offline_cache.repositories import CaseFilter
 from window_client.services.cases import CaseService
 from window_client.services.staff import StaffMember
 from window_client.services.state_machine import CaseEvent

@@ -20,8 +20,7 @@ from pathlib import Path
 from models.catalog import ServiceItem
 from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, Tolerance
 from models.problems import DomainError
-from models.records import CaseView
-from offline_cache.repositories import CaseFilter
+from models.records import CaseFilter, CaseView
 from window_client.services.acceptance import AcceptanceRequest, Applicant, Outcome
 from window_client.services.batch import BatchRunner
 from window_client.services.runtime import Runtime
