@@ -203,6 +203,12 @@ class WindowClientApp(App[None]):
             id="app.sync_now",
             tooltip="立即与大厅同步（上传待同步的操作，下载大厅的决定）",
         ),
+        # Tab moves the focus as soon as it is read, before the keys after it reach any widget:
+        # typed ahead (while the counter opens, or from a card reader), "C001<Tab>demo-1234"
+        # otherwise all lands in the first field, since Textual's own Tab acts only once the
+        # key has bubbled back up from the focused widget.
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
         # Declared here (Textual adds an English one otherwise); the footer shows it on the right.
         Binding(
             "ctrl+p",

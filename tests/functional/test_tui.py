@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import sqlite3
 
+import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
 
@@ -53,6 +55,22 @@ async def test_offline_sign_in_shows_the_workbench_with_status(rt: Runtime) -> N
         assert isinstance(app.screen, WorkbenchScreen)
         status = str(app.screen.query_one("StatusBar").render())
         assert "张敏" in status and "离线" in status and "待同步 0 项" in status
+
+
+@pytest.mark.parametrize("between", ["tab", "enter"])
+async def test_keys_typed_ahead_in_one_burst_reach_their_fields(rt: Runtime, between: str) -> None:
+    """All keys arrive before any is handled (typed while the counter opens, a card reader):
+    the staff number, the password and the final Enter still go where they were meant."""
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        keys = [*"C001", between, *"demo-1234", "enter"]
+        for key in keys:  # posted at once, as the terminal driver posts a burst it has read
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, WorkbenchScreen), app.screen
+        assert app.member is not None and app.member.staff_no == "C001"
 
 
 async def test_standard_case_in_twelve_keystrokes(rt: Runtime) -> None:
