@@ -41,7 +41,7 @@ from hall_server import rules, storage
 from hall_server.auth import BACK_OFFICE, Principal, is_supervisor_account
 from hall_server.fold import FoldOp, FoldResult, chain, fold
 from hall_server.rules import Refusal
-from hall_server.storage import CASES, OPS, CaseRecord, NewChange
+from hall_server.storage import CASES, OPS, CaseRecord, NewChange, json_string
 from hall_server.wire import Incoming, incoming_all
 from models.enums import CaseState
 from models.problems import Problem
@@ -50,7 +50,6 @@ from models.sync import ChangeKind, Operation, OperationKind, OpStatus
 
 APPLIED, LOST, REFUSED = "applied", "lost", "refused"
 _KIND = {kind: kind.value for kind in OperationKind}  # plain strings for the rows (no enum lookups)
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -67,7 +66,7 @@ class Result:
     def json(self) -> str:
         """As :class:`OpResult` JSON."""
         return (
-            f'{{"op_id":{_string(self.op_id)},"status":"{self.status}",'
+            f'{{"op_id":{json_string(self.op_id)},"status":"{self.status}",'
             f'"code":{_opt(self.code)},"reason":{_opt(self.reason)},'
             f'"server_seq":{"null" if self.server_seq is None else self.server_seq},'
             f'"case_state":{_opt(self.case_state)}}}'
@@ -75,7 +74,7 @@ class Result:
 
 
 def _opt(value: str | None) -> str:
-    return "null" if value is None else str(_string(value))
+    return "null" if value is None else str(json_string(value))
 
 
 def results_json(results: Sequence[Result], server_time: dt.datetime) -> str:
@@ -376,16 +375,8 @@ class BatchApplier:
                 }
             )
         last = result.last_change
-        by = origin = None
-        payload: Mapping[str, Any] = {}
-        if last is not None:
-            op = self._new_ops.get(last.op_id)
-            if op is not None:  # the usual case: sent in this batch
-                payload, origin = op.payload, self._origin
-                by = _text(payload.get("by")) or self.principal.staff_no
-            elif (info := self.info.get(last.op_id)) is not None:
-                payload, origin = info.data(), info.origin
-                by = _text(payload.get("by")) or info.staff_no
+        info = self._info(last.op_id) if last else None
+        payload = info.data() if info else {}
         self.writes.changes.append(
             NewChange(
                 ChangeKind.CASE_STATE,
@@ -396,8 +387,8 @@ class BatchApplier:
                     "previous": before,
                     "event": last.event if last else None,
                     "op_id": last.op_id if last else None,
-                    "by": by,
-                    "origin": origin,
+                    "by": (_text(payload.get("by")) or info.staff_no) if info else None,
+                    "origin": info.origin if info else None,
                     "on": _text(payload.get("on")),
                     "reason": _text(payload.get("reason")),
                     "version": case.version,

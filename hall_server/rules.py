@@ -14,7 +14,7 @@ from typing import Any
 
 from hall_server.auth import Principal
 from hall_server.fold import FoldOp
-from hall_server.storage import CaseRecord
+from hall_server.storage import CaseRecord, json_string
 from hall_server.wire import Incoming
 from models.enums import CaseState
 from models.problems import Problem
@@ -32,7 +32,6 @@ PARTIAL_SUPPLEMENT_FROM = CaseState.ACCEPTED_TOLERATED
 PARTIAL_SUPPLEMENT = "partial_supplement"
 
 _canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
-_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def body_hash(kind: str, case_no: str | None, payload: Any) -> str:
@@ -41,8 +40,8 @@ def body_hash(kind: str, case_no: str | None, payload: Any) -> str:
     ``json.dumps([kind, case_no, payload], separators=(",", ":"))`` is its items' JSON joined by
     commas inside brackets; the payload is encoded by a reused encoder.
     """
-    case = "null" if case_no is None else _string(case_no)
-    body = f"[{_string(kind)},{case},{_canonical(payload)}]"
+    case = "null" if case_no is None else json_string(case_no)
+    body = f"[{json_string(kind)},{case},{_canonical(payload)}]"
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -77,7 +77,8 @@ def dumps(value: Any) -> str:
 _strict_dumps = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False
 ).encode
-_json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+# A string as a JSON string literal (the C encoder json itself uses; ensure_ascii off).
+json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def is_in(conn: Connection, column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
@@ -335,7 +336,7 @@ def append_changes(conn: Connection, changes: Sequence[NewChange], at: dt.dateti
     rows: list[dict[str, Any]] = []
     for seq, change in enumerate(changes, start=first):
         payload = _payload_json(change.payload)
-        kind, key = _CHANGE_KINDS[change.kind], _json_string(change.key)
+        kind, key = _CHANGE_KINDS[change.kind], json_string(change.key)
         rows.append(
             {
                 "seq": seq,
