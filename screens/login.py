@@ -42,13 +42,7 @@ TEXT: dict[str, Any] = {
 class LoginScreen(Screen["StaffMember"]):
     """Staff number and password; returns the signed-in staff member."""
 
-    BINDINGS = [
-        Binding("ctrl+q", "app.quit", TEXT["quit"], id="login.quit"),
-        # Enter on the staff number moves on as soon as it is read (a priority binding acts
-        # before the keys typed after it are handed to a field), so a password typed ahead
-        # goes into the password field.
-        Binding("enter", "next_field", show=False, priority=True),
-    ]
+    BINDINGS = [Binding("ctrl+q", "app.quit", TEXT["quit"], id="login.quit")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,20 +73,9 @@ class LoginScreen(Screen["StaffMember"]):
         if self.is_mounted:
             self.query_one("#login-station", Static).update(Text(name))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Enter moves on only from the staff number; elsewhere it is the field's own Enter."""
-        if action == "next_field":
-            focused = self.focused
-            return focused is not None and focused.id == "login-no"
-        return True
-
-    def action_next_field(self) -> None:
-        """From the staff number to the password, at once (``Widget.focus`` waits a turn)."""
-        self.set_focus(self.query_one("#login-password", Input))
-
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter on the password signs in (waiting for the station's data if someone types
-        faster than it opens)."""
+        """Enter on the number moves on; on the password, signs in (waiting for the station's
+        data if someone types faster than it opens)."""
         if event.input.id == "login-no":
             self.query_one("#login-password", Input).focus()
             return

@@ -19,6 +19,7 @@ messages; no frame waits on the network.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 import traceback
@@ -33,6 +34,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.worker import Worker, WorkerFailed, WorkerState
 
@@ -77,9 +79,12 @@ STATION_OPEN_DELAY_SECONDS = 0.15
 # The sign-in waits this long for the hall (its connect timeout is 5 s) before checking the
 # cached hash instead; a late answer from the hall is still used for the session's token.
 SIGN_IN_WAIT_SECONDS = 6.0
-# Keys listed in the command palette although the footer has no room for them.
 # At exit the sync thread gets this long to finish a run before the store is closed under it.
 UNMOUNT_SYNC_WAIT_SECONDS = 5.0
+# How long a typed key waits at most for what the key before it set off (a handler that
+# never answers must not freeze the keyboard).
+KEY_SETTLE_TIMEOUT_SECONDS = 0.5
+# Keys listed in the command palette although the footer has no room for them.
 PALETTE_ONLY = frozenset({"app.sync_now", "workbench.refresh"})
 # The demo signs in as this clerk to give the demo hall the sample cases (README: demo).
 DEMO_SYNC_STAFF = "C001"
@@ -203,12 +208,6 @@ class WindowClientApp(App[None]):
             id="app.sync_now",
             tooltip="立即与大厅同步（上传待同步的操作，下载大厅的决定）",
         ),
-        # Tab moves the focus as soon as it is read, before the keys after it reach any widget:
-        # typed ahead (while the counter opens, or from a card reader), "C001<Tab>demo-1234"
-        # otherwise all lands in the first field, since Textual's own Tab acts only once the
-        # key has bubbled back up from the focused widget.
-        Binding("tab", "focus_next", show=False, priority=True),
-        Binding("shift+tab", "focus_previous", show=False, priority=True),
         # Declared here (Textual adds an English one otherwise); the footer shows it on the right.
         Binding(
             "ctrl+p",
@@ -248,6 +247,9 @@ class WindowClientApp(App[None]):
         self.last_activity = time.monotonic()
         self.locked = False
         self._started = asyncio.Event()
+        self._typed: list[events.Key] = []  # read from the terminal, not yet handed out
+        self._released: set[int] = set()  # ids of keys handed out, on their way back in
+        self._typing: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ services
 
@@ -520,10 +522,60 @@ class WindowClientApp(App[None]):
             self.lock()
 
     async def on_event(self, event: events.Event) -> None:
-        """Any key or click counts as activity for the idle lock."""
+        """Any key or click counts as activity for the idle lock; keys are handed out in turn
+        (:meth:`_hand_out_keys`)."""
         if isinstance(event, events.Key | events.MouseDown):
             self.last_activity = time.monotonic()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if id(event) in self._released:
+                self._released.discard(id(event))
+            else:
+                self._typed.append(event)
+                if self._typing is None or self._typing.done():
+                    self._typing = asyncio.create_task(self._hand_out_keys())
+                return
         await super().on_event(event)
+
+    async def _hand_out_keys(self) -> None:
+        """Hand typed keys to the screen one at a time, each once what the last one set off is
+        done.
+
+        Textual gives a key to the widget focused when the key is read, while what an earlier
+        key does (a field's Enter handled by its screen, a Tab or a ``focus()``) happens a few
+        message hops later. Keys that arrive together would all land in the first field:
+        typed while the counter opens, by a card reader or by a quick typist, "C001<Tab>
+        demo-1234" became the staff number "C001demo-1234", and an item chosen with Enter
+        followed by the applicant's ID put the ID into the search box. Keys typed at human
+        speed pass straight through: the wait is over before the next key arrives.
+        """
+        while self._typed:
+            key = self._typed.pop(0)
+            self._released.add(id(key))
+            if not self.post_message(key):
+                self._released.discard(id(key))
+                return
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait until the App has handed on the last key, the focused widget and its ancestors
+        have handled what it set off (a Submitted bubbling to the screen), and the App has run
+        the callbacks those posted (``focus()``); twice, for a screen that opens on the way."""
+        for _ in range(2):
+            await self._drained(self)
+            focused = self.screen.focused
+            chain = list(focused.ancestors_with_self) if focused is not None else [self.screen]
+            for node in chain:
+                if node is not self:
+                    await self._drained(node)
+            await self._drained(self)
+
+    @staticmethod
+    async def _drained(pump: MessagePump) -> None:
+        """Wait until ``pump`` has handled the messages posted to it so far (not if it closed)."""
+        done = asyncio.Event()
+        if pump.call_later(done.set):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), KEY_SETTLE_TIMEOUT_SECONDS)
 
     # ------------------------------------------------------------ sync
 

@@ -73,6 +73,25 @@ async def test_keys_typed_ahead_in_one_burst_reach_their_fields(rt: Runtime, bet
         assert app.member is not None and app.member.staff_no == "C001"
 
 
+async def test_a_whole_case_typed_in_one_burst_is_accepted(rt: Runtime) -> None:
+    """The standard case's keys, all read before any is handled (a quick typist ahead of the
+    screen): the item, the ID, the name and the checklist each get their own keys."""
+    app = make_app(rt)
+    pid = person_id(RNG)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        keys = ["f2", *"bdcdj", "enter", *pid, "enter", *"王小明", "enter", "f7", "f12"]
+        for key in keys:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        for _ in range(3):
+            await pilot.pause()
+        assert isinstance(app.screen, DocumentDialog), app.screen
+        stored = cases(rt)
+        assert len(stored) == 1 and stored[0][1] == "accepted"
+        db = sqlite3.connect(rt.store.path)
+        assert db.execute("SELECT applicant_id, applicant_name FROM cases").fetchall() == [(pid, "王小明")]
+
+
 async def test_standard_case_in_twelve_keystrokes(rt: Runtime) -> None:
     """F2, five initials, Enter, [ID], Enter, [name], Enter, F7, F12, Esc: 12 keys."""
     app = make_app(rt)
