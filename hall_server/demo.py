@@ -7,13 +7,14 @@ A001 admin, the same passwords); every other station of the catalogue gets one c
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
 from hall_server import storage
-from hall_server.auth import hash_password, verify_password
+from hall_server.auth import hash_password, remember_approval_key, verify_password
 from hall_server.db import write_transaction
 from hall_server.schema import StaffRow
 from models.enums import Role
@@ -81,16 +82,16 @@ def seed_demo(engine: Engine, catalog: dict[str, Any]) -> tuple[list[DemoAccount
                 and existing.name == account.name
                 and verify_password(existing.password_hash, account.password)
             ):
+                remember_approval_key(conn, existing, account.password, dt.datetime.now(dt.UTC))
                 continue
-            storage.upsert_staff(
-                conn,
-                StaffRow(
-                    staff_no=account.staff_no,
-                    name=account.name,
-                    role=account.role.value,
-                    station=account.station,
-                    password_hash=hash_password(account.password),
-                ),
+            row = StaffRow(
+                staff_no=account.staff_no,
+                name=account.name,
+                role=account.role.value,
+                station=account.station,
+                password_hash=hash_password(account.password),
             )
+            storage.upsert_staff(conn, row)
+            remember_approval_key(conn, row, account.password, dt.datetime.now(dt.UTC))
     stations = [{"code": s["code"], "name": s.get("name", s["code"])} for s in raw_stations]
     return accounts, stations

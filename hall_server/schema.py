@@ -163,7 +163,24 @@ class DocumentRow(HallModel, table=True):
     published_at: str
 
 
+class StaffApprovalKeyRow(HallModel, table=True):
+    """A public key a supervisor's (or admin's) password stands for (:mod:`models.approval`).
+
+    Recorded whenever the hall sees the password (account created, password set, online sign-in)
+    and never deleted, so approvals signed before a password change keep verifying.
+    """
+
+    __tablename__ = "staff_approval_keys"
+
+    key_id: str = Field(primary_key=True, max_length=96)
+    staff_no: str = Field(index=True, max_length=32)
+    public_key: str = Field(max_length=128)
+    password_hash: str  # the account's hash when recorded: a sign-in with it derives nothing again
+    recorded_at: str
+
+
 TABLES_V1 = [
     METADATA.tables[name]
     for name in ("stations", "staff", "tokens", "cases", "operations", "changes", "standings", "documents")
 ]
+TABLES_V4 = [METADATA.tables["staff_approval_keys"]]

@@ -44,6 +44,7 @@ from hall_server.schema import (
     ChangeRow,
     DocumentRow,
     OperationRow,
+    StaffApprovalKeyRow,
     StaffRow,
     StandingRow,
     StationRow,
@@ -59,6 +60,7 @@ STAFF: Table = StaffRow.__table__  # type: ignore[attr-defined]
 STATIONS: Table = StationRow.__table__  # type: ignore[attr-defined]
 TOKENS: Table = TokenRow.__table__  # type: ignore[attr-defined]
 DOCUMENTS: Table = DocumentRow.__table__  # type: ignore[attr-defined]
+APPROVAL_KEYS: Table = StaffApprovalKeyRow.__table__  # type: ignore[attr-defined]
 
 ALL_STATIONS = "*"
 
@@ -419,6 +421,35 @@ def upsert_staff(conn: Connection, row: StaffRow) -> None:
             set_={key: statement.excluded[key] for key in values if key != "staff_no"},
         )
     )
+
+
+def has_approval_key_for(conn: Connection, staff_no: str, password_hash: str) -> bool:
+    """Whether the approval key of this account's current password is recorded."""
+    query = select(APPROVAL_KEYS.c.key_id).where(
+        APPROVAL_KEYS.c.staff_no == staff_no, APPROVAL_KEYS.c.password_hash == password_hash
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def record_approval_key(
+    conn: Connection, staff_no: str, key_id: str, public_hex: str, password_hash: str, now: dt.datetime
+) -> None:
+    """Keep a staff member's approval public key (once; keys are never deleted)."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(APPROVAL_KEYS).values(
+        key_id=key_id,
+        staff_no=staff_no,
+        public_key=public_hex,
+        password_hash=password_hash,
+        recorded_at=iso(now),
+    )
+    conn.execute(statement.on_conflict_do_nothing(index_elements=["key_id"]))
+
+
+def approval_keys_of(conn: Connection, staff_no: str) -> list[str]:
+    """Every approval public key (hex) recorded for ``staff_no``, oldest first."""
+    query = select(APPROVAL_KEYS.c.public_key).where(APPROVAL_KEYS.c.staff_no == staff_no)
+    return [row.public_key for row in conn.execute(query.order_by(APPROVAL_KEYS.c.recorded_at))]
 
 
 def insert_token(conn: Connection, row: TokenRow) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import socket
 import threading
 import time
@@ -25,10 +26,13 @@ from sqlalchemy import Engine
 
 from hall_server import storage
 from hall_server.app import create_app
+from hall_server.auth import SUPERVISOR_ROLES
 from hall_server.db import write_transaction
 from hall_server.demo import demo_accounts
 from hall_server.reference import SHIPPED_CATALOG, load_catalog
 from hall_server.schema import StaffRow
+from models.approval import derive_approval_key
+from models.seal import KeyPair
 from tests.hall import HallProcess, start_hall
 from tests.server.postgres import Cluster, PostgresUnavailable, start_cluster
 
@@ -75,14 +79,25 @@ def demo_staff_rows() -> list[tuple[StaffRow, str]]:
     ]
 
 
+@functools.cache
+def _approval_key(staff_no: str, password: str) -> KeyPair:
+    return derive_approval_key(staff_no, password)
+
+
 def seed(engine: Engine, staff: list[tuple[StaffRow, str]]) -> None:
-    """The demo stations and accounts, without hashing again."""
+    """The demo stations and accounts (with supervisors' approval keys), without hashing again."""
     catalog = load_catalog(SHIPPED_CATALOG)
+    now = dt.datetime.now(dt.UTC)
     with write_transaction(engine) as conn:
         for station in catalog["stations"]:
             storage.upsert_station(conn, station["code"], station["name"], station["kind"])
-        for row, _password in staff:
+        for row, password in staff:
             storage.upsert_staff(conn, row)
+            if row.role in SUPERVISOR_ROLES:
+                key = _approval_key(row.staff_no, password)
+                storage.record_approval_key(
+                    conn, row.staff_no, key.key_id, key.public_hex, row.password_hash, now
+                )
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from models.approval import Approval, derive_approval_key, sign_approval
 from models.enums import Role
+from models.seal import KeyPair
 from offline_cache import Store, UnitOfWork
 
 MAX_FAILURES = 5
@@ -39,11 +41,24 @@ class StaffMember:
     name: str
     role: Role
     station: str
+    # A supervisor's approval key, derived from the password typed at sign-in (models.approval);
+    # held in memory only, for the session.
+    approval_key: KeyPair | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_supervisor(self) -> bool:
         """Supervisors and admins may approve, terminate and close the day."""
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    def approve(self, act: str, subject: str, at: dt.datetime | None = None) -> Approval:
+        """This supervisor's signed approval of ``act`` on ``subject`` at their station.
+
+        Raises ``PermissionError`` when the member is not a supervisor signed in with a password.
+        """
+        if self.approval_key is None or not self.is_supervisor:
+            raise PermissionError(f"{self.staff_no} cannot approve")
+        moment = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
+        return sign_approval(self.approval_key, act, subject, self.station, moment)
 
 
 def hash_password(password: str) -> str:
@@ -97,7 +112,11 @@ class StaffService:
                 refusal = self._check(unit, staff_no, password, digest, failures, locked_until, now)
         if refusal is not None:
             raise refusal
-        return StaffMember(staff_no, name, Role(role), station)
+        member_role = Role(role)
+        key = (
+            derive_approval_key(staff_no, password) if member_role in (Role.SUPERVISOR, Role.ADMIN) else None
+        )
+        return StaffMember(staff_no, name, member_role, station, key)
 
     def _check(
         self,
