@@ -474,6 +474,8 @@ class CertificateService:
             act = ApprovalAct.REVOKE_CERTIFICATE
             approval = approval_by(supervisor, act, view.identifier, issuer, unit.now)
             if approval is None and supervisor.role is not Role.ADMIN:
+                if supervisor.station == issuer:  # signed in without a password: cannot sign
+                    raise DomainError.of("cert.not_supervisor")
                 raise DomainError.of("cert.revoke_other_station", identifier=view.identifier, station=issuer)
             # The hall learns it through `cert publish` (see :meth:`publish`), not the outbox: the
             # outbox carries case operations, which the hall folds per case.
