@@ -1,18 +1,26 @@
 """统一出证 on the hall server: station signing keys, the revocation list, and verification.
 
-- ``POST /certificates/keys`` — a station registers the public half of its SM2 key (station
-  staff; the key's id must be derived from it and its proof of possession must verify). The key
-  is published to every station through the change feed (``key.published``).
+- ``POST /certificates/keys`` — a station registers the public half of its SM2 key (the key's
+  id must be derived from it and its proof of possession must verify), approved by a supervisor
+  of that station or an admin: their token, or their signed approval (``approval``, act
+  ``key.register``, subject the key id). A clerk's token alone is refused (``cert.key_unapproved``):
+  the counter asks a supervisor when it creates the key and keeps the approval with it, so the
+  clerk's next sync sends it. The key is published to every station (``key.published``).
 - ``GET /certificates/keys`` — every registered key, revoked ones marked (public).
-- ``POST /certificates/keys/{key_id}/revoke`` — a supervisor revokes a key (``key.revoked``):
-  nothing it sealed verifies as valid any more.
-- ``POST /certificates/revocations`` — a supervisor revokes a certificate
-  (``certificate.revoked``); a station pushing a revocation its supervisor made offline names
-  that supervisor in ``revoked_by`` (the same rule as a pushed termination).
+- ``POST /certificates/keys/{key_id}/revoke`` — a supervisor of the key's station or an admin (or
+  their signed approval, act ``key.revoke``) revokes a key (``key.revoked``): nothing it sealed
+  verifies as valid any more.
+- ``POST /certificates/revocations`` — a supervisor of the issuing station (the serial's station)
+  or an admin revokes a certificate (``certificate.revoked``), by token or by a signed approval
+  (act ``cert.revoke``, subject the identifier) made offline and pushed by anyone's sync. The
+  revoker is the one the proof names, never the body's ``revoked_by`` (ignored). A station may
+  revoke only what the hall has seen issued (a pushed ``issue_certificate`` operation); only the
+  back office may revoke in advance.
 - ``GET /certificates/revocations`` — the revocation list (public).
 - ``GET /certificates/verify?qr=...`` — the same answer ``window-client verify`` gives offline:
   valid / altered / unknown_key / revoked / expired / malformed, from
-  :func:`models.seal.verify_qr` — one rule for both sides.
+  :func:`models.seal.verify_qr` — one rule for both sides, with what each station may issue taken
+  from the catalogue in force (:mod:`hall_server.certificate_trust`).
 
 Revocation reaches every client on its next pull. Keys are never deleted, so certificates sealed
 before a rotation keep verifying.
@@ -32,12 +40,15 @@ from sqlmodel import Field as SQLField
 from starlette.concurrency import run_in_threadpool
 
 from hall_server import storage
-from hall_server.auth import Principal, is_supervisor_account
+from hall_server.auth import Principal
+from hall_server.certificate_trust import Proof, StationRights, prove, record_proof
 from hall_server.db import read_transaction, write_transaction
 from hall_server.errors import ApiError, error_responses
+from hall_server.reference import SHIPPED_CATALOG, load_catalog
 from hall_server.routers.deps import HallDep, PrincipalDep
 from hall_server.schema import HallModel
-from hall_server.storage import NewChange
+from hall_server.storage import OPS, NewChange
+from models.approval import ApprovalAct
 from models.certificates import Identifier, Verification
 from models.seal import PublicKey, Revocation, TrustStore, check_published_key, verify_qr
 from models.sync import ChangeKind
@@ -111,6 +122,7 @@ class KeyRegistration(BaseModel):
     public_key: str = Field(min_length=128, max_length=128)
     proof: str = Field(min_length=128, max_length=128)
     created_at: str = Field(default="", max_length=64)
+    approval: dict[str, Any] | None = None  # a supervisor's signed approval (models.approval)
 
 
 class KeyAnswer(BaseModel):
@@ -139,12 +151,17 @@ class KeyList(BaseModel):
 
 
 class RevocationRequest(BaseModel):
-    """Revoke a certificate (or, for a key, only ``reason`` is read)."""
+    """Revoke a certificate (or, for a key, ``reason`` and ``approval`` are read).
+
+    ``revoked_by`` and ``revoked_at`` are accepted from older stations and ignored: who revoked
+    and when come from the proof (the caller's token, or the signed ``approval``).
+    """
 
     identifier: str = Field(default="", max_length=128)
     reason: str = Field(min_length=1, max_length=REASON_LIMIT)
     revoked_at: str | None = Field(default=None, max_length=64)
     revoked_by: str | None = Field(default=None, max_length=32)
+    approval: dict[str, Any] | None = None  # a supervisor's signed approval (models.approval)
 
 
 class RevocationAnswer(BaseModel):
@@ -196,6 +213,16 @@ class _RevokedLookup(Mapping[str, Revocation]):
         return 0
 
 
+def _seen_issued(conn: Connection, identifier: str, station: str | None) -> bool:
+    """Whether ``station`` (any, for ``None``) pushed an ``issue_certificate`` carrying ``identifier``."""
+    query = select(OPS.c.op_id).where(
+        OPS.c.event == "issue_certificate", OPS.c.payload.contains(f'"{identifier}"')
+    )
+    if station is not None:
+        query = query.where(OPS.c.station == station)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def _clean_reason(reason: str) -> str:
     text = " ".join(reason.split())
     if not text or any(ord(ch) < 32 for ch in reason if ch not in "\t\n\r"):
@@ -206,10 +233,12 @@ def _clean_reason(reason: str) -> str:
 class CertificateAuthority:
     """Keys, revocations and verification on one hall database (used by the API and the CLI)."""
 
-    def __init__(self, engine: Engine, clock: Any = None) -> None:
+    def __init__(self, engine: Engine, clock: Any = None, catalog: dict[str, Any] | None = None) -> None:
         self.engine = engine
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._trusted: dict[str, PublicKey] = {}  # key objects cached by (id, revoked_at)
+        # The catalogue file the server started with (before any is published), else the shipped one.
+        self.rights = StationRights(lambda: catalog or load_catalog(SHIPPED_CATALOG))
 
     # ------------------------------------------------------------ keys
 
@@ -227,6 +256,9 @@ class CertificateAuthority:
             raise ApiError(422, "cert.key_invalid", key_id=key.key_id)
         now = self.clock()
         with write_transaction(self.engine) as conn:
+            proof = prove(conn, principal, ApprovalAct.REGISTER_KEY, key.key_id, key.station, key.approval)
+            if proof is None:
+                raise ApiError(403, "cert.key_unapproved")
             known = conn.execute(select(KEYS.c.key_id).where(KEYS.c.key_id == key.key_id)).first()
             if known is not None:
                 return KeyAnswer(key_id=key.key_id, status="known")
@@ -248,27 +280,31 @@ class CertificateAuthority:
                     }
                 ],
             )
-            payload = key.model_dump()
+            record_proof(conn, ApprovalAct.REGISTER_KEY, key.key_id, key.station, proof, principal, now)
+            payload = {**key.model_dump(exclude={"approval"}), "approved_by": proof.by}
             storage.append_changes(conn, [NewChange(ChangeKind.KEY_PUBLISHED, key.key_id, payload)], now)
         return KeyAnswer(key_id=key.key_id, status="registered")
 
-    def revoke_key(self, principal: Principal, key_id: str, reason: str) -> KeyAnswer:
-        """Revoke a key (supervisor of its station, an admin, or the back office)."""
+    def revoke_key(
+        self, principal: Principal, key_id: str, reason: str, approval: object = None
+    ) -> KeyAnswer:
+        """Revoke a key (supervisor of its station, an admin, the back office, or their approval)."""
         text = _clean_reason(reason)
         now = self.clock()
         with write_transaction(self.engine) as conn:
             row = conn.execute(select(KEYS).where(KEYS.c.key_id == key_id)).first()
             if row is None:
                 raise ApiError(404, "cert.key_unknown", key_id=key_id[:64])
-            self._require_supervisor(conn, principal, None, row.station)
+            proof = self._proof(conn, principal, ApprovalAct.REVOKE_KEY, key_id, row.station, approval)
             if row.revoked_at is not None:
                 return KeyAnswer(key_id=key_id, status="known")
             at = storage.iso(now)
             conn.execute(
                 update(KEYS)
                 .where(KEYS.c.key_id == key_id)
-                .values(revoked_at=at, revoked_reason=text, revoked_by=principal.staff_no)
+                .values(revoked_at=at, revoked_reason=text, revoked_by=proof.by)
             )
+            record_proof(conn, ApprovalAct.REVOKE_KEY, key_id, row.station, proof, principal, now)
             payload = {"key_id": key_id, "station": row.station, "revoked_at": at, "reason": text}
             storage.append_changes(conn, [NewChange(ChangeKind.KEY_REVOKED, key_id, payload)], now)
         return KeyAnswer(key_id=key_id, status="revoked")
@@ -292,57 +328,53 @@ class CertificateAuthority:
 
     # ------------------------------------------------------------ revocations
 
-    def _require_supervisor(
-        self, conn: Connection, principal: Principal, named: str | None, station: str | None
-    ) -> None:
-        if principal.back_office or principal.role == "admin":
-            return
-        if station is not None and principal.station != station:
+    @staticmethod
+    def _proof(
+        conn: Connection, principal: Principal, act: str, subject: str, station: str, approval: object
+    ) -> Proof:
+        proof = prove(conn, principal, act, subject, station, approval)
+        if proof is None:
+            where = station or "?"
             raise ApiError(
-                403, "auth.forbidden", why=f"只能处理本站点（{principal.station}）的密钥",
-                why_en=f"a station may act on its own keys only ({principal.station})",
-            )  # fmt: skip
-        if principal.is_supervisor:
-            return
-        if named and is_supervisor_account(conn, named):
-            return  # revoked offline by this supervisor, pushed later by a clerk's sync
-        raise ApiError(
-            403, "auth.forbidden", why="撤销须由值班长操作", why_en="a revocation needs a supervisor"
-        )
+                403,
+                "auth.forbidden",
+                why=f"须由站点{where}的值班长或管理员批准（或附其签名批准）",
+                why_en=f"it needs a supervisor of station {where} or an admin (or their signed approval)",
+            )
+        return proof
 
     def revoke_certificate(self, principal: Principal, request: RevocationRequest) -> RevocationAnswer:
         """Put a certificate on the revocation list and publish it (``certificate.revoked``)."""
         identifier = request.identifier.strip()
-        if Identifier.parse(identifier) is None:
+        parsed = Identifier.parse(identifier)
+        if parsed is None:
             raise ApiError(422, "cert.identifier_invalid", identifier=identifier[:128])
+        own = parsed.station_sequence
+        station = own[0] if own is not None else ""  # issued elsewhere: an admin's or the back office's
         text = _clean_reason(request.reason)
         now = self.clock()
         with write_transaction(self.engine) as conn:
-            self._require_supervisor(conn, principal, request.revoked_by, None)
+            act = ApprovalAct.REVOKE_CERTIFICATE
+            proof = self._proof(conn, principal, act, identifier, station, request.approval)
             known = conn.execute(
                 select(REVOCATIONS.c.revoked_at).where(REVOCATIONS.c.identifier == identifier)
             ).first()
             if known is not None:
                 return RevocationAnswer(identifier=identifier, status="known", revoked_at=known.revoked_at)
-            at = request.revoked_at or storage.iso(now)
-            by = (
-                request.revoked_by if request.revoked_by and not principal.back_office else principal.staff_no
-            )
-            storage.insert_rows(
-                conn,
-                REVOCATIONS,
-                [
-                    {
-                        "identifier": identifier,
-                        "reason": text,
-                        "revoked_at": at,
-                        "revoked_by": by,
-                        "station": principal.station,
-                        "received_at": storage.iso(now),
-                    }
-                ],
-            )
-            payload = {"identifier": identifier, "reason": text, "revoked_at": at, "revoked_by": by}
+            if not principal.back_office and not _seen_issued(conn, identifier, station):
+                raise ApiError(409, "cert.not_issued_yet", identifier=identifier)
+            at = proof.signed_at or storage.iso(now)
+            row = {
+                "identifier": identifier,
+                "reason": text,
+                "revoked_at": at,
+                "revoked_by": proof.by,
+                "station": principal.station,
+                "received_at": storage.iso(now),
+            }
+            storage.insert_rows(conn, REVOCATIONS, [row])
+            record_proof(conn, act, identifier, station, proof, principal, now)
+            payload = {"identifier": identifier, "reason": text, "revoked_at": at, "revoked_by": proof.by}
             storage.append_changes(
                 conn, [NewChange(ChangeKind.CERTIFICATE_REVOKED, identifier, payload)], now
             )
@@ -361,15 +393,8 @@ class CertificateAuthority:
 
     def seen_in_operations(self, identifier: str) -> bool:
         """Whether a pushed ``issue_certificate`` operation carried this identifier."""
-        from hall_server.storage import OPS
-
         with read_transaction(self.engine) as conn:
-            row = conn.execute(
-                select(OPS.c.op_id)
-                .where(OPS.c.event == "issue_certificate", OPS.c.payload.contains(f'"{identifier}"'))
-                .limit(1)
-            ).first()
-        return row is not None
+            return _seen_issued(conn, identifier, None)
 
     # ------------------------------------------------------------ verification
 
@@ -383,7 +408,7 @@ class CertificateAuthority:
                 cached = PublicKey(r.key_id, r.station, r.public_key, r.revoked_at, r.revoked_reason)
                 self._trusted[r.key_id] = cached
             keys[r.key_id] = cached
-        return TrustStore(keys, _RevokedLookup(conn), {})
+        return TrustStore(keys, _RevokedLookup(conn), {}, self.rights.of(conn))
 
     def verify(self, qr: str, today: dt.date | None = None) -> Verification:
         """The same verdict as the client's offline ``verify``."""
@@ -420,14 +445,14 @@ def authority(service: HallDep) -> CertificateAuthority:
     """The app's certificate authority (built once, beside the :class:`Hall`)."""
     found: CertificateAuthority | None = getattr(service, "_certificate_authority", None)
     if found is None:
-        found = CertificateAuthority(service.engine, service.clock)
+        found = CertificateAuthority(service.engine, service.clock, service.catalog_file)
         service._certificate_authority = found  # type: ignore[attr-defined]
     return found
 
 
 @router.post("/keys", response_model=KeyAnswer, responses=error_responses(401, 403, 422, 500))
 async def register_key(key: KeyRegistration, service: HallDep, caller: PrincipalDep) -> KeyAnswer:
-    """Register a station's public signing key (station staff); published to every station."""
+    """Register a station's public signing key (supervisor-approved); published to every station."""
     return await run_in_threadpool(authority(service).register_key, caller, key)
 
 
@@ -443,15 +468,18 @@ def list_keys(service: HallDep) -> KeyList:
 async def revoke_key(
     key_id: str, body: RevocationRequest, service: HallDep, caller: PrincipalDep
 ) -> KeyAnswer:
-    """Revoke a signing key (supervisor): nothing it sealed verifies as valid any more."""
-    return await run_in_threadpool(authority(service).revoke_key, caller, key_id, body.reason)
+    """Revoke a signing key (its station's supervisor or an admin, or their signed approval)."""
+    return await run_in_threadpool(authority(service).revoke_key, caller, key_id, body.reason, body.approval)
 
 
-@router.post("/revocations", response_model=RevocationAnswer, responses=error_responses(401, 403, 422, 500))
+@router.post(
+    "/revocations", response_model=RevocationAnswer, responses=error_responses(401, 403, 409, 422, 500)
+)
 async def revoke_certificate(
     body: RevocationRequest, service: HallDep, caller: PrincipalDep
 ) -> RevocationAnswer:
-    """Revoke a certificate (supervisor); reaches every station on its next pull."""
+    """Revoke a certificate (the issuing station's supervisor or an admin, or their signed
+    approval); reaches every station on its next pull."""
     return await run_in_threadpool(authority(service).revoke_certificate, caller, body)
 
 

@@ -133,11 +133,18 @@ def _v4_approval_keys(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V4)
 
 
+def _v7_certificate_proofs(conn: Connection) -> None:
+    from hall_server.certificate_trust import TABLES_V7
+
+    METADATA.create_all(conn, tables=TABLES_V7)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
+    Migration(7, "certificate_proofs", _v7_certificate_proofs),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

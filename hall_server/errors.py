@@ -45,6 +45,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, invalid or expired token",
         403: "Not allowed for this account or station",
         404: "Not found",
+        409: "Conflicts with what the hall holds",
         413: "Request body too large",
         422: "Request does not match the schema",
         500: "Internal error",

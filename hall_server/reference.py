@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from hall_server import storage
 from hall_server.db import write_transaction
@@ -100,6 +100,15 @@ def current_catalog(conn: Connection, fallback: dict[str, Any]) -> CatalogDocume
         return CatalogDocument(version=str(fallback.get("version", "")), catalog=fallback, revision=0)
     data = json.loads(row.content)
     return CatalogDocument(version=str(data.get("version", "")), catalog=data, revision=row.version)
+
+
+def catalog_revision(conn: Connection) -> int:
+    """The revision of the catalogue in force (0: the server's file), in one small query."""
+    documents = storage.DOCUMENTS
+    value = conn.execute(
+        select(func.max(documents.c.version)).where(documents.c.kind == CATALOG, documents.c.key == CATALOG)
+    ).scalar()
+    return int(value or 0)
 
 
 def holidays_of(conn: Connection, year: int) -> HolidayDocument | None:

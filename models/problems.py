@@ -246,6 +246,50 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "文件中没有证照二维码或证照记录",
         "the input holds neither a certificate QR text nor a certificate record",
     ),
+    # The identifier must be one the sealing key's station may issue (models.seal binding rule).
+    "cert.verify.station_unknown": (
+        "签章密钥所属站点{station}不在事项目录中，无法确认其出证资格",
+        "the signing key's station {station} is not in the catalogue: it may issue nothing",
+    ),
+    "cert.verify.serial_station": (
+        "证照流水号{serial}不属于签章站点{station}：签章站点不能出具其他站点的证照",
+        "the serial {serial} is not one of station {station}, whose key sealed it: a forgery",
+    ),
+    "cert.verify.issuer": (
+        "发证机构代码{issuer_code}不是站点{station}的发证机构代码（应为{expected}）",
+        "issuer code {issuer_code} is not station {station}'s issuing authority ({expected})",
+    ),
+    "cert.verify.type": (
+        "站点{station}无权出具该类证照（类型代码{type_code}）",
+        "station {station} accepts no item that issues certificate type {type_code}",
+    ),
+    "cert.verify.record_station": (
+        "证照记录所载出证站点{claimed}与签章站点{station}不符",
+        "the record names station {claimed} but the key that sealed it is station {station}'s",
+    ),
+    "cert.key_unapproved": (
+        "登记签章密钥须经本站值班长或管理员批准",
+        "registering a signing key needs a supervisor of its station or an admin"
+        " (their sign-in, or their signed approval)",
+    ),
+    "cert.key_needs_approval": (
+        "本站尚无经值班长批准的签章密钥：请值班长登录确认后再出证",
+        "this station has no supervisor-approved signing key: a supervisor must approve one"
+        " (set WINDOW_CLIENT_USER/WINDOW_CLIENT_PASSWORD to a supervisor, or run `keys rotate` as one)",
+    ),
+    "cert.not_key_approver": (
+        "{staff_no}不是本站值班长或管理员，不能批准签章密钥",
+        "{staff_no} is not a supervisor of this station nor an admin: cannot approve a signing key",
+    ),
+    "cert.revoke_other_station": (
+        "证照{identifier}由站点{station}出具，须由该站点值班长或管理员撤销",
+        "certificate {identifier} was issued by station {station}: only its supervisor or an admin"
+        " may revoke it",
+    ),
+    "cert.not_issued_yet": (
+        "总台尚未收到证照{identifier}的出证记录，站点不能提前撤销",
+        "the hall has not seen certificate {identifier} issued: a station cannot revoke it in advance",
+    ),
     # Hall server: refusals of pushed operations (the reason is shown to staff) and HTTP errors.
     "case.exists": (
         "办件编号{case_no}已被另一受理操作使用",

@@ -5,6 +5,12 @@ randomness, names keys, frames signatures and turns every failure into a precise
 Both the client and the hall server verify with :func:`verify_qr` / :func:`verify_record`, so
 the two can never disagree on what "valid" means.
 
+A good seal is not enough: a station's key may only seal identifiers that station may issue
+(:func:`binding_problem`). The serial must start with the key's station, the issuer code must be
+that station's issuing authority, and the type must be one of the certificate types of the items
+the station may accept — all from the catalogue (:func:`issuing_stations`). Otherwise any station
+could seal a certificate carrying another station's identifier with its own, genuine key.
+
 Two gmssl habits are worked around here, each where it matters:
 
 - ``func.random_hex`` draws from :mod:`random`, not a CSPRNG; an SM2 nonce that can be
@@ -24,6 +30,7 @@ from typing import Any
 
 from gmssl import func, sm2, sm3
 
+from models.catalog import Catalog, Package
 from models.certificates import (
     SIGNATURE_BYTES,
     CertificateBody,
@@ -172,13 +179,63 @@ class Revocation:
     revoked_by: str
 
 
+@dataclass(frozen=True, slots=True)
+class IssuingStation:
+    """What a station may put into the identifiers it seals (from the catalogue)."""
+
+    code: str
+    issuer_code: str  # its issuing authority's 统一社会信用代码 (catalogue ``stations[].issuer_uscc``)
+    type_codes: frozenset[str]  # GB/T 36904 type codes of the items and packages it may accept
+
+
+def issuing_stations(catalog: Catalog) -> dict[str, IssuingStation]:
+    """Every station of ``catalog`` with the issuer code and certificate types it may seal."""
+    found: dict[str, IssuingStation] = {}
+    for station in catalog.stations.values():
+        codes: set[str] = set()
+        for entry in catalog.acceptable_at(station):
+            items = entry.items if isinstance(entry, Package) else (entry,)
+            for item in items:
+                kind = catalog.certificate_types.get(item.certificate_type or "")
+                if kind is not None:
+                    codes.add(kind.type_code)
+        found[station.code] = IssuingStation(station.code, station.issuer_uscc, frozenset(codes))
+    return found
+
+
 @dataclass
 class TrustStore:
-    """What a verifier trusts: published keys (revoked ones marked) and revoked certificates."""
+    """What a verifier trusts: published keys (revoked ones marked), revoked certificates, and
+    what each station may issue (a verifier without a station's entry trusts none of its seals)."""
 
     keys: dict[str, PublicKey] = field(default_factory=dict)
     revoked: Mapping[str, Revocation] = field(default_factory=dict)
     type_names: Mapping[str, str] = field(default_factory=dict)  # GB/T 36904 type code -> name
+    stations: Mapping[str, IssuingStation] = field(default_factory=dict)
+
+
+def binding_problem(identifier_text: str, key: PublicKey, trust: TrustStore) -> Problem | None:
+    """Why ``key`` could not have sealed ``identifier_text`` legitimately, or ``None``.
+
+    The serial's station part must be the key's station, the issuer code that station's issuing
+    authority, and the type one the station may issue.
+    """
+    station = key.station
+    rights = trust.stations.get(station)
+    if rights is None:
+        return Problem("cert.verify.station_unknown", {"station": station})
+    identifier = Identifier.parse(identifier_text)
+    if identifier is None:
+        return Problem("cert.verify.content")
+    own = identifier.station_sequence
+    if own is None or own[0] != station.upper():
+        return Problem("cert.verify.serial_station", {"serial": identifier.serial, "station": station})
+    if identifier.issuer_code != rights.issuer_code:
+        params = {"issuer_code": identifier.issuer_code, "station": station, "expected": rights.issuer_code}
+        return Problem("cert.verify.issuer", params)
+    if identifier.type_code not in rights.type_codes:
+        return Problem("cert.verify.type", {"station": station, "type_code": identifier.type_code})
+    return None
 
 
 def _judge(payload: QrPayload, key: PublicKey, trust: TrustStore, today: dt.date) -> Verification:
@@ -227,7 +284,20 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
         )
     if not key.verify(signature, content):
         return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
+    unbound = binding_problem(payload.identifier, key, trust)
+    if unbound is not None:
+        return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
     return _judge(payload, key, trust, today)
+
+
+def _record_problem(body: CertificateBody, key: PublicKey) -> Problem | None:
+    """A sealed record must also name the key's station and the identifier's issuer."""
+    if body.station != key.station:
+        return Problem("cert.verify.record_station", {"claimed": body.station, "station": key.station})
+    identifier = Identifier.parse(body.identifier)
+    if identifier is None or body.issuer_code != identifier.issuer_code:
+        return Problem("cert.verify.content")
+    return None
 
 
 def verify_record(record: Any, trust: TrustStore, today: dt.date) -> Verification:
@@ -247,6 +317,9 @@ def verify_record(record: Any, trust: TrustStore, today: dt.date) -> Verificatio
         return Verification(VerifyStatus.UNKNOWN_KEY, problem, payload)
     if not key.verify(seal, body.canonical_bytes()):
         return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
+    unbound = binding_problem(body.identifier, key, trust) or _record_problem(body, key)
+    if unbound is not None:
+        return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
     return _judge(payload, key, trust, today)
 
 

@@ -299,6 +299,7 @@ class CertificateRevocationRow(SQLModel, table=True):
     revoked_by: str
     source: str  # "local" | "hall"
     published_at: str | None = None  # a local revocation, once the hall has it
+    approval: str | None = None  # a local revocation: the supervisor's signed approval (JSON)
 
 
 class CertificateSequenceRow(SQLModel, table=True):
@@ -326,3 +327,4 @@ class SigningKeyRow(SQLModel, table=True):
     revoked_at: str | None = None
     revoked_reason: str | None = None
     published_at: str | None = None  # an own key, once registered at the hall
+    approval: str | None = None  # an own key: the supervisor's signed approval to register it (JSON)

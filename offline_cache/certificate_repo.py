@@ -62,50 +62,6 @@ def raise_certificate_sequence(unit: UnitOfWork, station: str, at_least: int) ->
 # ---------------------------------------------------------------- keys
 
 
-def active_own_key(conn: Connection, station: str) -> tuple[str, str, str, str] | None:
-    """(key_id, private, public, proof) of the station's key that signs now, if any."""
-    row = conn.exec_driver_sql(
-        "SELECT key_id, private_key, public_key, proof FROM signing_keys WHERE station = ?"
-        " AND origin = 'own' AND retired_at IS NULL AND revoked_at IS NULL"
-        " ORDER BY created_at DESC LIMIT 1",
-        (station,),
-    ).first()
-    return None if row is None else (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
-
-
-def own_key_record(conn: Connection, key_id: str) -> dict[str, str] | None:
-    """The publishable record of an own key (what the hall registers)."""
-    row = conn.exec_driver_sql(
-        "SELECT key_id, station, public_key, proof, created_at FROM signing_keys"
-        " WHERE key_id = ? AND origin = 'own'",
-        (key_id,),
-    ).first()
-    if row is None:
-        return None
-    return dict(zip(("key_id", "station", "public_key", "proof", "created_at"), map(str, row), strict=True))
-
-
-def insert_own_key(
-    unit: UnitOfWork, key_id: str, station: str, private: str, public: str, proof: str
-) -> None:
-    """Store a new key pair of this station."""
-    unit.execute(
-        "INSERT INTO signing_keys (key_id, station, public_key, private_key, proof, origin, created_at)"
-        " VALUES (?, ?, ?, ?, ?, 'own', ?)",
-        (key_id, station, public, private, proof, unit.now),
-    )
-
-
-def retire_own_keys(unit: UnitOfWork, station: str) -> list[str]:
-    """Retire the station's signing keys (they keep verifying); returns their ids."""
-    rows = unit.execute(
-        "UPDATE signing_keys SET retired_at = ? WHERE station = ? AND origin = 'own'"
-        " AND retired_at IS NULL RETURNING key_id",
-        (unit.now, station),
-    ).all()
-    return [str(r[0]) for r in rows]
-
-
 def upsert_published_key(
     unit: UnitOfWork, key_id: str, station: str, public: str, proof: str, at: str
 ) -> bool:
@@ -290,14 +246,24 @@ def insert_handover(
 
 
 def insert_revocation(
-    unit: UnitOfWork, identifier: str, reason: str, revoked_at: str, revoked_by: str, source: str
+    unit: UnitOfWork,
+    identifier: str,
+    reason: str,
+    revoked_at: str,
+    revoked_by: str,
+    source: str,
+    approval: dict[str, str] | None = None,
 ) -> bool:
-    """Record a revocation; ``False`` when the certificate was already revoked."""
+    """Record a revocation (a local one with its supervisor's signed approval); ``False`` when
+    the certificate was already revoked."""
     result = unit.execute(
-        "INSERT INTO certificate_revocations (identifier, reason, revoked_at, revoked_by, source)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(identifier) DO NOTHING",
-        (identifier, reason, revoked_at, revoked_by, source),
-    )
+        "INSERT INTO certificate_revocations (identifier, reason, revoked_at, revoked_by, source, approval)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identifier) DO NOTHING",
+        (
+            identifier, reason, revoked_at, revoked_by, source,
+            json.dumps(approval, sort_keys=True) if approval else None,
+        ),
+    )  # fmt: skip
     return bool(result.rowcount)
 
 
@@ -364,41 +330,6 @@ def mark_consumed(unit: UnitOfWork, seqs: Sequence[int]) -> None:
     """Mark pulled changes as applied."""
     unit.executemany(
         "UPDATE pulled_changes SET consumed_at = ? WHERE seq = ?", [(unit.now, seq) for seq in seqs]
-    )
-
-
-# ---------------------------------------------------------------- publication to the hall
-
-
-def unpublished_keys(conn: Connection) -> list[dict[str, str]]:
-    """This station's own keys the hall has not registered yet (what ``cert publish`` sends)."""
-    rows = conn.exec_driver_sql(
-        "SELECT key_id, station, public_key, proof, created_at FROM signing_keys"
-        " WHERE origin = 'own' AND published_at IS NULL ORDER BY created_at"
-    )
-    names = ("key_id", "station", "public_key", "proof", "created_at")
-    return [dict(zip(names, map(str, r), strict=True)) for r in rows]
-
-
-def unpublished_revocations(conn: Connection) -> list[dict[str, str]]:
-    """Revocations made here that the hall has not received yet."""
-    rows = conn.exec_driver_sql(
-        "SELECT identifier, reason, revoked_at, revoked_by FROM certificate_revocations"
-        " WHERE source = 'local' AND published_at IS NULL ORDER BY revoked_at"
-    )
-    names = ("identifier", "reason", "revoked_at", "revoked_by")
-    return [dict(zip(names, map(str, r), strict=True)) for r in rows]
-
-
-def mark_key_published(unit: UnitOfWork, key_id: str) -> None:
-    """The hall has registered this key."""
-    unit.execute("UPDATE signing_keys SET published_at = ? WHERE key_id = ?", (unit.now, key_id))
-
-
-def mark_revocation_published(unit: UnitOfWork, identifier: str) -> None:
-    """The hall has this revocation."""
-    unit.execute(
-        "UPDATE certificate_revocations SET published_at = ? WHERE identifier = ?", (unit.now, identifier)
     )
 
 

@@ -269,6 +269,15 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             "CREATE INDEX ix_cases_state_due_date ON cases (state, due_date)",
         ),
     ),
+    (
+        "0006_certificate_approvals",
+        (
+            # A supervisor's signed approval (models.approval, JSON) kept with what it approves,
+            # so the hall can check it whenever a sync sends the item, long after it was made.
+            "ALTER TABLE signing_keys ADD COLUMN approval TEXT",
+            "ALTER TABLE certificate_revocations ADD COLUMN approval TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,11 +21,12 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from models.certificates import HANDOVER_ZH, VERIFY_STATUS_ZH, CertificateView, Verification, VerifyStatus
 from models.identity import check_name, check_person_id
 from models.problems import DomainError, Problem
-from screens.dialogs import ConfirmDialog, ErrorDialog
+from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
 
 if TYPE_CHECKING:
     from window_client.app import WindowClientApp
+    from window_client.services.staff import StaffMember
 
 CSS_PATH = str(Path(__file__).with_suffix(".tcss"))
 
@@ -46,6 +47,8 @@ TEXT: dict[str, Any] = {
     "years": "{n}年",
     "long_term": "长期有效",
     "issued": "已出证：{identifier}",
+    "key_approval": "本站尚无经值班长批准的签章密钥：出证前须值班长登录确认（密钥随下次同步报总台登记）",
+    "key_not_approved": "未经值班长确认，未出证",
     "printed": "证照打印页已保存：{path}",
     "print_failed": "保存失败：{reason}",
     "select_case": "请先在“待出证”中选择办件",
@@ -419,8 +422,14 @@ class CertificateScreen(Screen[None]):
         )
         if not await self.app.push_screen_wait(ConfirmDialog(question)):
             return
+        approver: StaffMember | None = None
+        if services.certificates.needs_key_approval():
+            approver = await self._key_approver()
+            if approver is None:
+                self.app.notify(TEXT["key_not_approved"], severity="warning")
+                return
         try:
-            views = services.certificates.issue([case_no], self.app_.today())
+            views = services.certificates.issue([case_no], self.app_.today(), approver=approver)
         except DomainError as exc:
             self.app.push_screen(ErrorDialog(exc.problem.zh()))
             return
@@ -428,6 +437,19 @@ class CertificateScreen(Screen[None]):
         for view in views:
             self.app.notify(TEXT["issued"].format(identifier=view.identifier))
             await self._show(view)
+
+    async def _key_approver(self) -> StaffMember | None:
+        """The supervisor who approves this station's new signing key: the one signed in, or one
+        who re-authenticates now."""
+        from window_client.services.certificate_keys import may_approve
+
+        member = self.app_.member
+        station = self.app_.services.station.code
+        if member is not None and may_approve(member, station):
+            return member
+        dialog = SupervisorDialog(self.app_.services.staff, [TEXT["key_approval"]])
+        approver: StaffMember | None = await self.app.push_screen_wait(dialog)
+        return approver
 
     async def _show(self, view: CertificateView) -> None:
         from window_client.services.certificate_print import qr_terminal

@@ -47,9 +47,10 @@ from models.certificates import (
     unframe_qr,
 )
 from models.seal import KeyPair
-from offline_cache import certificate_repo
+from offline_cache import own_key_repo
 from window_client.services.runtime import Runtime
 from window_client.services.settings import Settings
+from window_client.services.staff import seed_demo_staff
 
 TARGET_RATIO = 0.8
 CHUNK = 100
@@ -58,9 +59,10 @@ TODAY = dt.date(2026, 11, 20)
 
 def make_texts(rt: Runtime, count: int) -> tuple[list[str], str]:
     """``count`` QR texts sealed by the station's key (generated through the service)."""
-    rt.certificates.rotate_key()
+    seed_demo_staff(rt.staff, rt.station.code)
+    rt.certificates.rotate_key(rt.staff.verify_supervisor("S001", "demo-5678"))  # S001 approves it
     with rt.store.reading() as conn:
-        row = certificate_repo.active_own_key(conn, rt.station.code)
+        row = own_key_repo.active_own_key(conn, rt.station.code)
     assert row is not None
     key = KeyPair(row[0], rt.station.code, row[1], row[2])
     kind = rt.catalog.certificate_types["BIZ_LICENSE"]

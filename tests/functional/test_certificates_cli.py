@@ -1,7 +1,9 @@
 """统一出证 through the CLI on a real store: issue, verify, print, hand over, revoke, rotate keys.
 
 Cases are accepted and approved with the services (the counter's path); everything else goes
-through ``window-client`` as an integrator would drive it.
+through ``window-client`` as an integrator would drive it. Each test starts with the station's
+signing key approved by the supervisor S001 (``keys rotate``), as a counter does once; how that
+approval is asked for is in ``test_certificate_keys_cli.py``.
 """
 
 from __future__ import annotations
@@ -79,10 +81,20 @@ def db(rt: Runtime) -> sqlite3.Connection:
     return sqlite3.connect(rt.store.path)
 
 
-@pytest.fixture
-def supervisor_env(rt: Runtime) -> Iterator[dict[str, str]]:
+SUPERVISOR = {"WINDOW_CLIENT_USER": "S001", "WINDOW_CLIENT_PASSWORD": "demo-5678"}
+
+
+@pytest.fixture(autouse=True)
+def approved_key(rt: Runtime) -> None:
+    """The demo accounts, and a signing key S001 approved (what a counter does once)."""
     seed_demo_staff(rt.staff, rt.station.code)
-    yield {"WINDOW_CLIENT_USER": "S001", "WINDOW_CLIENT_PASSWORD": "demo-5678"}
+    result = run("keys", "rotate", env=SUPERVISOR)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def supervisor_env() -> Iterator[dict[str, str]]:
+    yield dict(SUPERVISOR)
 
 
 def test_issue_json_contract_state_outbox_and_audit_in_one_unit(rt: Runtime) -> None:
@@ -106,8 +118,15 @@ def test_issue_json_contract_state_outbox_and_audit_in_one_unit(rt: Runtime) -> 
     (sealed,) = op["certificates"]
     assert sealed["identifier"] == identifier and sealed["qr"] == qr and sealed["seal"]
     assert op["signing_key"]["key_id"] == sealed["key_id"] and op["signing_key"]["proof"]
+    approval = op["signing_key"]["approval"]  # so the hall can register the key on a clerk's sync
+    assert (approval["act"], approval["subject"], approval["by"]) == (
+        "key.register",
+        sealed["key_id"],
+        "S001",
+    )
     actions = [a for (a,) in conn.execute("SELECT action FROM audit_events ORDER BY seq")]
-    assert actions[-3:] == ["key.generate", "cert.issue", "case.issue_certificate"]
+    assert actions[-2:] == ["cert.issue", "case.issue_certificate"]
+    assert actions.count("key.rotate") == 1 and actions.count("key.approve") == 1
     assert run("audit", "verify").exit_code == 0
 
 
@@ -303,10 +322,10 @@ def test_revocation_needs_a_supervisor_and_takes_effect_at_once(
     assert handover.exit_code == 1 and "revoked" in handover.output
 
 
-def test_rotation_keeps_old_certificates_verifying(rt: Runtime) -> None:
+def test_rotation_keeps_old_certificates_verifying(rt: Runtime, supervisor_env: dict[str, str]) -> None:
     old = issue(approved_case(rt))
-    rotated = run("keys", "rotate")
-    assert rotated.exit_code == 0
+    rotated = run("keys", "rotate", env=supervisor_env)
+    assert rotated.exit_code == 0 and "approved by S001" in rotated.output
     new = issue(approved_case(rt))
     keys = json.loads(run("keys", "list", "--json").stdout)["keys"]
     states = {k["key_id"]: k["state"] for k in keys}

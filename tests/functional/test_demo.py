@@ -157,8 +157,14 @@ def test_demo_starts_the_hall_seeds_every_state_and_stops_the_hall(demo_env: dic
     assert not (home / DEMO_PID).exists()
     conn = sqlite3.connect(home / "station.db")
     assert conn.execute("SELECT DISTINCT status FROM outbox").fetchall() == [("acked",)]
-    # The station's certificate key went to the hall with the sync (certificates verify there).
+    # The station's certificate key, approved by S001, went to the hall with the sync (so the
+    # demo's certificates verify there).
     assert conn.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'key.publish'").fetchone()[0] >= 1
+    assert conn.execute(
+        "SELECT COUNT(*) FROM signing_keys WHERE origin = 'own' AND published_at IS NULL"
+    ).fetchone() == (0,)
+    approvers = conn.execute("SELECT detail FROM audit_events WHERE action = 'key.approve'").fetchall()
+    assert approvers and all('"S001"' in detail for (detail,) in approvers)
 
 
 def test_demo_with_a_configured_hall_starts_no_server(demo_env: dict[str, str]) -> None:

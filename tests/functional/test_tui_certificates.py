@@ -10,13 +10,14 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from models.enums import ApplicantType, MaterialStatus, Tolerance
 from screens.certificate import CertificateScreen, HandoverDialog, QrDialog, VerifyDialog
-from screens.dialogs import ConfirmDialog
+from screens.dialogs import ConfirmDialog, SupervisorDialog
 from tests.conftest import TODAY
 from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id
+from window_client.services.staff import StaffMember, seed_demo_staff
 from window_client.services.state_machine import CaseEvent
 
 RNG = random.Random(36903)
@@ -32,6 +33,13 @@ def approved_case(rt: Runtime, pid: str) -> str:
     assert decision.case_no is not None
     rt.cases.transition(decision.case_no, CaseEvent.APPROVE, TODAY)
     return decision.case_no
+
+
+def supervisor(rt: Runtime) -> StaffMember:
+    """S001 re-authenticates at the counter (the demo accounts, as a new station has them)."""
+    if rt.staff.count() == 0:
+        seed_demo_staff(rt.staff, rt.station.code)
+    return rt.staff.verify_supervisor("S001", "demo-5678")
 
 
 def rows(app: WindowClientApp, table_id: str) -> list[str]:
@@ -58,6 +66,14 @@ async def test_issue_show_qr_save_print_and_collect_in_person(rt: Runtime) -> No
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
+        await pilot.pause()
+        # The station's first key: the supervisor re-authenticates at the counter to approve it.
+        assert isinstance(app.screen, SupervisorDialog)
+        assert "签章密钥" in " ".join(str(w.render()) for w in app.screen.query(Static))
+        await type_text(pilot, "S001")
+        await pilot.press("enter")
+        await type_text(pilot, "demo-5678")
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, QrDialog)
         drawing = str(app.screen.query_one("#qr-drawing", Static).render())
@@ -91,11 +107,50 @@ async def test_issue_show_qr_save_print_and_collect_in_person(rt: Runtime) -> No
     assert db.execute("SELECT state FROM cases WHERE case_no = ?", (case_no,)).fetchone() == ("delivered",)
     actions = {a for (a,) in db.execute("SELECT action FROM audit_events WHERE subject = ?", (identifier,))}
     assert {"cert.issue", "cert.print", "cert.handover"} <= actions
+    ((approval,),) = db.execute("SELECT approval FROM signing_keys WHERE origin = 'own'").fetchall()
+    assert '"by": "S001"' in approval and '"act": "key.register"' in approval
+
+
+async def test_without_the_supervisor_nothing_is_issued(rt: Runtime) -> None:
+    case_no = approved_case(rt, person_id(RNG))
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_certificates(pilot, app)
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, SupervisorDialog)
+        await pilot.press("escape")  # the supervisor is not there
+        await pilot.pause()
+        assert isinstance(app.screen, CertificateScreen)
+        assert rows(app, "#awaiting-table") == [case_no]
+    db = sqlite3.connect(rt.store.path)
+    assert db.execute("SELECT COUNT(*) FROM signing_keys").fetchone() == (0,)
+    assert db.execute("SELECT COUNT(*) FROM certificates").fetchone() == (0,)
+
+
+async def test_a_supervisor_at_the_counter_approves_the_key_without_signing_in_again(rt: Runtime) -> None:
+    approved_case(rt, person_id(RNG))
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "S001", "demo-5678")
+        await pilot.press("f6")
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, QrDialog)
+    db = sqlite3.connect(rt.store.path)
+    assert db.execute("SELECT COUNT(*) FROM certificates").fetchone() == (1,)
+    ((approval,),) = db.execute("SELECT approval FROM signing_keys").fetchall()
+    assert '"by": "S001"' in approval
 
 
 async def test_an_agent_needs_f5_and_a_refusal_keeps_the_form(rt: Runtime) -> None:
     case_no = approved_case(rt, person_id(RNG))
-    (view,) = rt.certificates.issue([case_no], TODAY)
+    (view,) = rt.certificates.issue([case_no], TODAY, approver=supervisor(rt))
     agent_id = person_id(RNG)
     app = make_app(rt)
     async with app.run_test(size=SIZE) as pilot:
@@ -124,7 +179,7 @@ async def test_an_agent_needs_f5_and_a_refusal_keeps_the_form(rt: Runtime) -> No
 
 
 async def test_mail_and_verify_a_scanned_code(rt: Runtime) -> None:
-    (view,) = rt.certificates.issue([approved_case(rt, person_id(RNG))], TODAY)
+    (view,) = rt.certificates.issue([approved_case(rt, person_id(RNG))], TODAY, approver=supervisor(rt))
     app = make_app(rt)
     async with app.run_test(size=SIZE) as pilot:
         await open_certificates(pilot, app)
@@ -164,7 +219,7 @@ async def test_mail_and_verify_a_scanned_code(rt: Runtime) -> None:
 async def test_day_close_counts_issued_and_handed_over(rt: Runtime) -> None:
     first = approved_case(rt, person_id(RNG))
     second = approved_case(rt, person_id(RNG))
-    rt.certificates.issue([first], TODAY)
+    rt.certificates.issue([first], TODAY, approver=supervisor(rt))
     rt.certificates.issue([second], TODAY)
     rt.certificates.handover(first, TODAY, tracking_no="SF1234567890")
     app = make_app(rt)

@@ -46,6 +46,7 @@ from tests.hall import HallProcess
 from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
 from window_client.services.settings import Settings
+from window_client.services.staff import seed_demo_staff
 from window_client.services.state_machine import CaseEvent
 
 SIZE = (80, 24)
@@ -345,7 +346,9 @@ def test_sync_also_publishes_the_station_key_so_the_hall_verifies_offline_certif
     case_no = c001.acceptance.accept(request(instant_item_with_certificate(rt)), TODAY).case_no
     assert case_no
     c001.cases.transition(case_no, CaseEvent.APPROVE, TODAY, at_counter=True)
-    qr = c001.certificates.issue([case_no], TODAY)[0].qr  # offline: a new station key
+    seed_demo_staff(rt.staff, "GXZX")
+    s001 = rt.staff.verify_supervisor("S001", "demo-5678")  # approves the station's first key
+    qr = c001.certificates.issue([case_no], TODAY, approver=s001)[0].qr  # offline: a new station key
     before = httpx.get(f"{hall.url}/api/v1/certificates/verify", params={"qr": qr}, timeout=10).json()
     assert before["status"] == "unknown_key"
     c001.sync.sign_in_online("C001", "demo-1234")

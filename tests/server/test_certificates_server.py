@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_cli
 from models.certificates import frame_qr, unframe_qr
-from models.enums import ApplicantType, MaterialStatus, Tolerance
+from models.enums import ApplicantType, MaterialStatus, Role, Tolerance
 from models.seal import generate_key_pair
 from tests.conftest import TODAY
-from tests.server.conftest import Served
+from tests.server.conftest import Served, _approval_key
 from window_client.hall_client import HallClient
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.certificate_publish import HttpHallCertificates
@@ -40,8 +40,16 @@ def station(tmp_path: Path, code: str, url: str) -> Runtime:
     return Runtime(Settings(home=tmp_path / code, station=code, server=url), actor="C001")
 
 
+def supervisor(staff_no: str = "S001", station_code: str = "GXZX") -> StaffMember:
+    """A demo supervisor who has just typed their password at the counter (``verify_supervisor``)."""
+    password = {"S001": "demo-5678", "A001": "demo-9999"}[staff_no]
+    role = Role.SUPERVISOR if staff_no.startswith("S") else Role.ADMIN
+    return StaffMember(staff_no, staff_no, role, station_code, _approval_key(staff_no, password))
+
+
 def issued_certificate(rt: Runtime) -> tuple[str, str]:
-    """(identifier, qr) of a certificate issued offline for a new approved case."""
+    """(identifier, qr) of a certificate issued offline for a new approved case (S001 approves
+    the station's first key)."""
     item = rt.catalog.items["CL-001"]
     presented = {
         m.code: MaterialStatus.PRESENTED for m in item.materials if m.tolerance is not Tolerance.OPTIONAL
@@ -50,7 +58,9 @@ def issued_certificate(rt: Runtime) -> tuple[str, str]:
     decision = rt.acceptance.accept(AcceptanceRequest(item.code, applicant, presented), TODAY)
     assert decision.case_no is not None
     rt.cases.transition(decision.case_no, CaseEvent.APPROVE, TODAY)
-    (view,) = rt.certificates.issue([decision.case_no], TODAY)
+    (view,) = rt.certificates.issue(
+        [decision.case_no], TODAY, approver=supervisor(station_code=rt.station.code)
+    )
     return view.identifier, view.qr
 
 
@@ -171,10 +181,13 @@ def test_a_revocation_made_offline_by_a_supervisor_is_published_by_a_clerk(
 ) -> None:
     gxzx, jhzx = stations
     identifier, qr = issued_certificate(gxzx)
-    gxzx.certificates.revoke(identifier, "申请人撤回", StaffMember("S001", "王强", "supervisor", "GXZX"))  # type: ignore[arg-type]
-    hall = publisher(server, "C001", "GXZX")  # a clerk's token; the revocation names S001
-    report = gxzx.certificates.publish(hall)
-    assert (report.keys, report.revocations, report.refused) == (1, 1, [])
+    gxzx.certificates.revoke(identifier, "申请人撤回", supervisor())
+    hall = publisher(server, "C001", "GXZX")  # a clerk's token; the revocation carries S001's approval
+    early = gxzx.certificates.publish(hall)  # the key goes; the revocation waits for the issue
+    assert (early.keys, early.revocations) == (1, 0) and "cert.not_issued_yet" in early.refused[0]
+    pull(gxzx, server, "C001")  # the issue operation goes first, then the kept revocation
+    report = gxzx.last_publish
+    assert report is not None and (report.keys, report.revocations, report.refused) == (0, 1, [])
     assert hall_verify(server, qr)["status"] == "revoked"
     pull(jhzx, server, "H001")
     assert jhzx.certificates.check(qr, TODAY).status.value == "revoked"
@@ -182,12 +195,15 @@ def test_a_revocation_made_offline_by_a_supervisor_is_published_by_a_clerk(
     assert [(r["identifier"], r["revoked_by"]) for r in listed] == [(identifier, "S001")]
 
 
-def test_a_revocation_naming_no_supervisor_is_refused_and_kept(
+def test_a_revocation_approved_by_no_supervisor_of_the_hall_is_refused_and_kept(
     server: Served, stations: tuple[Runtime, Runtime]
 ) -> None:
     gxzx, _ = stations
     identifier, _qr = issued_certificate(gxzx)
-    gxzx.certificates.revoke(identifier, "测试", StaffMember("X999", "某人", "supervisor", "GXZX"))  # type: ignore[arg-type]
+    pull(gxzx, server, "C001")
+    # X999 is a supervisor in this station's store only: the hall knows no such account.
+    impostor = StaffMember("X999", "某人", Role.SUPERVISOR, "GXZX", _approval_key("X999", "guess"))
+    gxzx.certificates.revoke(identifier, "测试", impostor)
     report = gxzx.certificates.publish(publisher(server, "C001", "GXZX"))
     assert report.revocations == 0 and len(report.refused) == 1 and "auth.forbidden" in report.refused[0]
     assert gxzx.certificates.unpublished()[1][0]["identifier"] == identifier  # kept for later
@@ -198,7 +214,7 @@ def test_key_registration_is_authenticated_and_checked(server: Served) -> None:
     key = generate_key_pair("GXZX")
     body = {"key_id": key.key_id, "station": "GXZX", "public_key": key.public_hex, "proof": key.proof()}
     assert http.post("/api/v1/certificates/keys", json=body).status_code == 401
-    token = {"Authorization": f"Bearer {server.api.token('C001')}"}
+    token = {"Authorization": f"Bearer {server.api.token('S001')}"}
     other = generate_key_pair("JHZX")
     foreign = {
         "key_id": other.key_id,
@@ -219,13 +235,12 @@ def test_key_registration_is_authenticated_and_checked(server: Served) -> None:
     assert [c["key"] for c in published] == [key.key_id]
 
     clerk = http.post(
-        f"/api/v1/certificates/keys/{key.key_id}/revoke", json={"reason": "泄露"}, headers=token
+        f"/api/v1/certificates/keys/{key.key_id}/revoke",
+        json={"reason": "泄露"},
+        headers={"Authorization": f"Bearer {server.api.token('C001')}"},
     )
     assert clerk.status_code == 403
-    supervisor = {"Authorization": f"Bearer {server.api.token('S001')}"}
-    done = http.post(
-        f"/api/v1/certificates/keys/{key.key_id}/revoke", json={"reason": "泄露"}, headers=supervisor
-    )
+    done = http.post(f"/api/v1/certificates/keys/{key.key_id}/revoke", json={"reason": "泄露"}, headers=token)
     assert done.status_code == 200 and done.json()["status"] == "revoked"
     keys = http.get("/api/v1/certificates/keys").json()["keys"]
     assert keys[0]["key_id"] == key.key_id and keys[0]["revoked_reason"] == "泄露"
@@ -240,9 +255,9 @@ def test_a_revoked_key_revokes_what_it_sealed_everywhere(
     _identifier, qr = issued_certificate(gxzx)
     gxzx.certificates.publish(publisher(server, "C001", "GXZX"))
     key_id = gxzx.certificates.list_keys()[0].key_id
-    supervisor = {"Authorization": f"Bearer {server.api.token('S001')}"}
+    s001 = {"Authorization": f"Bearer {server.api.token('S001')}"}
     response = server.api.http.post(
-        f"/api/v1/certificates/keys/{key_id}/revoke", json={"reason": "终端丢失"}, headers=supervisor
+        f"/api/v1/certificates/keys/{key_id}/revoke", json={"reason": "终端丢失"}, headers=s001
     )
     assert response.status_code == 200
     assert hall_verify(server, qr)["code"] == "cert.verify.key_revoked"

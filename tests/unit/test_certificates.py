@@ -30,16 +30,19 @@ from models.certificates import (
 )
 from models.enums import ApplicantType
 from models.seal import (
+    IssuingStation,
     KeyPair,
     Revocation,
     TrustStore,
     check_published_key,
     generate_key_pair,
+    issuing_stations,
     key_id_for,
     seal_certificate,
     verify_qr,
     verify_record,
 )
+from window_client.services.catalog import load_shipped_catalog
 
 TODAY = dt.date(2026, 11, 20)
 TYPE_CODE = "13100000MB01270019001"
@@ -82,9 +85,15 @@ def issued(serial: int = 1) -> tuple[str, str]:
     return seal_certificate(station_key(), body(serial))
 
 
+@cache
+def stations() -> dict[str, IssuingStation]:
+    """What each station of the shipped catalogue may issue."""
+    return issuing_stations(load_shipped_catalog())
+
+
 def trust(**extra: object) -> TrustStore:
     keys = {k.key_id: k.public() for k in (station_key(), other_key())}
-    store = TrustStore(keys, {}, {TYPE_CODE: "残疾人证"})
+    store = TrustStore(keys, {}, {TYPE_CODE: "残疾人证"}, stations())
     for name, value in extra.items():
         setattr(store, name, value)
     return store
@@ -277,7 +286,7 @@ def test_revoked_certificate_and_revoked_key() -> None:
     assert result.status is VerifyStatus.REVOKED and result.to_dict()["revocation_reason"] == "证照信息有误"
     key = station_key().public()
     keys = {key.key_id: dataclasses.replace(key, revoked_at="2026-11-21", revoked_reason="leaked")}
-    result = verify_qr(qr, TrustStore(keys), TODAY)
+    result = verify_qr(qr, trust(keys=keys), TODAY)
     assert (result.status, result.problem.code) == (VerifyStatus.REVOKED, "cert.verify.key_revoked")
 
 
@@ -371,6 +380,63 @@ def test_sealed_record_verifies_and_names_tampering() -> None:
     assert verify_record(extra, trust(), TODAY).status is VerifyStatus.ALTERED
     assert verify_record([1, 2], trust(), TODAY).status is VerifyStatus.MALFORMED
     assert verify_record({"seal": seal}, trust(), TODAY).status is VerifyStatus.MALFORMED
+
+
+def test_a_record_must_name_the_sealing_keys_station() -> None:
+    claimed = body(9, station="JHZX")
+    record = {"certificate": claimed.to_dict(), "seal": seal_certificate(station_key(), claimed)[0]}
+    result = verify_record(record, trust(), TODAY)
+    assert (result.status, result.problem.code) == (VerifyStatus.ALTERED, "cert.verify.record_station")
+
+
+# ---------------------------------------------------------------- what a station may seal
+
+
+def test_each_station_may_issue_its_authoritys_code_and_its_items_types() -> None:
+    found = stations()
+    assert found["GXZX"].issuer_code == ISSUER and TYPE_CODE in found["GXZX"].type_codes
+    assert found["JHYZ1"].issuer_code == found["JHZX"].issuer_code != ISSUER
+    assert TYPE_CODE not in found["JHYZ1"].type_codes  # the park station accepts no 残疾人证 item
+    assert found["JHYZ1"].type_codes < found["JHZX"].type_codes
+
+
+def forge(key: KeyPair, identifier: Identifier) -> str:
+    """A certificate sealed by a genuine key with an identifier of the forger's choosing."""
+    made = body(key=key, identifier=str(identifier), issuer_code=identifier.issuer_code)
+    return seal_certificate(key, made)[1]
+
+
+def test_a_genuine_key_cannot_seal_another_stations_identifier() -> None:
+    jhzx = other_key()
+    cases = {
+        Identifier.build(TYPE_CODE, ISSUER, serial_for("GXZX", 5)): "cert.verify.serial_station",
+        Identifier.build(TYPE_CODE, ISSUER, serial_for("JHZX", 5)): "cert.verify.issuer",
+        Identifier.build(TYPE_CODE, ISSUER, "ABC123"): "cert.verify.serial_station",  # not our scheme
+    }
+    for identifier, code in cases.items():
+        result = verify_qr(forge(jhzx, identifier), trust(), TODAY)
+        assert (result.status, result.problem.code) == (VerifyStatus.ALTERED, code), str(identifier)
+        assert "JHZX" in result.problem.zh() and result.to_dict()["station"] == "JHZX"
+    park = generate_key_pair("JHYZ1")
+    keys = {park.key_id: park.public()}
+    park_issuer = stations()["JHYZ1"].issuer_code
+    made = forge(park, Identifier.build(TYPE_CODE, park_issuer, serial_for("JHYZ1", 1)))
+    assert verify_qr(made, trust(keys=keys), TODAY).problem.code == "cert.verify.type"
+    nowhere = generate_key_pair("NOWHERE")
+    made = forge(nowhere, Identifier.build(TYPE_CODE, ISSUER, serial_for("NOWHERE", 1)))
+    result = verify_qr(made, trust(keys={nowhere.key_id: nowhere.public()}), TODAY)
+    assert (result.status, result.problem.code) == (VerifyStatus.ALTERED, "cert.verify.station_unknown")
+    # A verifier that knows no station at all trusts no seal.
+    assert verify_qr(issued()[1], trust(stations={}), TODAY).status is VerifyStatus.ALTERED
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(load_shipped_catalog().stations)), st.integers(1, 10**8 - 1))
+def test_no_key_seals_a_serial_of_another_station(serial_station: str, sequence: int) -> None:
+    issuer = stations()[serial_station].issuer_code
+    identifier = Identifier.build(TYPE_CODE, issuer, serial_for(serial_station, sequence))
+    result = verify_qr(forge(station_key(), identifier), trust(), TODAY)
+    assert (result.status is VerifyStatus.VALID) == (serial_station == "GXZX")
 
 
 def test_body_round_trips_through_its_dict() -> None:

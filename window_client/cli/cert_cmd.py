@@ -14,8 +14,8 @@ from models.certificates import HANDOVER_ZH, CertificateView
 from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, fail, out, print_json, runtime
 from window_client.services.certificate_print import qr_terminal, render_html, render_svg
 from window_client.services.certificates import DEFAULT_VALID_YEARS, MAX_VALID_YEARS
-from window_client.services.runtime import parse_day
-from window_client.services.staff import SignInError
+from window_client.services.runtime import Runtime, parse_day
+from window_client.services.staff import SignInError, StaffMember
 
 app = typer.Typer(
     help="统一出证: issue, show, print, hand over and revoke certificates.", no_args_is_help=True
@@ -35,6 +35,23 @@ SIGN_IN_EN = {
     "locked": "the account is locked after repeated failures",
     "not_supervisor": "the account is not a supervisor's",
 }
+
+
+def _supervisor_credentials(purpose: str) -> tuple[str, str]:
+    """WINDOW_CLIENT_USER / WINDOW_CLIENT_PASSWORD, which must be a supervisor's for ``purpose``."""
+    staff_no = os.environ.get("WINDOW_CLIENT_USER", "").strip()
+    password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
+    if not staff_no or not password:
+        fail(f"{purpose} needs a supervisor: set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD")
+    return staff_no, password
+
+
+def _verified_supervisor(rt: Runtime, staff_no: str, password: str) -> StaffMember:
+    """The supervisor re-authenticated on this station (their password derives their approval key)."""
+    try:
+        return rt.staff.verify_supervisor(staff_no, password)
+    except SignInError as exc:
+        fail(f"supervisor check failed: {SIGN_IN_EN.get(exc.code, exc.code)}", EXIT_FAILED)
 
 
 def _summary(view: CertificateView) -> dict[str, Any]:
@@ -66,10 +83,17 @@ def issue(
 ) -> None:
     """Issue the certificate of an approved case, sealed with this station's SM2 key (works offline).
 
-    ``--json`` prints {"identifier", "qr"} of the first certificate and "certificates" with all of
-    them (a 一件事 case can result in several)."""
+    The station's first key (and a key made after a revocation) must be approved by a supervisor:
+    issue with WINDOW_CLIENT_USER / WINDOW_CLIENT_PASSWORD set to a supervisor's then, or run
+    `keys rotate` as one first. ``--json`` prints {"identifier", "qr"} of the first certificate
+    and "certificates" with all of them (a 一件事 case can result in several)."""
     with runtime() as rt:
-        views = rt.certificates.issue(case_nos, parse_day(today), valid_years)
+        approver = None
+        staff_no = os.environ.get("WINDOW_CLIENT_USER", "").strip()
+        password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
+        if rt.certificates.needs_key_approval() and staff_no and password:
+            approver = _verified_supervisor(rt, staff_no, password)
+        views = rt.certificates.issue(case_nos, parse_day(today), valid_years, approver)
     if json_output:
         print_json(
             {
@@ -212,15 +236,9 @@ def revoke(
 
     Effective on this station at once; the hall receives it at the next sync and publishes it to
     every station."""
-    staff_no = os.environ.get("WINDOW_CLIENT_USER", "")
-    password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
-    if not staff_no or not password:
-        fail("a revocation needs a supervisor: set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD")
+    staff_no, password = _supervisor_credentials("a revocation")
     with runtime() as rt:
-        try:
-            member = rt.staff.verify_supervisor(staff_no, password)
-        except SignInError as exc:
-            fail(f"supervisor check failed: {SIGN_IN_EN.get(exc.code, exc.code)}", EXIT_FAILED)
+        member = _verified_supervisor(rt, staff_no, password)
         view = rt.certificates.revoke(ref, reason, member)
     out.print(f"{view.identifier}: revoked by {member.staff_no}")
 
@@ -265,7 +283,10 @@ def list_keys(json_output: JsonOption = False) -> None:
         )
         return
     if not keys:
-        out.print("no keys yet: the first certificate issued here generates this station's key")
+        out.print(
+            "no keys yet: the first certificate issued here generates this station's key"
+            " (a supervisor approves it)"
+        )
         return
     table = Table("key id", "station", "origin", "state", "created")
     for k in keys:
@@ -275,10 +296,17 @@ def list_keys(json_output: JsonOption = False) -> None:
 
 @keys_app.command("rotate")
 def rotate() -> None:
-    """Start a new signing key; the old one is retired and still verifies what it sealed."""
+    """Start a new signing key, approved by a supervisor (WINDOW_CLIENT_USER /
+    WINDOW_CLIENT_PASSWORD); the old one is retired and still verifies what it sealed. The hall
+    registers the new key at the next sync, with the approval."""
+    staff_no, password = _supervisor_credentials("a new signing key")
     with runtime() as rt:
-        key = rt.certificates.rotate_key()
-    out.print(f"new signing key {key.key_id}; earlier keys retired (they still verify old certificates)")
+        member = _verified_supervisor(rt, staff_no, password)
+        key = rt.certificates.rotate_key(member)
+    out.print(
+        f"new signing key {key.key_id}, approved by {member.staff_no}; earlier keys retired"
+        " (they still verify old certificates)"
+    )
 
 
 @app.command("publish")

@@ -48,12 +48,12 @@ class HttpHallCertificates:
             return f"{code}: {message}"
         raise ServerError(response.status_code, code, message)
 
-    def register_key(self, key: dict[str, str]) -> str | None:
-        """Register one of this station's public keys."""
+    def register_key(self, key: dict[str, Any]) -> str | None:
+        """Register one of this station's public keys (with its supervisor's approval)."""
         return self._post("/certificates/keys", key)
 
-    def revoke(self, revocation: dict[str, str]) -> str | None:
-        """Send a revocation made here (``revoked_by`` names the supervisor who made it)."""
+    def revoke(self, revocation: dict[str, Any]) -> str | None:
+        """Send a revocation made here, with the signed approval of the supervisor who made it."""
         return self._post("/certificates/revocations", revocation)
 
     def close(self) -> None:

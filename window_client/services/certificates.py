@@ -6,10 +6,15 @@ body and the signing key's public record, so the hall can register the key and r
 certificate) commit together or not at all. Serials are station code + station sequence, so
 an offline station never needs the server to stay unique.
 
+Sealing needs a supervisor-approved key (:mod:`window_client.services.certificate_keys`): the
+first issue, or a rotation, takes a supervisor's approval, kept with the key for the hall.
+Revoking takes a supervisor of the issuing station (or an admin), whose signed approval is kept
+with the revocation so that any later sync can prove it to the hall.
+
 Verification trusts the keys in the local store: this station's own keys (old ones kept after
 a rotation, so old certificates still verify) and the keys the hall publishes through the sync
-feed, with the hall's revocation list. The pure rules live in :mod:`models.seal`, shared with
-the hall server.
+feed, with the hall's revocation list, and what each station of the catalogue may issue. The
+pure rules live in :mod:`models.seal`, shared with the hall server.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from models.approval import ApprovalAct
 from models.catalog import Catalog, CertificateType, Station
 from models.certificates import (
     CertificateBody,
@@ -36,25 +42,26 @@ from models.certificates import (
     looks_like_identifier,
     serial_for,
 )
-from models.enums import CaseState
+from models.enums import CaseState, Role
 from models.identity import check_name, check_person_id, mask_id, normalize_id
 from models.problems import DomainError
 from models.records import CaseFilter, CaseView
 from models.seal import (
-    KeyPair,
+    IssuingStation,
     TrustStore,
     check_published_key,
-    generate_key_pair,
+    issuing_stations,
     seal_certificate,
     verify_qr,
     verify_record,
 )
 from models.state_machine import STATE_ZH
 from models.sync import ChangeKind
-from offline_cache import Store, UnitOfWork
+from offline_cache import Store, UnitOfWork, own_key_repo
 from offline_cache import certificate_repo as cert_repo
 from offline_cache import repositories as repo
 from window_client.services.cases import CaseService
+from window_client.services.certificate_keys import StationKeys, approval_by
 from window_client.services.staff import StaffMember
 from window_client.services.state_machine import CaseEvent
 
@@ -77,10 +84,10 @@ class HallCertificates(Protocol):
     reason for refusing it; an unreachable hall raises (the run stops, nothing is marked).
     """
 
-    def register_key(self, key: dict[str, str]) -> str | None:
+    def register_key(self, key: dict[str, Any]) -> str | None:
         """``POST /certificates/keys``."""
 
-    def revoke(self, revocation: dict[str, str]) -> str | None:
+    def revoke(self, revocation: dict[str, Any]) -> str | None:
         """``POST /certificates/revocations``."""
 
 
@@ -128,38 +135,26 @@ class CertificateService:
         self._trust: TrustStore | None = None
         self._fingerprint: tuple[int, ...] = ()
         self._type_names = {t.type_code: t.name for t in catalog.certificate_types.values()}
+        self._stations: dict[str, IssuingStation] | None = None
+        self.keys = StationKeys(store, station.code)
 
     # ------------------------------------------------------------ keys
 
-    def _own_key(self, unit: UnitOfWork) -> KeyPair:
-        """The key that signs now; generated (and audited) on first use."""
-        row = cert_repo.active_own_key(unit.conn, self.station.code)
-        if row is not None:
-            key_id, private, public, _proof = row
-            return KeyPair(key_id, self.station.code, private, public)
-        pair = generate_key_pair(self.station.code)
-        cert_repo.insert_own_key(
-            unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
-        )
-        unit.audit("key.generate", pair.key_id, {"station": pair.station})
-        return pair
+    def needs_key_approval(self) -> bool:
+        """Whether the next issue needs a supervisor (this station has no approved key yet)."""
+        return self.keys.needs_approval()
 
-    def rotate_key(self) -> KeyView:
-        """Retire the signing key and start a new one; retired keys keep verifying."""
+    def rotate_key(self, approver: StaffMember) -> KeyView:
+        """Retire the signing key and start a new one approved by ``approver`` (a supervisor of
+        this station or an admin); retired keys keep verifying."""
         with self.store.transaction(self.actor) as unit:
-            retired = cert_repo.retire_own_keys(unit, self.station.code)
-            pair = generate_key_pair(self.station.code)
-            cert_repo.insert_own_key(
-                unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
-            )
-            unit.audit("key.rotate", pair.key_id, {"station": pair.station, "retired": retired})
+            key_id = self.keys.rotate(unit, approver)
         self._trust = None
-        return next(k for k in self.list_keys() if k.key_id == pair.key_id)
+        return next(k for k in self.list_keys() if k.key_id == key_id)
 
     def list_keys(self) -> list[KeyView]:
         """Every key the store knows (own and published)."""
-        with self.store.reading() as conn:
-            return cert_repo.list_keys(conn)
+        return self.keys.list()
 
     # ------------------------------------------------------------ issuing
 
@@ -189,13 +184,19 @@ class CertificateService:
         return found
 
     def issue(
-        self, case_nos: Sequence[str], day: dt.date, valid_years: int = DEFAULT_VALID_YEARS
+        self,
+        case_nos: Sequence[str],
+        day: dt.date,
+        valid_years: int = DEFAULT_VALID_YEARS,
+        approver: StaffMember | None = None,
     ) -> list[CertificateView]:
         """Issue the certificate(s) of approved case(s), sealed with this station's key.
 
         Several cases give one certificate per type when they share the applicant (e.g. a
         变更 and its 补证); a 一件事 case gives one certificate per type of its items. A case
         is issued once: a second attempt is refused, naming the certificate it already has.
+        When the station has no approved key yet, ``approver`` (a supervisor who has just
+        re-authenticated) approves the one made now; without one, ``cert.key_needs_approval``.
         """
         if not 0 <= valid_years <= MAX_VALID_YEARS:
             raise DomainError.of("cert.valid_years", limit=MAX_VALID_YEARS)
@@ -220,7 +221,7 @@ class CertificateService:
                 if self.types_of(other) != types:
                     names = "、".join(sorted({t.name for c in cases for t in self.types_of(c)}))
                     raise DomainError.of("cert.ambiguous_type", types=names)
-            key = self._own_key(unit)
+            key = self.keys.signing_key(unit, approver)
             records = []
             for kind in types:
                 body = self._body(unit, kind, cases, issuer, day, valid_years, key.key_id)
@@ -233,7 +234,7 @@ class CertificateService:
                 )
                 records.append({**body.to_dict(), "seal": seal, "qr": qr})
                 issued.append(body.identifier)
-            key_record = cert_repo.own_key_record(unit.conn, key.key_id)
+            key_record = own_key_repo.own_key_record(unit.conn, key.key_id)
             for case in cases:
                 self.cases._transition(  # the CaseService machinery: state, audit, outbox together
                     unit,
@@ -456,7 +457,8 @@ class CertificateService:
     # ------------------------------------------------------------ revocation
 
     def revoke(self, ref: str, reason: str, supervisor: StaffMember) -> CertificateView:
-        """Revoke a certificate (supervisor): effective here at once, queued for the hall."""
+        """Revoke a certificate (a supervisor of the issuing station, or an admin): effective here
+        at once, queued for the hall with the supervisor's signed approval."""
         if not supervisor.is_supervisor:
             raise DomainError.of("cert.not_supervisor")
         text = _clean_reason(reason)
@@ -466,10 +468,22 @@ class CertificateService:
                 raise DomainError.of(
                     "cert.already_revoked", identifier=view.identifier, at=view.revocation.revoked_at[:10]
                 )
+            parsed = Identifier.parse(view.identifier)
+            own = parsed.station_sequence if parsed is not None else None
+            issuer = own[0] if own is not None else "?"
+            act = ApprovalAct.REVOKE_CERTIFICATE
+            approval = approval_by(supervisor, act, view.identifier, issuer, unit.now)
+            if approval is None and supervisor.role is not Role.ADMIN:
+                if supervisor.station == issuer:  # signed in without a password: cannot sign
+                    raise DomainError.of("cert.not_supervisor")
+                raise DomainError.of("cert.revoke_other_station", identifier=view.identifier, station=issuer)
             # The hall learns it through `cert publish` (see :meth:`publish`), not the outbox: the
             # outbox carries case operations, which the hall folds per case.
-            cert_repo.insert_revocation(unit, view.identifier, text, unit.now, supervisor.staff_no, "local")
-            unit.audit("cert.revoke", view.identifier, {"reason": text})
+            cert_repo.insert_revocation(
+                unit, view.identifier, text, unit.now, supervisor.staff_no, "local",
+                approval.to_dict() if approval is not None else None,
+            )  # fmt: skip
+            unit.audit("cert.revoke", view.identifier, {"reason": text, "station": issuer})
         self._trust = None
         return self.get(view.identifier)
 
@@ -487,9 +501,15 @@ class CertificateService:
             if self._trust is None or fingerprint != self._fingerprint:
                 keys = {k.key_id: k for k in cert_repo.public_keys(conn)}
                 revoked = {r.identifier: r for r in cert_repo.revocations(conn)}
-                self._trust = TrustStore(keys, revoked, self._type_names)
+                self._trust = TrustStore(keys, revoked, self._type_names, self._issuing_stations())
                 self._fingerprint = fingerprint
         return self._trust
+
+    def _issuing_stations(self) -> dict[str, IssuingStation]:
+        """What each station of the catalogue may issue (built once per service)."""
+        if self._stations is None:
+            self._stations = issuing_stations(self.catalog)
+        return self._stations
 
     def check(
         self, text: str, today: dt.date, document: bool = False, trust: TrustStore | None = None
@@ -536,10 +556,10 @@ class CertificateService:
 
     # ------------------------------------------------------------ publication to the hall
 
-    def unpublished(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    def unpublished(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(own keys, local revocations) the hall does not have yet."""
         with self.store.reading() as conn:
-            return cert_repo.unpublished_keys(conn), cert_repo.unpublished_revocations(conn)
+            return own_key_repo.unpublished_keys(conn), own_key_repo.unpublished_revocations(conn)
 
     def publish(self, hall: HallCertificates) -> PublishReport:
         """Register this station's keys and send its revocations to the hall.
@@ -556,7 +576,7 @@ class CertificateService:
                 report.refused.append(f"key {key['key_id']}: {refusal}")
                 continue
             with self.store.transaction(self.actor) as unit:
-                cert_repo.mark_key_published(unit, key["key_id"])
+                own_key_repo.mark_key_published(unit, key["key_id"])
                 unit.audit("key.publish", key["key_id"], {"station": key["station"]})
             report.keys += 1
         for revocation in revocations:
@@ -565,7 +585,7 @@ class CertificateService:
                 report.refused.append(f"revocation {revocation['identifier']}: {refusal}")
                 continue
             with self.store.transaction(self.actor) as unit:
-                cert_repo.mark_revocation_published(unit, revocation["identifier"])
+                own_key_repo.mark_revocation_published(unit, revocation["identifier"])
                 unit.audit("cert.revoke_publish", revocation["identifier"], {})
             report.revocations += 1
         return report

@@ -3,7 +3,8 @@
 :func:`seed_demo_station` fills an empty station: the bundled sample batch (受理, 容缺受理 and
 不予受理 cases, accepted by ``demo``), then the counter's own transitions by the demo staff —
 补正 (C001), 终止 approved by the supervisor S001, 即办件 finished at the counter (办结 准予 and
-不予许可), 出证 and 领取, and a 撤回. Several accepted cases are left for the back office to
+不予许可), 出证 (the station's signing key approved by S001, as a counter asks on the first issue)
+and 领取, and a 撤回. Several accepted cases are left for the back office to
 decide (``hall-server cases decide``), which the counter then pulls.
 
 Every step goes through the services a clerk's keys use, so each one writes its audit event and
@@ -25,7 +26,7 @@ from window_client.services.acceptance import AcceptanceRequest, Applicant, Outc
 from window_client.services.batch import BatchRunner
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id, person_name, phone
-from window_client.services.staff import DEMO_STAFF
+from window_client.services.staff import DEMO_STAFF, SignInError, StaffMember
 from window_client.services.state_machine import CaseEvent
 
 SAMPLE_ACTOR = "demo"  # the sample batch, as `window-client sample` accepts it
@@ -124,10 +125,21 @@ def _withdraw(clerk: Runtime, _supervisor: Runtime, today: dt.date) -> None:
         clerk.cases.transition(promised[-1].case_no, CaseEvent.WITHDRAW, today, reason="申请人申请撤回")
 
 
-def _finish_instant(clerk: Runtime, _supervisor: Runtime, today: dt.date) -> None:
+def _key_approver(clerk: Runtime, supervisor: Runtime) -> StaffMember | None:
+    """S001 re-authenticates to approve the station's first signing key (None: not needed)."""
+    if not clerk.certificates.needs_key_approval():
+        return None
+    try:
+        return supervisor.staff.verify_supervisor(SUPERVISOR, demo_password(SUPERVISOR))
+    except SignInError:
+        return None  # an account changed by hand: issuing is refused, the demo goes on
+
+
+def _finish_instant(clerk: Runtime, supervisor: Runtime, today: dt.date) -> None:
     item = _instant_item(clerk)
     if item is None:
         return
+    approver = _key_approver(clerk, supervisor)
     rng = random.Random(DEMO_SEED)
     for flow in INSTANT_FLOWS:
         case_no = _accept_instant(clerk, item, rng, today)
@@ -139,7 +151,7 @@ def _finish_instant(clerk: Runtime, _supervisor: Runtime, today: dt.date) -> Non
         clerk.cases.transition(case_no, CaseEvent.APPROVE, today, at_counter=True)
         if flow == "approved":
             continue  # waits at 统一出证 (F6) for the user to issue
-        views = clerk.certificates.issue([case_no], today)
+        views = clerk.certificates.issue([case_no], today, approver=approver)
         if flow == "delivered":
             case = clerk.cases.get(case_no, today)
             holder = clerk.cases.reveal_id(case_no, "领取核验")
