@@ -192,6 +192,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "give either a collector (--collector-id, --collector-name) or --mail, not both",
     ),
     "key.none": ("本站尚无签章密钥（首次出证时自动生成）", "this station has no signing key yet"),
+    # The station secret that seals the signing keys (window_client.services.key_vault).
+    "key.secret_missing": (
+        "找不到本站签章密钥的保护口令（{where}），无法出证或更换密钥；请恢复本站原有的 station.secret"
+        "文件或设置 WINDOW_CLIENT_STATION_SECRET，并联系系统管理员。未生成新密钥，数据未受影响",
+        "the station secret that protects this station's signing keys is missing ({where}): restore"
+        " the station's station.secret or set WINDOW_CLIENT_STATION_SECRET; no new key was generated",
+    ),
+    "key.secret_wrong": (
+        "本站签章密钥的保护口令不正确（{where}），无法解开签章密钥；请使用本站原有的口令，并联系"
+        "系统管理员。未生成新密钥，数据未受影响",
+        "the station secret ({where}) does not open this station's signing keys: use the station's"
+        " original secret; no new key was generated",
+    ),
+    "key.secret_unreadable": (
+        "无法读取本站签章密钥的保护口令文件{path}（{reason}），请联系系统管理员",
+        "cannot use the station secret file {path}: {reason}",
+    ),
+    "key.secret_exposed": (
+        "本站签章密钥的保护口令文件{path}其他用户也能读取（权限{mode}），已拒绝使用；请执行"
+        " chmod 600 后重试，并联系系统管理员",
+        "the station secret file {path} may be read by other users (mode {mode}): run chmod 600 on it",
+    ),
     "cert.verify.valid": ("证照有效，签章完好", "the certificate is valid and its seal intact"),
     "cert.verify.empty": ("未读到二维码内容", "no QR text was given"),
     "cert.verify.not_ours": (

@@ -63,7 +63,7 @@ def raise_certificate_sequence(unit: UnitOfWork, station: str, at_least: int) ->
 
 
 def active_own_key(conn: Connection, station: str) -> tuple[str, str, str, str] | None:
-    """(key_id, private, public, proof) of the station's key that signs now, if any."""
+    """(key_id, stored private half, public, proof) of the station's key that signs now, if any."""
     row = conn.exec_driver_sql(
         "SELECT key_id, private_key, public_key, proof FROM signing_keys WHERE station = ?"
         " AND origin = 'own' AND retired_at IS NULL AND revoked_at IS NULL"
@@ -71,6 +71,31 @@ def active_own_key(conn: Connection, station: str) -> tuple[str, str, str, str] 
         (station,),
     ).first()
     return None if row is None else (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
+
+
+def any_sealed_own_key(conn: Connection, prefix: str) -> tuple[str, str, str, str] | None:
+    """(key_id, station, public, stored private) of one own key sealed with ``prefix``."""
+    row = conn.exec_driver_sql(
+        "SELECT key_id, station, public_key, private_key FROM signing_keys WHERE origin = 'own'"
+        " AND substr(private_key, 1, ?) = ? ORDER BY created_at DESC LIMIT 1",
+        (len(prefix), prefix),
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
+
+
+def plaintext_own_keys(conn: Connection, sealed_prefix: str) -> list[tuple[str, str, str, str]]:
+    """(key_id, station, public, private hex) of own keys still stored in the clear."""
+    rows = conn.exec_driver_sql(
+        "SELECT key_id, station, public_key, private_key FROM signing_keys WHERE origin = 'own'"
+        " AND private_key IS NOT NULL AND substr(private_key, 1, ?) <> ? ORDER BY created_at",
+        (len(sealed_prefix), sealed_prefix),
+    )
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+def replace_private_key(unit: UnitOfWork, key_id: str, stored: str) -> None:
+    """Store an own key's private half in another form (sealed)."""
+    unit.execute("UPDATE signing_keys SET private_key = ? WHERE key_id = ?", (stored, key_id))
 
 
 def own_key_record(conn: Connection, key_id: str) -> dict[str, str] | None:
@@ -88,7 +113,7 @@ def own_key_record(conn: Connection, key_id: str) -> dict[str, str] | None:
 def insert_own_key(
     unit: UnitOfWork, key_id: str, station: str, private: str, public: str, proof: str
 ) -> None:
-    """Store a new key pair of this station."""
+    """Store a new key pair of this station (``private``: its sealed private half)."""
     unit.execute(
         "INSERT INTO signing_keys (key_id, station, public_key, private_key, proof, origin, created_at)"
         " VALUES (?, ?, ?, ?, ?, 'own', ?)",

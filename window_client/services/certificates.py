@@ -55,6 +55,7 @@ from offline_cache import Store, UnitOfWork
 from offline_cache import certificate_repo as cert_repo
 from offline_cache import repositories as repo
 from window_client.services.cases import CaseService
+from window_client.services.key_vault import SEALED_PREFIX, KeyVault, is_sealed
 from window_client.services.staff import StaffMember
 from window_client.services.state_machine import CaseEvent
 
@@ -118,13 +119,20 @@ class CertificateService:
     """Certificates of one station, acting as one staff member."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, station: Station, cases: CaseService, actor: str
+        self,
+        store: Store,
+        catalog: Catalog,
+        station: Station,
+        cases: CaseService,
+        actor: str,
+        vault: KeyVault,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.station = station
         self.cases = cases
         self.actor = actor
+        self.vault = vault
         self._trust: TrustStore | None = None
         self._fingerprint: tuple[int, ...] = ()
         self._type_names = {t.type_code: t.name for t in catalog.certificate_types.values()}
@@ -132,26 +140,34 @@ class CertificateService:
     # ------------------------------------------------------------ keys
 
     def _own_key(self, unit: UnitOfWork) -> KeyPair:
-        """The key that signs now; generated (and audited) on first use."""
+        """The key that signs now, opened with the station secret; generated on first use."""
         row = cert_repo.active_own_key(unit.conn, self.station.code)
-        if row is not None:
-            key_id, private, public, _proof = row
-            return KeyPair(key_id, self.station.code, private, public)
+        if row is None:
+            pair = self._new_key(unit)
+            unit.audit("key.generate", pair.key_id, {"station": pair.station})
+            return pair
+        key_id, stored, public, _proof = row
+        private = self.vault.open(key_id, self.station.code, public, stored) if is_sealed(stored) else stored
+        return KeyPair(key_id, self.station.code, private, public)
+
+    def _new_key(self, unit: UnitOfWork) -> KeyPair:
+        """A new key pair, stored sealed. The secret is created only for a store's first sealed
+        key; otherwise it must open the keys already sealed (never a second, different one)."""
+        sample = cert_repo.any_sealed_own_key(unit.conn, SEALED_PREFIX)
+        if sample is not None:
+            self.vault.open(*sample)
         pair = generate_key_pair(self.station.code)
-        cert_repo.insert_own_key(
-            unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
+        stored = self.vault.seal(
+            pair.key_id, pair.station, pair.private_hex, pair.public_hex, may_create=sample is None
         )
-        unit.audit("key.generate", pair.key_id, {"station": pair.station})
+        cert_repo.insert_own_key(unit, pair.key_id, pair.station, stored, pair.public_hex, pair.proof())
         return pair
 
     def rotate_key(self) -> KeyView:
         """Retire the signing key and start a new one; retired keys keep verifying."""
         with self.store.transaction(self.actor) as unit:
             retired = cert_repo.retire_own_keys(unit, self.station.code)
-            pair = generate_key_pair(self.station.code)
-            cert_repo.insert_own_key(
-                unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
-            )
+            pair = self._new_key(unit)
             unit.audit("key.rotate", pair.key_id, {"station": pair.station, "retired": retired})
         self._trust = None
         return next(k for k in self.list_keys() if k.key_id == pair.key_id)
