@@ -292,6 +292,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.missing": ("未登录：请求缺少访问令牌", "no bearer token: sign in first"),
     "auth.invalid": ("工号、密码或访问令牌无效", "invalid staff number, password or token"),
     "token.expired": ("登录已过期，请重新登录", "the token has expired: sign in again"),
+    "auth.locked": (
+        "工号{staff_no}登录失败次数过多，已被大厅锁定，请{minutes}分钟后再试或请管理员解锁",
+        "too many failed sign-ins for {staff_no}: locked at the hall for {minutes} more minute(s)"
+        " (the back office can lift it: hall-server staff unlock {staff_no})",
+    ),
+    "auth.throttled": (
+        "本机登录失败次数过多，大厅已暂停本机登录，请{minutes}分钟后再试",
+        "too many failed sign-ins from this address: try again in {minutes} minute(s)",
+    ),
     "auth.forbidden": ("无权执行此操作：{why}", "forbidden: {why_en}"),
     "request.malformed": ("请求内容不是有效的JSON", "the request body is not valid JSON"),
     "request.invalid": ("请求内容不符合接口要求：{detail}", "invalid request: {detail}"),
