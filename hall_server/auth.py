@@ -72,17 +72,27 @@ class Principal:
 BACK_OFFICE = "back-office"
 
 
-def issue_token(conn: Connection, request: TokenRequest, now: dt.datetime, ttl_seconds: int) -> TokenResponse:
-    """Check the credentials and record a new token; raises :class:`ApiError` on failure.
+def check_credentials(conn: Connection, request: TokenRequest) -> StaffRow | None:
+    """The active account ``request`` names when its password matches, else ``None``.
 
-    Staff sign in for their own station; admins may sign in for any known station.
+    Unknown accounts cost the same argon2 work, so both failures take as long. Call outside
+    any write transaction (argon2 must not hold the hall's write lock).
     """
     staff = storage.get_staff(conn, request.staff_no)
     if staff is None or not staff.active:
         verify_password(_dummy_hash(), request.password)
-        raise ApiError(401, "auth.invalid")
-    if not verify_password(staff.password_hash, request.password):
-        raise ApiError(401, "auth.invalid")
+        return None
+    return staff if verify_password(staff.password_hash, request.password) else None
+
+
+def issue_token(
+    conn: Connection, staff: StaffRow, request: TokenRequest, now: dt.datetime, ttl_seconds: int
+) -> TokenResponse:
+    """Record a new token for ``staff``, whose password :func:`check_credentials` accepted.
+
+    Staff sign in for their own station; admins may sign in for any known station (403
+    :class:`ApiError` otherwise).
+    """
     remember_approval_key(conn, staff, request.password, now)
     if not storage.station_exists(conn, request.station):
         raise ApiError(

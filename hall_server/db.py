@@ -139,12 +139,19 @@ def _v7_certificate_proofs(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V7)
 
 
+def _v9_sign_in_throttle(conn: Connection) -> None:
+    from hall_server.throttle import TABLES_V9
+
+    METADATA.create_all(conn, tables=TABLES_V9)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
     Migration(7, "certificate_proofs", _v7_certificate_proofs),
+    Migration(9, "sign_in_throttle", _v9_sign_in_throttle),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -48,6 +48,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with what the hall holds",
         413: "Request body too large",
         422: "Request does not match the schema",
+        429: "Too many failed sign-ins: locked (see Retry-After)",
         500: "Internal error",
     }
     return {status: {"model": ErrorBody, "description": described[status]} for status in statuses}

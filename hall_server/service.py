@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hall_server import auth, reference, storage
+from hall_server import auth, reference, storage, throttle
 from hall_server.auth import Principal
 from hall_server.db import read_transaction, write_transaction
 from hall_server.errors import ApiError
@@ -48,12 +48,27 @@ class Hall:
 
     # ------------------------------------------------------------ auth
 
-    def issue_token(self, request: TokenRequest) -> TokenResponse:
-        """Sign a staff member in (401/403 :class:`ApiError` on failure)."""
+    def issue_token(self, request: TokenRequest, address: str) -> TokenResponse:
+        """Sign a staff member in from client ``address`` (401/403/429 :class:`ApiError`).
+
+        A locked account or address is refused before any argon2 work; the attempt is counted
+        first (:mod:`hall_server.throttle`) and the password checked outside the write lock.
+        """
         now = self.clock()
         with write_transaction(self.engine) as conn:
             storage.delete_expired_tokens(conn, now - dt.timedelta(days=1))
-            return auth.issue_token(conn, request, now, self.token_ttl_seconds)
+            throttle.admit(conn, request.staff_no, address, now)
+        with read_transaction(self.engine) as conn:
+            staff = auth.check_credentials(conn, request)
+        with write_transaction(self.engine) as conn:
+            if staff is None:
+                throttle.failed(conn, address, now)
+            else:
+                throttle.reset(conn, staff.staff_no)  # the password was right, whatever follows
+        if staff is None:
+            raise ApiError(401, "auth.invalid")
+        with write_transaction(self.engine) as conn:
+            return auth.issue_token(conn, staff, request, now, self.token_ttl_seconds)
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The caller of a request (401 :class:`ApiError` when there is none)."""

@@ -192,6 +192,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "give either a collector (--collector-id, --collector-name) or --mail, not both",
     ),
     "key.none": ("本站尚无签章密钥（首次出证时自动生成）", "this station has no signing key yet"),
+    # The station secret that seals the signing keys (window_client.services.key_vault).
+    "key.secret_missing": (
+        "找不到本站签章密钥的保护口令（{where}），无法出证或更换密钥；请恢复本站原有的 station.secret"
+        "文件或设置 WINDOW_CLIENT_STATION_SECRET，并联系系统管理员。未生成新密钥，数据未受影响",
+        "the station secret that protects this station's signing keys is missing ({where}): restore"
+        " the station's station.secret or set WINDOW_CLIENT_STATION_SECRET; no new key was generated",
+    ),
+    "key.secret_wrong": (
+        "本站签章密钥的保护口令不正确（{where}），无法解开签章密钥；请使用本站原有的口令，并联系"
+        "系统管理员。未生成新密钥，数据未受影响",
+        "the station secret ({where}) does not open this station's signing keys: use the station's"
+        " original secret; no new key was generated",
+    ),
+    "key.secret_unreadable": (
+        "无法读取本站签章密钥的保护口令文件{path}（{reason}），请联系系统管理员",
+        "cannot use the station secret file {path}: {reason}",
+    ),
+    "key.secret_exposed": (
+        "本站签章密钥的保护口令文件{path}其他用户也能读取（权限{mode}），已拒绝使用；请执行"
+        " chmod 600 后重试，并联系系统管理员",
+        "the station secret file {path} may be read by other users (mode {mode}): run chmod 600 on it",
+    ),
     "cert.verify.valid": ("证照有效，签章完好", "the certificate is valid and its seal intact"),
     "cert.verify.empty": ("未读到二维码内容", "no QR text was given"),
     "cert.verify.not_ours": (
@@ -314,6 +336,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.missing": ("未登录：请求缺少访问令牌", "no bearer token: sign in first"),
     "auth.invalid": ("工号、密码或访问令牌无效", "invalid staff number, password or token"),
     "token.expired": ("登录已过期，请重新登录", "the token has expired: sign in again"),
+    "auth.locked": (
+        "工号{staff_no}登录失败次数过多，已被大厅锁定，请{minutes}分钟后再试或请管理员解锁",
+        "too many failed sign-ins for {staff_no}: locked at the hall for {minutes} more minute(s)"
+        " (the back office can lift it: hall-server staff unlock {staff_no})",
+    ),
+    "auth.throttled": (
+        "本机登录失败次数过多，大厅已暂停本机登录，请{minutes}分钟后再试",
+        "too many failed sign-ins from this address: try again in {minutes} minute(s)",
+    ),
     "auth.forbidden": ("无权执行此操作：{why}", "forbidden: {why_en}"),
     "request.malformed": ("请求内容不是有效的JSON", "the request body is not valid JSON"),
     "request.invalid": ("请求内容不符合接口要求：{detail}", "invalid request: {detail}"),

@@ -52,7 +52,8 @@ def own_key_record(conn: Connection, key_id: str) -> dict[str, Any] | None:
 def insert_own_key(
     unit: UnitOfWork, key_id: str, station: str, private: str, public: str, proof: str
 ) -> None:
-    """Store a new key pair of this station (not approved yet: see :func:`approve_own_keys`)."""
+    """Store a new key pair of this station (``private``: its sealed private half; not approved
+    yet: see :func:`set_key_approval`)."""
     unit.execute(
         "INSERT INTO signing_keys (key_id, station, public_key, private_key, proof, origin, created_at)"
         " VALUES (?, ?, ?, ?, ?, 'own', ?)",
@@ -76,6 +77,31 @@ def set_key_approval(unit: UnitOfWork, key_id: str, approval: dict[str, str]) ->
         "UPDATE signing_keys SET approval = ? WHERE key_id = ? AND origin = 'own'",
         (json.dumps(approval, sort_keys=True), key_id),
     )
+
+
+def any_sealed_own_key(conn: Connection, prefix: str) -> tuple[str, str, str, str] | None:
+    """(key_id, station, public, stored private) of one own key sealed with ``prefix``."""
+    row = conn.exec_driver_sql(
+        "SELECT key_id, station, public_key, private_key FROM signing_keys WHERE origin = 'own'"
+        " AND substr(private_key, 1, ?) = ? ORDER BY created_at DESC LIMIT 1",
+        (len(prefix), prefix),
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
+
+
+def plaintext_own_keys(conn: Connection, sealed_prefix: str) -> list[tuple[str, str, str, str]]:
+    """(key_id, station, public, private hex) of own keys still stored in the clear."""
+    rows = conn.exec_driver_sql(
+        "SELECT key_id, station, public_key, private_key FROM signing_keys WHERE origin = 'own'"
+        " AND private_key IS NOT NULL AND substr(private_key, 1, ?) <> ? ORDER BY created_at",
+        (len(sealed_prefix), sealed_prefix),
+    )
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+def replace_private_key(unit: UnitOfWork, key_id: str, stored: str) -> None:
+    """Store an own key's private half in another form (sealed)."""
+    unit.execute("UPDATE signing_keys SET private_key = ? WHERE key_id = ?", (stored, key_id))
 
 
 def retire_own_keys(unit: UnitOfWork, station: str) -> list[str]:

@@ -144,6 +144,23 @@ class Store:
         with self.reading() as conn:
             return audit.verify_chain(conn)
 
+    def scrub(self) -> None:
+        """Rewrite the file from its live rows and fold the WAL into it.
+
+        After secrets were overwritten in place (a key sealed that was stored in the clear),
+        their old bytes may linger in free pages, in free space inside pages and in old WAL
+        frames; VACUUM builds every page anew and the checkpoint replaces the file's pages and
+        empties the WAL. Runs outside any transaction, on a raw connection.
+        """
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            raw.close()
+
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()

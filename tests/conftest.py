@@ -32,6 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WINDOW_CLIENT_SERVER", "http://127.0.0.1:9")
     monkeypatch.delenv("WINDOW_CLIENT_STATION", raising=False)
     monkeypatch.delenv("WINDOW_CLIENT_USER", raising=False)
+    monkeypatch.delenv("WINDOW_CLIENT_STATION_SECRET", raising=False)
     return path
 
 

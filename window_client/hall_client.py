@@ -58,12 +58,14 @@ class AuthRequired(HallError):
 
 
 class ServerError(HallError):
-    """The server answered with an error other than 401."""
+    """The server answered with an error other than 401; ``retry_after``: its ``Retry-After``
+    in seconds, when it sent one (429 ``auth.locked`` / ``auth.throttled``)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry_after = retry_after
 
 
 class ProtocolError(HallError):
@@ -90,6 +92,15 @@ def check_server_url(url: str) -> str:
         raise BadServerURL(f"the server URL must not carry a query or fragment: {url!r}")
     del port
     return text.rstrip("/")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (the delay form; a date or garbage counts as none)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 86400 * 7 else None
 
 
 class HallClient:
@@ -214,4 +225,4 @@ class HallClient:
             return Unreachable(
                 f"the hall server at {self.base_url} is not available ({response.status_code})"
             )
-        return ServerError(response.status_code, code, message)
+        return ServerError(response.status_code, code, message, _retry_after(response))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import sqlite3
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Static
 
 from models.enums import ApplicantType, MaterialStatus, Tolerance
 from screens.certificate import CertificateScreen, HandoverDialog, QrDialog, VerifyDialog
-from screens.dialogs import ConfirmDialog, SupervisorDialog
+from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from tests.conftest import TODAY
 from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
 from window_client.app import WindowClientApp
@@ -234,3 +235,30 @@ async def test_day_close_counts_issued_and_handed_over(rt: Runtime) -> None:
     assert totals["出证"] == "2"  # issued today
     assert totals["领取"] == "1"  # handed over today
     assert totals["待领取"] == "1"  # still waiting
+
+
+async def test_a_wrong_station_secret_is_told_in_chinese_and_issues_nothing(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt.certificates.issue(
+        [approved_case(rt, person_id(RNG))], TODAY, approver=supervisor(rt)
+    )  # the key, sealed
+    case_no = approved_case(rt, person_id(RNG))
+    monkeypatch.setenv("WINDOW_CLIENT_STATION_SECRET", "not this station's secret")
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_certificates(pilot, app)
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog)
+        message = str(app.screen.query_one("#error-message", Static).render())
+        assert "保护口令不正确" in message and "未生成新密钥" in message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CertificateScreen)
+        assert rows(app, "#awaiting-table") == [case_no]
+    db = sqlite3.connect(rt.store.path)
+    assert db.execute("SELECT COUNT(*) FROM signing_keys WHERE origin = 'own'").fetchone() == (1,)
+    assert db.execute("SELECT state FROM cases WHERE case_no = ?", (case_no,)).fetchone() == ("approved",)

@@ -368,3 +368,54 @@ def instant_item_with_certificate(rt: Runtime) -> ServiceItem:
         if instant and item.certificate_type and not licence:
             return item
     raise AssertionError("no instant person item with a certificate")
+
+
+def lock_at_hall(hall: HallProcess, staff_no: str = "C001") -> None:  # noqa: F811
+    """Someone guesses at ``staff_no`` until the hall locks it."""
+    with httpx.Client(base_url=hall.url, timeout=30) as http:
+        for n in range(5):
+            answer = http.post(
+                "/api/v1/auth/token", json={"staff_no": staff_no, "password": f"guess-{n}", "station": "GXZX"}
+            )
+            assert answer.status_code == 401
+
+
+async def test_an_account_locked_at_the_hall_is_told_in_chinese_and_not_signed_in_offline(
+    tmp_path: Path,
+    hall: HallProcess,  # noqa: F811
+) -> None:
+    rt = station(tmp_path, hall.url)
+    rt.sync.sign_in_online("C001", "demo-1234")  # the station caches C001's hash: offline would pass
+    lock_at_hall(hall)
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_credentials(pilot, "C001", "demo-1234")
+        message = lambda: str(app.screen.query_one("#login-message").render())  # noqa: E731
+        await until(pilot, lambda: "已被大厅锁定" in message(), "the hall's lock")
+        assert "分钟后再试" in message()
+        assert isinstance(app.screen, LoginScreen) and app.member is None
+    assert hall_cli(hall, "staff", "unlock", "C001").exit_code == 0
+    again = station(tmp_path, hall.url)  # the App closed its runtime on exit
+    try:
+        assert again.sync.sign_in_online("C001", "demo-1234").staff_no == "C001"
+    finally:
+        again.close()
+
+
+def test_sync_from_the_cli_says_the_account_is_locked(
+    tmp_path: Path,
+    hall: HallProcess,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from window_client.cli import app as cli_app
+
+    lock_at_hall(hall)
+    home = tmp_path / "cli-station"
+    env = {"WINDOW_CLIENT_HOME": str(home), "WINDOW_CLIENT_STATION": "GXZX", "WINDOW_CLIENT_SERVER": hall.url}
+    env |= {"WINDOW_CLIENT_USER": "C001", "WINDOW_CLIENT_PASSWORD": "demo-1234"}
+    monkeypatch.delenv("WINDOW_CLIENT_STATION_SECRET", raising=False)
+    result = CliRunner().invoke(cli_app, ["sync"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "locked the sign-in of C001" in result.output and "已被大厅锁定" in result.output

@@ -65,6 +65,13 @@ def test_real_responses_match_the_documented_schemas(sqlite_server: Served) -> N
             headers={"Content-Type": "application/json", **(auth if headers is None else headers)},
         )
 
+    def locked_out() -> httpx.Response:
+        """Guesses at one account until the hall locks it (429 with Retry-After)."""
+        wrong = {"staff_no": "GUESSED", "password": "x", "station": "GXZX"}
+        for _ in range(5):
+            http.post("/api/v1/auth/token", json=wrong)
+        return http.post("/api/v1/auth/token", json=wrong)
+
     good_push = json.dumps({"station": "GXZX", "operations": [accept("GXZX-20261120-00601")]}).encode()
     scenarios: list[tuple[str, str, Callable[[], httpx.Response], int]] = [
         ("/api/v1/health", "get", lambda: http.get("/api/v1/health"), 200),
@@ -107,6 +114,7 @@ def test_real_responses_match_the_documented_schemas(sqlite_server: Served) -> N
             413,
         ),
         ("/api/v1/auth/token", "post", lambda: http.post("/api/v1/auth/token", json={}), 422),
+        ("/api/v1/auth/token", "post", locked_out, 429),
         ("/api/v1/catalog", "get", lambda: http.get("/api/v1/catalog"), 200),
         ("/api/v1/holidays/{year}", "get", lambda: http.get("/api/v1/holidays/2026"), 200),
         ("/api/v1/holidays/{year}", "get", lambda: http.get("/api/v1/holidays/2031"), 404),

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from models.problems import DomainError
 from window_client.services.batch import BatchFileError
+from window_client.services.key_vault import SECRET_PROBLEMS
 from window_client.services.runtime import Runtime, UnknownStationError
 from window_client.services.settings import Settings, SettingsError
 from window_client.services.workdays import ArrangementError
@@ -48,6 +49,8 @@ def runtime(actor: str = "cli") -> Iterator[Runtime]:
     except (SettingsError, UnknownStationError, BatchFileError, ArrangementError) as exc:
         fail(str(exc))
     except DomainError as exc:
+        if exc.problem.code in SECRET_PROBLEMS:  # for the office's admin too: both languages
+            fail(f"{exc.problem.en()}\n{exc.problem.zh()}", EXIT_USAGE)
         fail(exc.problem.en(), EXIT_USAGE if exc.problem.code in USAGE_PROBLEMS else EXIT_FAILED)
     except OperationalError as exc:
         fail(f"the local store could not be used: {exc.orig}", EXIT_FAILED)

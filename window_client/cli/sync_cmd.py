@@ -91,6 +91,12 @@ def sync(
         except SignInError as exc:
             if exc.code == "forbidden":
                 _fail(f"{user} may not sign in for station {rt.station.code} at {rt.settings.server}")
+            if exc.code == "locked":
+                _fail(
+                    f"the hall server at {rt.settings.server} locked the sign-in of {user} after repeated"
+                    f" failures: try again later or ask the back office (hall-server staff unlock {user})"
+                    f"\n{exc.message}"
+                )
             _fail(
                 f"the hall server at {rt.settings.server} refused the sign-in of {user}: check the password"
             )

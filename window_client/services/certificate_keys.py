@@ -20,6 +20,7 @@ from models.problems import DomainError
 from models.seal import KeyPair, generate_key_pair
 from offline_cache import Store, UnitOfWork, own_key_repo
 from offline_cache import certificate_repo as cert_repo
+from window_client.services.key_vault import SEALED_PREFIX, KeyVault, is_sealed
 from window_client.services.staff import StaffMember
 
 
@@ -42,9 +43,10 @@ def approval_by(member: StaffMember, act: str, subject: str, station: str, at: s
 class StationKeys:
     """The signing keys of one station's store."""
 
-    def __init__(self, store: Store, station: str) -> None:
+    def __init__(self, store: Store, station: str, vault: KeyVault) -> None:
         self.store = store
         self.station = station
+        self.vault = vault  # the private halves are stored sealed (window_client.services.key_vault)
 
     def needs_approval(self) -> bool:
         """Whether issuing now needs a supervisor (no active key, or one nobody approved)."""
@@ -56,11 +58,11 @@ class StationKeys:
         """The approved key that signs now; made and approved by ``approver`` when there is none."""
         row = own_key_repo.active_own_key(unit.conn, self.station)
         if row is not None and row[3]:
-            return KeyPair(row[0], self.station, row[1], row[2])
+            return self._open(row[0], row[1], row[2])
         if approver is None:
             raise DomainError.of("cert.key_needs_approval")
         self._check_approver(approver)
-        pair = self._generate(unit) if row is None else KeyPair(row[0], self.station, row[1], row[2])
+        pair = self._generate(unit) if row is None else self._open(row[0], row[1], row[2])
         self._approve_pending(unit, approver)
         return pair
 
@@ -77,11 +79,22 @@ class StationKeys:
         with self.store.reading() as conn:
             return cert_repo.list_keys(conn)
 
+    def _open(self, key_id: str, stored: str, public: str) -> KeyPair:
+        """An own key with its private half opened with the station secret."""
+        private = self.vault.open(key_id, self.station, public, stored) if is_sealed(stored) else stored
+        return KeyPair(key_id, self.station, private, public)
+
     def _generate(self, unit: UnitOfWork, action: str = "key.generate", retired: object = None) -> KeyPair:
+        """A new key pair, stored sealed. The secret is created only for a store's first sealed
+        key; otherwise it must open the keys already sealed (never a second, different one)."""
+        sample = own_key_repo.any_sealed_own_key(unit.conn, SEALED_PREFIX)
+        if sample is not None:
+            self.vault.open(*sample)
         pair = generate_key_pair(self.station)
-        own_key_repo.insert_own_key(
-            unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
+        stored = self.vault.seal(
+            pair.key_id, pair.station, pair.private_hex, pair.public_hex, may_create=sample is None
         )
+        own_key_repo.insert_own_key(unit, pair.key_id, pair.station, stored, pair.public_hex, pair.proof())
         detail: dict[str, object] = {"station": pair.station}
         if retired is not None:
             detail["retired"] = retired

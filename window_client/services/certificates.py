@@ -62,6 +62,7 @@ from offline_cache import certificate_repo as cert_repo
 from offline_cache import repositories as repo
 from window_client.services.cases import CaseService
 from window_client.services.certificate_keys import StationKeys, approval_by
+from window_client.services.key_vault import KeyVault
 from window_client.services.staff import StaffMember
 from window_client.services.state_machine import CaseEvent
 
@@ -125,18 +126,25 @@ class CertificateService:
     """Certificates of one station, acting as one staff member."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, station: Station, cases: CaseService, actor: str
+        self,
+        store: Store,
+        catalog: Catalog,
+        station: Station,
+        cases: CaseService,
+        actor: str,
+        vault: KeyVault,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.station = station
         self.cases = cases
         self.actor = actor
+        self.vault = vault
         self._trust: TrustStore | None = None
         self._fingerprint: tuple[int, ...] = ()
         self._type_names = {t.type_code: t.name for t in catalog.certificate_types.values()}
         self._stations: dict[str, IssuingStation] | None = None
-        self.keys = StationKeys(store, station.code)
+        self.keys = StationKeys(store, station.code, vault)
 
     # ------------------------------------------------------------ keys
 

@@ -18,6 +18,7 @@ from window_client.services.acceptance import AcceptanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
 from window_client.services.certificates import CertificateService, PublishReport
+from window_client.services.key_vault import KeyVault, StationSecret, seal_plaintext_keys
 from window_client.services.settings import Settings
 from window_client.services.staff import StaffService
 from window_client.services.sync import SyncReport, SyncService
@@ -50,8 +51,20 @@ class Runtime:
     def store(self) -> Store:
         """The station's local store (opened and migrated on first use)."""
         if self._store is None:
-            self._store = Store(self.settings.db_path)
+            store = Store(self.settings.db_path)
+            try:
+                # A store from before keys were sealed: seal them now, before anything signs.
+                seal_plaintext_keys(store, self.key_vault)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
         return self._store
+
+    @cached_property
+    def key_vault(self) -> KeyVault:
+        """Seals this station's signing keys with the station secret (kept out of the store)."""
+        return KeyVault(StationSecret(self.settings.home))
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -132,7 +145,9 @@ class Runtime:
     @cached_property
     def certificates(self) -> CertificateService:
         """统一出证 at this station by :attr:`actor` (issue, print, hand over, revoke, verify)."""
-        return CertificateService(self.store, self.catalog, self.station, self.cases, self.actor)
+        return CertificateService(
+            self.store, self.catalog, self.station, self.cases, self.actor, self.key_vault
+        )
 
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""

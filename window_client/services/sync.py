@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random
 import re
 import threading
@@ -806,6 +807,8 @@ class SyncService:
         except ServerError as exc:
             if exc.status == 403:
                 raise SignInError("该工号不能在本站点登录，请联系系统管理员", "forbidden") from None
+            if exc.status == 429:  # locked at the hall: the hall decides, no offline sign-in
+                raise self._locked_at_hall(staff_no, exc) from None
             raise
         info = answer.staff
         digest = hash_password(password)
@@ -818,6 +821,14 @@ class SyncService:
         role = Role(info.role)
         key = derive_approval_key(info.staff_no, password) if role in (Role.SUPERVISOR, Role.ADMIN) else None
         return StaffMember(info.staff_no, info.name, role, info.station, key)
+
+    def _locked_at_hall(self, staff_no: str, exc: ServerError) -> SignInError:
+        """The Chinese refusal of a sign-in the hall throttles (audited)."""
+        code = exc.code if exc.code in ("auth.locked", "auth.throttled") else "auth.throttled"
+        minutes = max(1, math.ceil((exc.retry_after or 15 * 60) / 60))
+        with self.store.transaction(staff_no or "anonymous") as unit:
+            unit.audit("staff.sign_in_refused", staff_no or "-", {"online": True, "code": code})
+        return SignInError(Problem(code, {"staff_no": staff_no, "minutes": minutes}).zh(), "locked")
 
     def sign_in(
         self, staff_no: str, password: str, offline: Callable[[str, str], StaffMember]
