@@ -133,11 +133,18 @@ def _v4_approval_keys(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V4)
 
 
+def _v8_audit_anchors(conn: Connection) -> None:
+    from hall_server.anchors import TABLES_V8  # imported here: that module needs this one's package
+
+    METADATA.create_all(conn, tables=TABLES_V8)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
+    Migration(8, "audit_anchors", _v8_audit_anchors),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -114,6 +114,19 @@ def _clean_reason(raw: str) -> str:
     return reason
 
 
+def own_signing_key(unit: UnitOfWork, station: str) -> KeyPair:
+    """The station's key that signs now (certificates and audit anchors); generated and audited
+    inside ``unit`` when the station has none yet. The next sync registers it with the hall."""
+    row = cert_repo.active_own_key(unit.conn, station)
+    if row is not None:
+        key_id, private, public, _proof = row
+        return KeyPair(key_id, station, private, public)
+    pair = generate_key_pair(station)
+    cert_repo.insert_own_key(unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof())
+    unit.audit("key.generate", pair.key_id, {"station": pair.station})
+    return pair
+
+
 class CertificateService:
     """Certificates of one station, acting as one staff member."""
 
@@ -133,16 +146,7 @@ class CertificateService:
 
     def _own_key(self, unit: UnitOfWork) -> KeyPair:
         """The key that signs now; generated (and audited) on first use."""
-        row = cert_repo.active_own_key(unit.conn, self.station.code)
-        if row is not None:
-            key_id, private, public, _proof = row
-            return KeyPair(key_id, self.station.code, private, public)
-        pair = generate_key_pair(self.station.code)
-        cert_repo.insert_own_key(
-            unit, pair.key_id, pair.station, pair.private_hex, pair.public_hex, pair.proof()
-        )
-        unit.audit("key.generate", pair.key_id, {"station": pair.station})
-        return pair
+        return own_signing_key(unit, self.station.code)
 
     def rotate_key(self) -> KeyView:
         """Retire the signing key and start a new one; retired keys keep verifying."""
