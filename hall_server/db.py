@@ -145,12 +145,19 @@ def _v9_sign_in_throttle(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V9)
 
 
+def _v8_audit_anchors(conn: Connection) -> None:
+    from hall_server.anchors import TABLES_V8  # imported here: that module needs this one's package
+
+    METADATA.create_all(conn, tables=TABLES_V8)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
     Migration(7, "certificate_proofs", _v7_certificate_proofs),
+    Migration(8, "audit_anchors", _v8_audit_anchors),
     Migration(9, "sign_in_throttle", _v9_sign_in_throttle),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -46,7 +46,7 @@ from hall_server.wire import Incoming, incoming_all
 from models.enums import CaseState
 from models.problems import Problem
 from models.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
-from models.sync import ChangeKind, Operation, OperationKind, OpStatus
+from models.sync import AnchorAnswer, ChangeKind, Operation, OperationKind, OpStatus
 
 APPLIED, LOST, REFUSED = "applied", "lost", "refused"
 _KIND = {kind: kind.value for kind in OperationKind}  # plain strings for the rows (no enum lookups)
@@ -77,10 +77,13 @@ def _opt(value: str | None) -> str:
     return "null" if value is None else str(json_string(value))
 
 
-def results_json(results: Sequence[Result], server_time: dt.datetime) -> str:
+def results_json(
+    results: Sequence[Result], server_time: dt.datetime, audit: AnchorAnswer | None = None
+) -> str:
     """A :class:`~models.sync.PushResponse` as JSON."""
     stamp = server_time.isoformat().replace("+00:00", "Z")
-    return f'{{"results":[{",".join(r.json() for r in results)}],"server_time":"{stamp}"}}'
+    tail = "" if audit is None else f',"audit":{audit.model_dump_json()}'
+    return f'{{"results":[{",".join(r.json() for r in results)}],"server_time":"{stamp}"{tail}}}'
 
 
 @dataclass(slots=True)

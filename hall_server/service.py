@@ -10,13 +10,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hall_server import auth, reference, storage, throttle
+from hall_server import anchors, auth, reference, storage, throttle
 from hall_server.auth import Principal
 from hall_server.db import read_transaction, write_transaction
 from hall_server.errors import ApiError
 from hall_server.push import apply_batch, results_json
 from hall_server.wire import Incoming
+from models.anchor import seal_holds
 from models.sync import (
+    AnchorAnswer,
+    AuditAnchor,
+    AuditTrail,
     CatalogDocument,
     HolidayDocument,
     TokenRequest,
@@ -24,6 +28,7 @@ from models.sync import (
 )
 
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 3600  # one working day
+SEAL_CACHE_LIMIT = 4096  # seals already checked (the same head goes with every batch of a sync)
 
 
 def utc_now() -> dt.datetime:
@@ -43,6 +48,7 @@ class Hall:
 
     def __post_init__(self) -> None:
         self.storage = storage.Storage(self.engine)
+        self._sealed: dict[tuple[str, str, str], bool] = {}
         if not self.catalog_file:
             self.catalog_file = reference.load_catalog(self.catalog_path)
 
@@ -77,8 +83,15 @@ class Hall:
 
     # ------------------------------------------------------------ sync
 
-    def push_json(self, principal: Principal, station: str, operations: Sequence[Incoming]) -> str:
-        """Apply a batch from the principal's own station; :class:`PushResponse` JSON."""
+    def push_json(
+        self,
+        principal: Principal,
+        station: str,
+        operations: Sequence[Incoming],
+        anchor: AuditAnchor | None = None,
+    ) -> str:
+        """Apply a batch from the principal's own station and keep its audit head;
+        :class:`PushResponse` JSON."""
         if station != principal.station:
             raise ApiError(
                 403,
@@ -86,10 +99,29 @@ class Hall:
                 why=f"令牌属于站点{principal.station}，不能为站点{station}提交",
                 why_en=f"the token is for station {principal.station}, not {station}",
             )
+        # An SM2 check costs tens of milliseconds: once per head, before the write lock.
+        sealed = anchor is not None and self._seal_holds(station, anchor)
         now = self.clock()
+        answer: AnchorAnswer | None = None
         with write_transaction(self.engine) as conn:
             results = apply_batch(conn, principal, operations, now)
-        return results_json(results, now)
+            if anchor is not None:
+                answer = anchors.record(conn, station, principal.staff_no, anchor, sealed, now)
+        return results_json(results, now, answer)
+
+    def _seal_holds(self, station: str, anchor: AuditAnchor) -> bool:
+        key = (station, anchor.seal, anchor.hash)
+        known = self._sealed.get(key)
+        if known is None:
+            if len(self._sealed) >= SEAL_CACHE_LIMIT:
+                self._sealed.clear()
+            known = self._sealed[key] = seal_holds(station, anchor)
+        return known
+
+    def audit_trail(self, principal: Principal) -> AuditTrail:
+        """Every audit head the hall holds for the caller's station."""
+        with read_transaction(self.engine) as conn:
+            return anchors.trail(conn, principal.station)
 
     def pull_json(self, principal: Principal, after: int, limit: int) -> str:
         """The :class:`~models.sync.PullResponse` JSON, spliced from stored JSON payloads.

@@ -21,7 +21,16 @@ from typing import Annotated, Any, NamedTuple
 import msgspec
 from pydantic_core import to_json
 
-from models.sync import MAX_PUSH_BATCH, MAX_SEQ, Operation, OperationKind, PushRequest
+from models.sync import (
+    MAX_AUDIT_LINKS,
+    MAX_PUSH_BATCH,
+    MAX_SEQ,
+    AuditAnchor,
+    AuditLink,
+    Operation,
+    OperationKind,
+    PushRequest,
+)
 
 
 class Incoming(NamedTuple):
@@ -34,6 +43,14 @@ class Incoming(NamedTuple):
     payload: dict[str, Any]
     created_at: str
     payload_json: str  # stored verbatim in ``operations.payload``
+
+
+class PushBody(NamedTuple):
+    """A decoded push: the station, its operations and the audit head it sent (if any)."""
+
+    station: str
+    operations: list[Incoming]
+    audit: AuditAnchor | None = None
 
 
 def incoming(op: Operation) -> Incoming:
@@ -58,6 +75,9 @@ _Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 _CaseNo = Annotated[str, msgspec.Meta(max_length=64)]
 _Stamp = Annotated[str, msgspec.Meta(max_length=64)]
 _Station = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+_Hash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}\Z")]
+_Hex128 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{128}\Z")]
+_KeyId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class _WireOperation(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,21 +89,57 @@ class _WireOperation(msgspec.Struct, forbid_unknown_fields=True):
     case_no: _CaseNo | None = None
 
 
+class _WireLink(msgspec.Struct, forbid_unknown_fields=True):
+    seq: _Seq
+    hash: _Hash
+
+
+_Links = Annotated[list[_WireLink], msgspec.Meta(max_length=MAX_AUDIT_LINKS)]
+
+
+class _WireAnchor(msgspec.Struct, forbid_unknown_fields=True):
+    seq: _Seq
+    hash: _Hash
+    key_id: _KeyId
+    public_key: _Hex128
+    seal: _Hex128
+    links: Annotated[list[_WireLink], msgspec.Meta(max_length=MAX_AUDIT_LINKS)] = msgspec.field(
+        default_factory=list
+    )
+
+
 class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
     station: _Station
     operations: Annotated[list[_WireOperation], msgspec.Meta(max_length=MAX_PUSH_BATCH)]
+    audit: _WireAnchor | None = None
 
 
 _batch_decoder = msgspec.json.Decoder(_WireBatch)
 _payload_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
-def decode_fast(raw: bytes) -> tuple[str, list[Incoming]] | None:
-    """(station, operations) of a well-formed batch; None when pydantic must read it instead."""
+def _anchor(wire: _WireAnchor | None) -> AuditAnchor | None:
+    # One small model per batch: built without validating again (the struct's constraints are
+    # the model's, field for field).
+    if wire is None:
+        return None
+    links = [AuditLink.model_construct(seq=link.seq, hash=link.hash) for link in wire.links]
+    return AuditAnchor.model_construct(
+        seq=wire.seq,
+        hash=wire.hash,
+        links=links,
+        key_id=wire.key_id,
+        public_key=wire.public_key,
+        seal=wire.seal,
+    )
+
+
+def decode_fast(raw: bytes) -> PushBody | None:
+    """The push of a well-formed batch; None when pydantic must read it instead."""
     try:
         batch = _batch_decoder.decode(raw)
         decode_payload = _payload_decoder.decode
-        return batch.station, [
+        operations = [
             Incoming(
                 op.op_id,
                 op.seq,
@@ -97,12 +153,13 @@ def decode_fast(raw: bytes) -> tuple[str, list[Incoming]] | None:
         ]
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
+    return PushBody(batch.station, operations, _anchor(batch.audit))
 
 
-def decode_push(raw: bytes) -> tuple[str, list[Incoming]]:
-    """(station, operations) of a push body; pydantic's ValidationError when it is not one."""
+def decode_push(raw: bytes) -> PushBody:
+    """The push in a body; pydantic's ValidationError when it is not one."""
     fast = decode_fast(raw)
     if fast is not None:
         return fast
     request = PushRequest.model_validate_json(raw)
-    return request.station, incoming_all(request.operations)
+    return PushBody(request.station, incoming_all(request.operations), request.audit)

@@ -392,6 +392,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "大厅拒收该操作（{code}）：{message}",
         "the hall server rejected the operation ({code}): {message}",
     ),
+    "audit.rewound": (
+        "审计记录回退：大厅已见到本站第{expected}条记录，本次只到第{seq}条（记录可能被删除或从旧备份恢复），已报告大厅后台",
+        "the audit trail went back: the hall saw event {expected} of this station, this push only"
+        " reaches {seq} (events deleted, or the store restored from an old backup); reported to the"
+        " hall's back office",
+    ),
+    "audit.rewritten": (
+        "审计记录与大厅所见不一致：第{expected}条不同（记录可能被改写），已报告大厅后台",
+        "the audit trail differs from what the hall saw at event {expected} (it was rewritten);"
+        " reported to the hall's back office",
+    ),
+    "audit.unlinked": (
+        "审计记录无法与大厅所见（第{expected}条）衔接，已报告大厅后台",
+        "the audit trail cannot be tied to what the hall saw (event {expected});"
+        " reported to the hall's back office",
+    ),
+    "audit.bad_seal": (
+        "审计记录链头的签章无效，大厅未采信，已报告大厅后台",
+        "the seal of the audit head does not hold; reported to the hall's back office",
+    ),
+    "sync.audit_alarm": ("大厅审计告警：{reason}", "the hall raised an audit alarm: {reason}"),
     "sync.unknown_refused": ("找不到被拒收的操作：{op_id}", "no refused operation {op_id}"),
     "sync.sign_in_refused": (
         "大厅未接受离线登录时的密码（{reason}），同步已暂停；请重新登录，未同步的操作均已保留",

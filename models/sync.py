@@ -10,6 +10,11 @@ Every endpoint lives under :data:`API_PREFIX`. A client:
    :class:`PullResponse`; it repeats while ``more`` is true and stores ``cursor`` in the same
    local transaction as the changes it applied.
 
+With every push a station sends its audit chain's head, sealed with its SM2 key
+(:class:`AuditAnchor`, optional: older clients send none); the hall keeps every head it is sent
+and answers in :attr:`PushResponse.audit` (:class:`AnchorAnswer`). ``GET /api/v1/sync/audit``
+(:class:`AuditTrail`) returns every head the hall holds for the caller's station.
+
 Other endpoints: ``GET /api/v1/health`` (:class:`Health`), ``GET /api/v1/catalog``
 (:class:`CatalogDocument`), ``GET /api/v1/holidays/{year}`` (:class:`HolidayDocument`).
 
@@ -132,11 +137,44 @@ class Operation(_Strict):
         return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HASH = r"^[0-9a-f]{64}$"
+
+
+MAX_AUDIT_LINKS = 8
+
+
+class AuditLink(_Strict):
+    """The station's hash at an earlier head it sent (ties the new head to what the hall holds)."""
+
+    seq: int = Field(ge=0, le=MAX_SEQ)
+    hash: str = Field(pattern=_HASH)
+
+
+class AuditAnchor(_Strict):
+    """A station's audit chain head, sealed with its SM2 signing key (see :mod:`models.anchor`).
+
+    ``links``: the station's hashes at the last head the hall accepted and at the heads sent
+    since whose answer never came (so a lost answer does not break the tie).
+
+    ``public_key`` travels with the seal so the hall checks it at once; ``key_id`` is derived
+    from the key and the station (:func:`models.seal.key_id_for`), so once the hall has that key
+    registered, the check stands for the registered key.
+    """
+
+    seq: int = Field(ge=0, le=MAX_SEQ)
+    hash: str = Field(pattern=_HASH)
+    links: list[AuditLink] = Field(default_factory=list, max_length=MAX_AUDIT_LINKS)
+    key_id: str = Field(min_length=1, max_length=64)
+    public_key: str = Field(pattern=r"^[0-9a-f]{128}$")
+    seal: str = Field(pattern=r"^[0-9a-f]{128}$")
+
+
 class PushRequest(_Strict):
-    """A batch of operations from one station, in outbox order."""
+    """A batch of operations from one station, in outbox order, with its audit head."""
 
     station: str = Field(min_length=1, max_length=32)
     operations: list[Operation] = Field(max_length=MAX_PUSH_BATCH)
+    audit: AuditAnchor | None = None
 
 
 class OpResult(BaseModel):
@@ -150,11 +188,48 @@ class OpResult(BaseModel):
     case_state: str | None = None  # the case's state on the server after the operation
 
 
+class AnchorStatus(StrEnum):
+    """The hall's answer to an audit head."""
+
+    ACCEPTED = "accepted"  # kept; it continues what the hall saw before
+    REJECTED = "rejected"  # kept as an alarm: the chain went back, was rewritten, or is not sealed
+
+
+class AnchorAnswer(BaseModel):
+    """What the hall made of the audit head sent with a push."""
+
+    status: AnchorStatus
+    code: str | None = None  # e.g. "audit.rewound" when rejected
+    reason: str | None = None  # Chinese
+    anchored_seq: int | None = None  # the highest head the hall holds accepted for the station
+    expected_seq: int | None = None  # when rejected: the sequence where the hall's record disagrees
+
+
 class PushResponse(BaseModel):
-    """One result per operation, in request order."""
+    """One result per operation, in request order (and the answer to the audit head, if sent)."""
 
     results: list[OpResult]
     server_time: dt.datetime
+    audit: AnchorAnswer | None = None
+
+
+class AnchorRecord(BaseModel):
+    """One audit head the hall holds (``reset``: the back office started a new baseline)."""
+
+    seq: int
+    hash: str
+    status: str  # accepted / rejected / reset
+    code: str | None = None
+    key_id: str | None = None
+    key_registered: bool = False
+    received_at: str
+
+
+class AuditTrail(BaseModel):
+    """Every audit head the hall holds for a station, oldest first."""
+
+    station: str
+    anchors: list[AnchorRecord]
 
 
 class Change(BaseModel):

@@ -3,6 +3,13 @@
 ``hash = SHA-256(seq, at, actor, action, subject, detail, prev_hash)``; the head (last seq and
 hash) is also kept in ``meta`` in the same transaction, so deleting the newest events is
 detected as well as changing or deleting any older one.
+
+The chain is unkeyed: whoever holds the store file can edit an event and recompute every hash
+after it, or delete the whole trail with its head. What the station itself can still notice is
+checked here and in :mod:`offline_cache.audit_cases` (gaps, a missing head, a chain shorter than
+the hall acknowledged, cases whose state does not follow from their events). The rest needs a
+witness outside the station: every push carries the head, sealed, and the hall keeps it
+(:mod:`models.anchor`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from sqlalchemy import Connection
 GENESIS = "0" * 64
 HEAD_SEQ = "audit_head_seq"
 HEAD_HASH = "audit_head_hash"
+ANCHOR_SEQ = "audit_anchor_seq"  # the highest head the hall accepted (set after a push's answer)
 
 
 def event_hash(seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str) -> str:
@@ -29,16 +37,35 @@ class AuditProblem:
     """The first place where the chain does not hold."""
 
     seq: int
-    kind: str  # "altered", "missing", "truncated"
+    kind: str  # "altered", "missing", "truncated", "head_missing", or a kind of a later check
     message: str
+
+
+def _meta(conn: Connection, *keys: str) -> dict[str, str]:
+    marks = ", ".join("?" * len(keys))
+    return dict(conn.exec_driver_sql(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys).all())
 
 
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last sequence number and hash recorded in meta."""
-    rows: dict[str, str] = dict(
-        conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?)", (HEAD_SEQ, HEAD_HASH)).all()
-    )
+    rows = _meta(conn, HEAD_SEQ, HEAD_HASH)
     return int(rows.get(HEAD_SEQ, 0)), rows.get(HEAD_HASH, GENESIS)
+
+
+def hash_at(conn: Connection, seq: int) -> str | None:
+    """The stored hash of event ``seq`` (GENESIS for 0), or None when there is no such event."""
+    if seq == 0:
+        return GENESIS
+    row = conn.exec_driver_sql("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).first()
+    return None if row is None else str(row[0])
+
+
+def acknowledged_seq(conn: Connection) -> int:
+    """The highest head the hall accepted from this store (0 when none is recorded)."""
+    try:
+        return int(_meta(conn, ANCHOR_SEQ).get(ANCHOR_SEQ, 0))
+    except ValueError:
+        return 0
 
 
 def append_events(conn: Connection, events: Iterable[tuple[str, str, str, str, str]]) -> int:
@@ -85,7 +112,12 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
         prev = digest
         expected_seq += 1
         checked += 1
-    head_seq, head_hash = read_head(conn)
+    head = _meta(conn, HEAD_SEQ, HEAD_HASH)
+    if checked and not head:
+        return checked, AuditProblem(
+            checked, "head_missing", f"the chain head record is missing while {checked} events exist"
+        )
+    head_seq, head_hash = int(head.get(HEAD_SEQ, 0)), head.get(HEAD_HASH, GENESIS)
     if head_seq != checked or head_hash != prev:
         if head_seq > checked:
             return checked, AuditProblem(
@@ -94,4 +126,11 @@ def verify_chain(conn: Connection) -> tuple[int, AuditProblem | None]:
                 f"events {checked + 1}..{head_seq} are missing (deleted from the end)",
             )
         return checked, AuditProblem(checked, "altered", "the recorded chain head does not match the events")
+    acknowledged = acknowledged_seq(conn)
+    if acknowledged > checked:
+        return checked, AuditProblem(
+            checked + 1,
+            "truncated",
+            f"the hall acknowledged events up to {acknowledged}, but the chain ends at {checked}",
+        )
     return checked, None

@@ -119,9 +119,11 @@ def retire_own_keys(unit: UnitOfWork, station: str) -> list[str]:
 
 def unpublished_keys(conn: Connection) -> list[dict[str, Any]]:
     """This station's own keys the hall has not registered yet, with their approvals (what
-    ``cert publish`` sends)."""
+    ``cert publish`` sends). A key no supervisor approved yet (made to seal audit heads before
+    the first issue) waits: the hall would refuse it."""
     rows = conn.exec_driver_sql(
-        f"{_KEY_RECORD} WHERE origin = 'own' AND published_at IS NULL ORDER BY created_at"
+        f"{_KEY_RECORD} WHERE origin = 'own' AND published_at IS NULL AND approval IS NOT NULL"
+        " ORDER BY created_at"
     )
     return [_key_record(tuple(r)) for r in rows]
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlmodel import Session
 
 from offline_cache import audit
+from offline_cache.audit_cases import AuditReport, local_report
 from offline_cache.migrations import migrate
 
 
@@ -160,6 +161,11 @@ class Store:
             cursor.close()
         finally:
             raw.close()
+
+    def audit_report(self) -> AuditReport:
+        """The chain and every case's state against its events (``window-client audit verify``)."""
+        with self.reading() as conn:
+            return local_report(conn)
 
     def close(self) -> None:
         """Release the connections."""

@@ -40,6 +40,7 @@ TEXT: dict[str, Any] = {
     "next_retry": "　下次重试：{at}",
     "pending": "待同步 {pending} 项",
     "error": "最近错误：{error}",
+    "audit_alarm": "{alarm}（请值班长核查：window-client audit verify --against-hall）",
     "reauth_hint": "大厅要求重新登录：按 F6 输入密码后继续同步（未同步的操作均已保留）",
     "no_sync": "未连接大厅：{problem}",
     "title": "被大厅退回的操作（{unread} 项未阅，共 {total} 项；回车：已阅）",
@@ -153,7 +154,11 @@ class SyncScreen(Screen[None]):
             lines.append(TEXT["error"].format(error=status.last_error))
         if status.auth_required:
             lines.append(TEXT["reauth_hint"])
-        self.query_one("#sync-state", Static).update(Text("\n".join(lines)))
+        text = Text("\n".join(lines))
+        if status.audit_alarm:
+            # The hall rejected this station's audit head: shown until it accepts one again.
+            text.append("\n" + TEXT["audit_alarm"].format(alarm=status.audit_alarm), style="bold red")
+        self.query_one("#sync-state", Static).update(text)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.sync import (
     API_PREFIX,
+    AuditTrail,
     CatalogDocument,
     ErrorBody,
     Health,
@@ -165,6 +166,10 @@ class HallClient:
         if answer.cursor < after or any(c.seq <= after for c in answer.changes):
             raise ProtocolError(f"the server's change feed went backwards (after {after})")
         return answer
+
+    def audit_trail(self) -> AuditTrail:
+        """``GET /sync/audit``: every audit head the hall holds for this station."""
+        return self._call("GET", "/sync/audit", AuditTrail)
 
     def catalog(self) -> CatalogDocument:
         """``GET /catalog``: the catalogue in force and its version."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from hall_server import demo, reference
-from hall_server.cli import cases, certs, publish, serve, staff
+from hall_server.cli import cases, certs, publish, serve, staff, stations
 from hall_server.cli.common import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -30,6 +30,7 @@ app = typer.Typer(
 app.add_typer(cases.app, name="cases")
 app.add_typer(certs.app, name="certs")
 app.add_typer(staff.app, name="staff")
+app.add_typer(stations.app, name="stations")
 app.add_typer(publish.catalog_app, name="catalog")
 app.add_typer(publish.holidays_app, name="holidays")
 app.command("serve")(serve.command)

@@ -1,4 +1,5 @@
-"""``POST /sync/push`` and ``GET /sync/changes``: the two halves of a sync.
+"""``POST /sync/push`` and ``GET /sync/changes``: the two halves of a sync; ``GET /sync/audit``:
+the audit heads the hall holds for the caller's station.
 
 The push body is read straight from its bytes (:func:`hall_server.wire.decode_push`: a fast
 typed decoder, with pydantic's :class:`~models.sync.PushRequest` deciding anything it refuses)
@@ -17,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hall_server.errors import ApiError, describe_errors, error_responses
 from hall_server.routers.deps import BearerDep, HallDep
-from hall_server.wire import Incoming, decode_push
-from models.sync import MAX_PULL_LIMIT, PullResponse, PushResponse
+from hall_server.wire import PushBody, decode_push
+from models.sync import MAX_PULL_LIMIT, AuditTrail, PullResponse, PushResponse
 
 router = APIRouter(tags=["sync"])
 
@@ -31,8 +32,8 @@ PUSH_BODY = {
 }
 
 
-def parse_push(raw: bytes) -> tuple[str, list[Incoming]]:
-    """(station, operations), or a 400 (not JSON) / 422 (wrong shape) :class:`ApiError`."""
+def parse_push(raw: bytes) -> PushBody:
+    """The push, or a 400 (not JSON) / 422 (wrong shape) :class:`ApiError`."""
     try:
         return decode_push(raw)
     except ValidationError as exc:
@@ -58,8 +59,8 @@ async def push(request: Request, service: HallDep, authorization: BearerDep) -> 
 
     def apply() -> str:
         caller = service.authenticate(authorization)
-        station, operations = parse_push(raw)
-        return service.push_json(caller, station, operations)
+        body = parse_push(raw)
+        return service.push_json(caller, body.station, body.operations, body.audit)
 
     return Response(await run_in_threadpool(apply), media_type=JSON)
 
@@ -77,3 +78,14 @@ def changes(
 ) -> Response:
     """Changes for the caller's station (or for every station) after ``after``, oldest first."""
     return Response(service.pull_json(service.authenticate(authorization), after, limit), media_type=JSON)
+
+
+@router.get(
+    "/sync/audit",
+    response_model=AuditTrail,
+    responses=error_responses(401, 500),
+)
+def audit_trail(service: HallDep, authorization: BearerDep) -> AuditTrail:
+    """Every audit head the hall holds for the caller's station (accepted, rejected, resets),
+    oldest first: what ``window-client audit verify --against-hall`` compares the store with."""
+    return service.audit_trail(service.authenticate(authorization))

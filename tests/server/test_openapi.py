@@ -20,13 +20,15 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from hall_server import reference
+from models.anchor import seal_anchor
+from models.seal import generate_key_pair
 from models.sync import MAX_BODY_BYTES
 from tests.server.conftest import Served
 from tests.server.ops import accept
 
 CORE_PATHS = {
     "/api/v1/health", "/api/v1/auth/token", "/api/v1/catalog", "/api/v1/holidays/{year}",
-    "/api/v1/sync/push", "/api/v1/sync/changes",
+    "/api/v1/sync/push", "/api/v1/sync/changes", "/api/v1/sync/audit",
 }  # fmt: skip
 # Documented but not provoked here, and why.
 NOT_PROVOKED = {
@@ -35,6 +37,7 @@ NOT_PROVOKED = {
     ("/api/v1/catalog", "get", "500"): "same handler as /sync/changes",
     ("/api/v1/holidays/{year}", "get", "500"): "same handler as /sync/changes",
     ("/api/v1/sync/push", "post", "500"): "same handler as /sync/changes",
+    ("/api/v1/sync/audit", "get", "500"): "same handler as /sync/changes",
 }
 
 
@@ -73,6 +76,8 @@ def test_real_responses_match_the_documented_schemas(sqlite_server: Served) -> N
         return http.post("/api/v1/auth/token", json=wrong)
 
     good_push = json.dumps({"station": "GXZX", "operations": [accept("GXZX-20261120-00601")]}).encode()
+    head = seal_anchor(generate_key_pair("GXZX"), 3, "ab" * 32).model_dump()
+    anchored_push = json.dumps({"station": "GXZX", "operations": [], "audit": head}).encode()
     scenarios: list[tuple[str, str, Callable[[], httpx.Response], int]] = [
         ("/api/v1/health", "get", lambda: http.get("/api/v1/health"), 200),
         (
@@ -120,6 +125,9 @@ def test_real_responses_match_the_documented_schemas(sqlite_server: Served) -> N
         ("/api/v1/holidays/{year}", "get", lambda: http.get("/api/v1/holidays/2031"), 404),
         ("/api/v1/holidays/{year}", "get", lambda: http.get("/api/v1/holidays/next"), 422),
         ("/api/v1/sync/push", "post", lambda: push(good_push), 200),
+        ("/api/v1/sync/push", "post", lambda: push(anchored_push), 200),
+        ("/api/v1/sync/audit", "get", lambda: http.get("/api/v1/sync/audit", headers=auth), 200),
+        ("/api/v1/sync/audit", "get", lambda: http.get("/api/v1/sync/audit"), 401),
         ("/api/v1/sync/push", "post", lambda: push(b"[1,"), 400),
         ("/api/v1/sync/push", "post", lambda: push(good_push, {}), 401),
         ("/api/v1/sync/push", "post", lambda: push(good_push, {"Authorization": f"Bearer {park}"}), 403),

@@ -29,6 +29,31 @@ kinds = st.sampled_from(["case.accept", "case.transition", "case.partial_supplem
 case_nos = st.none() | st.text(max_size=66) | st.integers()
 stamps = st.text(max_size=66) | st.integers()
 payloads = st.dictionaries(st.text(max_size=5), json_values, max_size=4) | json_values
+# Audit heads: hex of the right and wrong lengths and cases, a final newline, links or none.
+hexes = st.sampled_from(
+    ["0" * 64, "a" * 64, "A" * 64, "0" * 63, "0" * 64 + "\n", "f" * 128, "e" * 128 + "\n"]
+)
+hexes |= st.text(alphabet="0123456789abcdefg", min_size=62, max_size=130)
+link_items = st.fixed_dictionaries({"seq": seqs, "hash": hexes}) | st.just({"seq": 1})
+links = st.none() | st.lists(link_items, max_size=9) | link_items
+
+
+@st.composite
+def anchors(draw: st.DrawFn) -> dict[str, Any]:
+    anchor: dict[str, Any] = {
+        "seq": draw(seqs),
+        "hash": draw(hexes),
+        "key_id": draw(st.text(max_size=66) | st.just("GXZX-0123456789AB")),
+        "public_key": draw(hexes),
+        "seal": draw(hexes),
+    }
+    if draw(st.booleans()):
+        anchor["links"] = draw(links)
+    if draw(st.integers(0, 9)) == 0:
+        anchor["extra"] = 1
+    if draw(st.integers(0, 9)) == 0:
+        del anchor[draw(st.sampled_from(sorted(anchor)))]
+    return anchor
 
 
 @st.composite
@@ -55,6 +80,8 @@ def bodies(draw: st.DrawFn) -> bytes:
         "station": draw(st.text(max_size=34) | st.just("GXZX")),
         "operations": draw(st.lists(operations(), max_size=4)),
     }
+    if draw(st.integers(0, 2)) == 0:
+        body["audit"] = draw(st.none() | anchors())
     if draw(st.integers(0, 9)) == 0:
         body["unexpected"] = True
     spaced = draw(st.booleans())
@@ -73,8 +100,9 @@ def test_what_the_fast_reader_accepts_the_model_accepts_with_the_same_values(raw
     if fast is None:
         return  # the body goes to pydantic, which decides (see decode_push)
     model = PushRequest.model_validate_json(raw)  # raises if the fast reader was too lenient
-    station, ops = fast
+    station, ops, audit = fast
     assert station == model.station
+    assert audit == model.audit
     assert len(ops) == len(model.operations)
     for op, expected in zip(ops, model.operations, strict=True):
         assert (op.op_id, op.seq, op.kind, op.case_no, op.created_at) == (
@@ -94,8 +122,8 @@ def test_a_payload_is_stored_as_the_bytes_the_client_sent() -> None:
         '{"station":"GXZX","operations":[{"op_id":"op-00000001","seq":1,"kind":"case.accept",'
         f'"case_no":"GXZX-20261120-00001","payload":{payload},"created_at":"2026-11-20T09:00:00+08:00"}}]}}'
     ).encode()
-    station, [op] = decode_push(raw)
-    assert station == "GXZX"
+    station, [op], audit = decode_push(raw)
+    assert (station, audit) == ("GXZX", None)
     assert op.payload_json == payload
     assert op.payload == {"case_no": "GXZX-20261120-00001", "name": "张三", "n": [1, 2.5]}
 
@@ -116,5 +144,17 @@ def test_a_body_only_the_model_accepts_is_still_applied() -> None:
         b'"payload":{"k":1},"created_at":"t"}]}'
     )
     assert decode_fast(raw) is None
-    station, [op] = decode_push(raw)
+    station, [op], _ = decode_push(raw)
     assert (station, op.seq, op.payload, json.loads(op.payload_json)) == ("GXZX", 7, {"k": 1}, {"k": 1})
+
+
+def test_an_audit_head_is_read_the_same_by_both_readers() -> None:
+    anchor = {
+        "seq": 12, "hash": "ab" * 32, "links": [{"seq": 7, "hash": "cd" * 32}],
+        "key_id": "GXZX-0123456789AB", "public_key": "01" * 64, "seal": "23" * 64,
+    }  # fmt: skip
+    raw = json.dumps({"station": "GXZX", "operations": [], "audit": anchor}).encode()
+    fast = decode_fast(raw)
+    assert fast is not None and fast.audit is not None
+    assert fast.audit == PushRequest.model_validate_json(raw).audit
+    assert fast.audit.model_dump() == anchor

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from window_client.cli import admin_cmd, batch_cmd, cases_cmd, catalog_cmd, cert_cmd, sync_cmd, verify_cmd
+from window_client.cli import (
+    admin_cmd,
+    audit_cmd,
+    batch_cmd,
+    cases_cmd,
+    catalog_cmd,
+    cert_cmd,
+    sync_cmd,
+    verify_cmd,
+)
 
 app = typer.Typer(
     name="window-client",
@@ -16,7 +25,7 @@ app = typer.Typer(
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(batch_cmd.app, name="batch")
 app.add_typer(cases_cmd.app, name="cases")
-app.add_typer(admin_cmd.audit_app, name="audit")
+app.add_typer(audit_cmd.audit_app, name="audit")
 app.add_typer(admin_cmd.calendar_app, name="calendar")
 app.add_typer(cert_cmd.app, name="cert")
 app.add_typer(cert_cmd.keys_app, name="keys")

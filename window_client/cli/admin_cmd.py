@@ -1,4 +1,4 @@
-"""``window-client audit`` and ``window-client calendar``."""
+"""``window-client calendar``."""
 
 from __future__ import annotations
 
@@ -9,36 +9,10 @@ import typer
 
 from models.enums import TimeUnit
 from models.timelimits import TimeLimit
-from window_client.cli.common import EXIT_FAILED, out, print_json, runtime
+from window_client.cli.common import out, print_json, runtime
 from window_client.services.runtime import parse_day
 
-audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working days and holiday arrangements (调休).", no_args_is_help=True)
-
-
-@audit_app.command("verify")
-def verify(
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Check the audit hash chain; names the first altered or missing event (exit 1)."""
-    with runtime() as rt:
-        checked, problem = rt.store.verify_audit()
-    if json_output:
-        print_json(
-            {
-                "ok": problem is None,
-                "events": checked,
-                "problem": None
-                if problem is None
-                else {"seq": problem.seq, "kind": problem.kind, "message": problem.message},
-            }
-        )
-    elif problem is None:
-        out.print(f"audit chain intact: {checked} events")
-    else:
-        out.print(f"audit chain BROKEN after {checked} good events: {problem.message}")
-    if problem is not None:
-        raise typer.Exit(EXIT_FAILED)
 
 
 @calendar_app.command("import")

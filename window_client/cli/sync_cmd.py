@@ -3,8 +3,9 @@
 ``window-client sync [--server URL] [--json]`` is a public contract (DESIGN.md §6): one full
 push and pull, staff credentials from ``WINDOW_CLIENT_USER`` / ``WINDOW_CLIENT_PASSWORD``,
 ``--json`` prints exactly ``{"pushed", "duplicates", "refused", "pulled", "pending"}``. Exit 0
-when the sync completed and nothing was refused; 1 when operations were refused or the server
-could not be reached (or refused to go on); 2 for bad usage (no credentials, a bad URL).
+when the sync completed and nothing was refused; 1 when operations were refused, the hall
+rejected the station's audit head (an audit alarm, on stderr), or the server could not be reached
+(or refused to go on); 2 for bad usage (no credentials, a bad URL).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _with_server(rt: Runtime, server: str | None) -> None:
+def with_server(rt: Runtime, server: str | None) -> None:
     """Point the runtime at ``--server`` (checked), or check the configured URL."""
     url = server if server is not None else rt.settings.server
     try:
@@ -84,7 +85,7 @@ def sync(
     if not user or not password:
         _fail("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to sync as")
     with runtime() as rt:
-        _with_server(rt, server)
+        with_server(rt, server)
         service = rt.sync
         try:
             member = service.sign_in_online(user, password)
@@ -115,12 +116,19 @@ def sync(
                 f"synced with {rt.settings.server}: pushed {report.pushed}, duplicates {report.duplicates},"
                 f" refused {report.refused}, pulled {report.pulled}, pending {report.pending}"
             )
+        if report.audit_alarm is not None:
+            err.print(
+                f"[red]audit alarm:[/] {escape(report.audit_alarm.en())}"
+                " (see `window-client audit verify --against-hall`)",
+                soft_wrap=True,
+            )
         if report.refused:
             err.print(
                 f"{report.refused} operation(s) were refused by the hall and kept:"
                 " see `window-client sync refused`",
                 soft_wrap=True,
             )
+        if report.refused or report.audit_alarm is not None:
             raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_OK)
 
@@ -154,7 +162,7 @@ def status(
     options = ctx.obj or {}
     json_output = json_output or bool(options.get("json"))
     with runtime() as rt:
-        _with_server(rt, options.get("server"))
+        with_server(rt, options.get("server"))
         service = rt.sync
         st = service.engine.refresh_counts()
         online: bool | None = None

@@ -66,6 +66,20 @@ class StationKeys:
         self._approve_pending(unit, approver)
         return pair
 
+    def anchor_key(self, unit: UnitOfWork) -> KeyPair:
+        """The key that seals audit heads: the station's active key, approved or not (a head's
+        seal needs no supervisor: the hall keeps it as evidence, :mod:`hall_server.anchors`);
+        generated inside ``unit`` when the station has none yet (a supervisor approves it at the
+        first issue, and only then is it sent for registration)."""
+        row = own_key_repo.active_own_key(unit.conn, self.station)
+        return self._generate(unit) if row is None else self._open(row[0], row[1], row[2])
+
+    def active_key_id(self) -> str | None:
+        """The id of the station's active key, if any."""
+        with self.store.reading() as conn:
+            row = own_key_repo.active_own_key(conn, self.station)
+        return None if row is None else row[0]
+
     def rotate(self, unit: UnitOfWork, approver: StaffMember) -> str:
         """Retire the signing key and start a new one approved by ``approver``; the new key's id."""
         self._check_approver(approver)

@@ -17,6 +17,7 @@ from window_client.hall_client import HallError
 from window_client.services.acceptance import AcceptanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
+from window_client.services.certificate_keys import StationKeys
 from window_client.services.certificates import CertificateService, PublishReport
 from window_client.services.key_vault import KeyVault, StationSecret, seal_plaintext_keys
 from window_client.services.settings import Settings
@@ -195,6 +196,7 @@ class Runtime:
             pull_limit=self.settings.sync_pull_limit,
             timeout=self.settings.sync_timeout_seconds,
             catalog_ok=lambda data: any(s.get("code") == station for s in data.get("stations", [])),
+            keys=StationKeys(self.store, station, self.key_vault),
         )
 
     def sync_once(self) -> SyncReport:

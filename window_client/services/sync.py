@@ -31,11 +31,13 @@ from models.problems import DomainError, Problem
 from models.sync import (
     MAX_PULL_LIMIT,
     MAX_PUSH_BATCH,
+    AuditAnchor,
     Change,
     ChangeKind,
     OperationKind,
     OpResult,
     OpStatus,
+    PushResponse,
 )
 from offline_cache import Store, UnitOfWork, sync_repo
 from offline_cache import repositories as repo
@@ -48,6 +50,9 @@ from window_client.hall_client import (
     ServerError,
     Unreachable,
 )
+from window_client.services.audit_trail import AnchorKeeper, AuditAlarm, read_alarm
+from window_client.services.certificate_keys import StationKeys
+from window_client.services.key_vault import KeyVault, StationSecret
 from window_client.services.staff import SignInError, StaffMember, hash_password
 from window_client.services.workdays import ArrangementError, parse_arrangement
 
@@ -128,6 +133,7 @@ class SyncStatus:
         last_error: what went wrong last, in Chinese (None after a good sync).
         next_retry_at: when the next automatic attempt is due (backoff), or None.
         running: a sync is under way.
+        audit_alarm: the hall rejected this station's audit head (Chinese), until it accepts one.
     """
 
     online: bool | None = None
@@ -138,6 +144,7 @@ class SyncStatus:
     last_error: str | None = None
     next_retry_at: dt.datetime | None = None
     running: bool = False
+    audit_alarm: str | None = None
 
 
 @dataclass
@@ -154,6 +161,7 @@ class SyncReport:
         error: why the run stopped early, if it did.
         catalog_changed: a new catalogue was cached.
         calendar_changed: a holiday arrangement was saved.
+        audit_alarm: the hall rejected this station's audit head (not part of the JSON contract).
     """
 
     pushed: int = 0
@@ -165,6 +173,7 @@ class SyncReport:
     error: HallError | None = None
     catalog_changed: bool = False
     calendar_changed: bool = False
+    audit_alarm: AuditAlarm | None = None
 
     def as_contract(self) -> dict[str, int]:
         """``{"pushed", "duplicates", "refused", "pulled", "pending"}`` (DESIGN.md §6)."""
@@ -251,6 +260,7 @@ class SyncEngine:
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         catalog_ok: Callable[[dict[str, Any]], bool] | None = None,
+        keys: StationKeys | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_PUSH_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_PUSH_BATCH}")
@@ -268,6 +278,9 @@ class SyncEngine:
         self._status_lock = threading.Lock()
         self._listeners: list[Callable[[SyncStatus], None]] = []
         self._status = SyncStatus()
+        vault = KeyVault(StationSecret(store.path.parent))  # the data directory holds the store
+        self.anchors = AnchorKeeper(store, station, keys or StationKeys(store, station, vault))
+        self._anchoring = True  # off for a hall that does not take audit heads (older servers)
         self.refresh_counts()
 
     # ------------------------------------------------------------ status
@@ -295,7 +308,10 @@ class SyncEngine:
         with self.store.reading() as conn:
             pending, refused = sync_repo.count_outbox(conn)
             last = sync_repo.parse_time(sync_repo.get_meta(conn, sync_repo.LAST_SUCCESS_KEY))
-        self._update(pending=pending, refused=refused, last_sync_at=last)
+            alarm = read_alarm(conn)
+        self._update(
+            pending=pending, refused=refused, last_sync_at=last, audit_alarm=alarm.zh() if alarm else None
+        )
         return self._status
 
     def due(self, now: dt.datetime | None = None) -> bool:
@@ -344,6 +360,8 @@ class SyncEngine:
             finally:
                 status = self.refresh_counts()
                 report.pending = status.pending
+                with self.store.reading() as conn:
+                    report.audit_alarm = read_alarm(conn)
                 self._update(running=False)
         return report
 
@@ -371,9 +389,30 @@ class SyncEngine:
             with self.store.reading() as conn:
                 batch = sync_repo.pending_batch(conn, KNOWN_KINDS, self.batch_size)
             if not batch:
-                return
+                break
             self._push_entries(batch, report)
             self._update(online=True)
+        if self._anchoring and self.anchors.pending():
+            # Nothing queued, but the trail moved (sign-ins, views of IDs): the head goes alone.
+            self._send([], [])
+
+    def _send(self, encoded: Sequence[str], op_ids: Sequence[str]) -> PushResponse:
+        """One push with the audit head (when the hall takes them); records the hall's answer to it."""
+        anchor: AuditAnchor | None = self.anchors.anchor() if self._anchoring else None
+        head = "" if anchor is None else f',"audit":{anchor.model_dump_json()}'
+        body = f'{{"station":{json.dumps(self.station)},"operations":[{",".join(encoded)}]{head}}}'
+        if anchor is not None:
+            self.anchors.sending(anchor)
+        try:
+            answer = self.client.push_encoded(body, op_ids)
+        except ServerError as exc:
+            if anchor is None or exc.status != 422 or "audit" not in exc.message:
+                raise
+            self._anchoring = False  # a hall from before audit heads: push as it expects
+            return self._send(encoded, op_ids)
+        if anchor is not None:
+            self.anchors.answered(anchor, answer.audit)
+        return answer
 
     def _push_entries(self, entries: Sequence[sync_repo.OutboxEntry], report: SyncReport) -> None:
         encoded: list[str] = []
@@ -395,9 +434,8 @@ class SyncEngine:
             encoded = [encode_operation(e) for e in entries]
             if not entries:
                 return
-        body = f'{{"station":{json.dumps(self.station)},"operations":[{",".join(encoded)}]}}'
         try:
-            answer = self.client.push_encoded(body, [e.op_id for e in entries])
+            answer = self._send(encoded, [e.op_id for e in entries])
         except ServerError as exc:
             if exc.status not in (400, 413, 422):
                 raise
