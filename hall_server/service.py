@@ -73,7 +73,7 @@ class Hall:
             )
         now = self.clock()
         with write_transaction(self.engine) as conn:
-            results = apply_batch(conn, principal, operations, now)
+            results = apply_batch(conn, principal, operations, now, self.catalog_file)
         return results_json(results, now)
 
     def pull_json(self, principal: Principal, after: int, limit: int) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from models.approval import derive_approval_key
 from models.catalog import catalog_from_dict
 from models.enums import CaseState, Role
 from models.problems import DomainError, Problem
@@ -814,7 +815,10 @@ class SyncService:
             )
             unit.audit("staff.sign_in", info.staff_no, {"offline": False, "role": info.role.value})
         self.engine.signed_in()
-        return StaffMember(info.staff_no, info.name, Role(info.role), info.station)
+        role = Role(info.role)
+        # A supervisor signs approvals with the key the password stands for (models.approval).
+        key = derive_approval_key(info.staff_no, password) if role in (Role.SUPERVISOR, Role.ADMIN) else None
+        return StaffMember(info.staff_no, info.name, role, info.station, key)
 
     def sign_in(
         self, staff_no: str, password: str, offline: Callable[[str, str], StaffMember]
