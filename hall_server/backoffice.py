@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hall_server import storage
+from hall_server import storage, vetting
 from hall_server.auth import BACK_OFFICE, Principal
 from hall_server.db import read_transaction, write_transaction
 from hall_server.push import Result, apply_batch
@@ -62,6 +62,7 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
         if case is None:
             return None
         operations = storage.operations_of_case(conn, case_no)
+        approvers = vetting.approvers_of(conn, [op.op_id for op in operations])
     view = _case_view(case)
     view["accept_state"] = case["accept_state"]
     view["applicant_name"] = case["applicant_name"]
@@ -75,6 +76,7 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
             "to": op.to_state,
             "station": op.station,
             "staff_no": op.staff_no,
+            "approved_by": approvers.get(op.op_id),  # verified from a signed approval, or None
             "origin": op.origin,
             "fold": op.fold,
             "answer": op.status,

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from hall_server.schema import METADATA, TABLES_V1, TABLES_V4
+from hall_server.schema import METADATA, TABLES_V1, TABLES_V4, TABLES_V5
 
 WRITE_LOCK_KEY = 0x4841_4C4C  # "HALL": the advisory lock every PostgreSQL writer takes
 BUSY_TIMEOUT_MS = 30_000
@@ -133,6 +133,10 @@ def _v4_approval_keys(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V4)
 
 
+def _v5_operation_approvals(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V5)
+
+
 def _v7_certificate_proofs(conn: Connection) -> None:
     from hall_server.certificate_trust import TABLES_V7
 
@@ -156,6 +160,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
+    Migration(5, "operation_approvals", _v5_operation_approvals),
     Migration(7, "certificate_proofs", _v7_certificate_proofs),
     Migration(8, "audit_anchors", _v8_audit_anchors),
     Migration(9, "sign_in_throttle", _v9_sign_in_throttle),

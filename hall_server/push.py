@@ -14,9 +14,9 @@ Per operation, in request order:
   number held by another operation is refused ``case.exists``); a transition's (from, event) →
   to must be a row of :data:`models.state_machine.TRANSITIONS` (``case.illegal_transition``);
   the case must exist (``case.unknown``) and belong to the pushing station unless the back office
-  acts (``auth.forbidden``); ``terminate`` needs a supervisor: the token's role or a supervisor
-  account named in ``payload["approved_by"]`` (``case.needs_supervisor``). A refused operation
-  is stored with its answer and never folded;
+  acts (``auth.forbidden``); a station's ``terminate``, ``approve`` or ``refuse`` must prove
+  itself (:mod:`hall_server.vetting`: a signed approval, the hall's own facts of a late 补正, a
+  即办件). A refused operation is stored with its answer and never folded;
 - every structurally valid operation is kept and its case refolded by the conflict rule of
   :mod:`hall_server.fold`. An operation that loses on arrival is answered ``refused`` with code
   ``case.conflict``; an applied one that loses later gets a ``case.conflict`` change for its
@@ -37,8 +37,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hall_server import rules, storage
-from hall_server.auth import BACK_OFFICE, Principal, is_supervisor_account
+from hall_server import rules, storage, vetting
+from hall_server.auth import BACK_OFFICE, Principal
 from hall_server.fold import FoldOp, FoldResult, chain, fold
 from hall_server.rules import Refusal
 from hall_server.storage import CASES, OPS, CaseRecord, NewChange, json_string
@@ -136,7 +136,9 @@ def _contribution(state: str | None, accept_state: str) -> tuple[int, int]:
 class BatchApplier:
     """Applies one batch inside an open write transaction (see :func:`apply_batch`)."""
 
-    def __init__(self, conn: Connection, principal: Principal, now: dt.datetime) -> None:
+    def __init__(
+        self, conn: Connection, principal: Principal, now: dt.datetime, catalog: Mapping[str, Any]
+    ) -> None:
         self.conn = conn
         self.principal = principal
         self.now = now
@@ -145,7 +147,7 @@ class BatchApplier:
         self.cases: dict[str, CaseRecord] = {}
         self.info: dict[str, _OpInfo] = {}
         self.standing_delta: dict[tuple[str, str], list[int]] = {}
-        self._supervisors: dict[str, bool] = {}
+        self.vetting = vetting.Vetting(conn, principal, now, catalog)
         self._new_ops: dict[str, Incoming] = {}
         # Per-batch constants of every new operation's row.
         self._station = BACK_OFFICE if principal.back_office else principal.station
@@ -174,14 +176,6 @@ class BatchApplier:
             "winner_event": None,
         }
 
-    def is_supervisor(self, staff_no: Any) -> bool:
-        """Whether ``staff_no`` names a supervisor account (looked up once per batch)."""
-        if not isinstance(staff_no, str) or not staff_no:
-            return False
-        if staff_no not in self._supervisors:
-            self._supervisors[staff_no] = is_supervisor_account(self.conn, staff_no)
-        return self._supervisors[staff_no]
-
     # ------------------------------------------------------------ the batch
 
     def apply(self, operations: Sequence[Incoming]) -> list[Result]:
@@ -191,6 +185,7 @@ class BatchApplier:
         named = {n for op in operations if isinstance(n := op.case_no or op.payload.get("case_no"), str)}
         self.cases = storage.cases_by_no(conn, sorted(named))
         existing_cases = set(self.cases)
+        self.vetting.load(operations, existing_cases)
         next_seq = storage.next_seq(conn, OPS, "server_seq")
 
         results: list[Result | None] = [None] * len(operations)
@@ -257,15 +252,17 @@ class BatchApplier:
                 case_no, new["station"], new["applicant_id"], new["accept_state"], new["state"], 0
             )
             self.writes.cases[case_no] = new
+            self.vetting.accepted(case_no, new, op)
             return None
         if op.kind == OperationKind.CASE_TRANSITION:
-            fold_op = rules.transition(
-                op, case_no, row["server_seq"], case, self.principal, self.is_supervisor
-            )
+            fold_op = rules.transition(op, case_no, row["server_seq"], case, self.principal)
+            assert case is not None  # rules.transition refuses an unknown case
+            self.vetting.check(op, case, fold_op.event)
             row["event"] = fold_op.event
             row["to_state"] = fold_op.to_state
         else:
             fold_op = rules.partial_supplement(op, case_no, row["server_seq"], case, self.principal)
+        self.vetting.kept(case_no, op, fold_op)
         row["from_state"] = fold_op.from_state
         return fold_op
 
@@ -379,6 +376,9 @@ class BatchApplier:
             )
         last = result.last_change
         info = self._info(last.op_id) if last else None
+        approved_by = (
+            self.vetting.approver(last.op_id, last.event, last.op_id in self._new_ops) if last else None
+        )
         payload = info.data() if info else {}
         self.writes.changes.append(
             NewChange(
@@ -394,6 +394,7 @@ class BatchApplier:
                     "origin": info.origin if info else None,
                     "on": _text(payload.get("on")),
                     "reason": _text(payload.get("reason")),
+                    "approved_by": approved_by,
                     "version": case.version,
                 },
                 case.station,
@@ -475,14 +476,24 @@ class BatchApplier:
         storage.update_folds(conn, writes.folds)
         storage.update_cases(conn, writes.case_updates)
         storage.upsert_standings(conn, writes.standings)
+        vetting.insert_approvals(conn, self.vetting.rows)
         storage.append_changes(conn, writes.changes, self.now)
 
 
 def apply_batch(
-    conn: Connection, principal: Principal, operations: Sequence[Operation | Incoming], now: dt.datetime
+    conn: Connection,
+    principal: Principal,
+    operations: Sequence[Operation | Incoming],
+    now: dt.datetime,
+    catalog: Mapping[str, Any] | None = None,
 ) -> list[Result]:
-    """Apply ``operations`` in one open write transaction; one result per operation, in order."""
-    return BatchApplier(conn, principal, now).apply(incoming_all(operations))
+    """Apply ``operations`` in one open write transaction; one result per operation, in order.
+
+    ``catalog`` is the server's catalogue file, in force until one is published (default: the
+    shipped one); terminations and decisions from stations are checked against it.
+    """
+    applier = BatchApplier(conn, principal, now, catalog or vetting.shipped_catalog())
+    return applier.apply(incoming_all(operations))
 
 
 # ------------------------------------------------------------------ helpers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hall_server.auth import Principal
@@ -115,22 +115,18 @@ def accepted_case(op: Incoming, case_no: str, principal: Principal, received_at:
     }
 
 
-# Terminations the 容缺 rules themselves decide (补正 late or not conforming): the clerk at the
-# counter records a fact, not a judgement, so no supervisor is needed. Any other termination
-# (e.g. the applicant gives up) is a supervisor's decision.
-RULE_TERMINATIONS = frozenset({"supplement.late", "supplement.nonconforming"})
-_TERMINATE = CaseEvent.TERMINATE.value
-
-
 def transition(
     op: Incoming,
     case_no: str,
     seq: int,
     case: CaseRecord | None,
     principal: Principal,
-    is_supervisor: Callable[[Any], bool],
 ) -> FoldOp:
-    """A ``case.transition`` as the fold sees it, once its structure and sender are checked."""
+    """A ``case.transition`` as the fold sees it, once its structure and sender are checked.
+
+    Whether a station may terminate or decide the case is checked afterwards
+    (:mod:`hall_server.vetting`).
+    """
     payload = op.payload
     event, from_state, to_state = payload.get("event"), payload.get("from"), payload.get("to")
     # One lookup checks all three when the transition is a row of the table (the usual case);
@@ -151,12 +147,6 @@ def transition(
     if case is None:
         raise Refusal("case.unknown", case_no=case_no)
     check_owner(principal, case)
-    if (
-        event == _TERMINATE
-        and payload.get("reason") not in RULE_TERMINATIONS
-        and not (principal.is_supervisor or is_supervisor(payload.get("approved_by")))
-    ):
-        raise Refusal("case.needs_supervisor", case_no=case_no)
     return FoldOp(op.op_id, seq, from_state, event, to_state)
 
 

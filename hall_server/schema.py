@@ -179,8 +179,22 @@ class StaffApprovalKeyRow(HallModel, table=True):
     recorded_at: str
 
 
+class OperationApprovalRow(HallModel, table=True):
+    """Who approved an operation, as the hall verified it from the signed approval it carried
+    (:func:`hall_server.auth.approver_of`); the payload's own ``approved_by`` is never trusted."""
+
+    __tablename__ = "operation_approvals"
+
+    op_id: str = Field(primary_key=True, max_length=64)
+    approved_by: str = Field(max_length=32)
+    act: str
+    key_id: str = Field(max_length=96)
+    signed_at: str  # the approval's own time (the counter's clock)
+
+
 TABLES_V1 = [
     METADATA.tables[name]
     for name in ("stations", "staff", "tokens", "cases", "operations", "changes", "standings", "documents")
 ]
 TABLES_V4 = [METADATA.tables["staff_approval_keys"]]
+TABLES_V5 = [METADATA.tables["operation_approvals"]]

@@ -104,7 +104,7 @@ class Hall:
         now = self.clock()
         answer: AnchorAnswer | None = None
         with write_transaction(self.engine) as conn:
-            results = apply_batch(conn, principal, operations, now)
+            results = apply_batch(conn, principal, operations, now, self.catalog_file)
             if anchor is not None:
                 answer = anchors.record(conn, station, principal.staff_no, anchor, sealed, now)
         return results_json(results, now, answer)

@@ -323,7 +323,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "case.needs_supervisor": (
         "终止办件{case_no}须经值班长批准",
-        "terminating case {case_no} needs a supervisor",
+        "terminating case {case_no} needs a supervisor's signed approval",
+    ),
+    "case.not_overdue": (
+        "办件{case_no}不能按“补正逾期”终止：{why}",
+        "case {case_no} cannot be terminated as a late 补正: {why_en}",
+    ),
+    "case.back_office_only": (
+        "办件{case_no}为承诺件，“{event}”由后台审批决定，窗口不能办结",
+        "case {case_no} is a promised item: only the back office decides '{event_code}'",
     ),
     "op.mismatch": (
         "操作{op_id}曾以不同内容提交，本次未处理",

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from models.approval import ApprovalAct
 from models.enums import CaseState, MaterialStatus
 from models.problems import DomainError
 from models.records import CaseFilter
@@ -46,6 +47,8 @@ TEXT: dict[str, Any] = {
     "reminder_title": "容缺受理催办清单（{day}）",
     "none": "台账中没有办件",
 }
+# Why a case is terminated from the ledger (F7): the supervisor's decision, not a 容缺 rule.
+TERMINATE_REASON = "terminated at the counter"
 # Widths of the fixed columns (flag, deadline, case number, applicant); the item name gets
 # the rest of the screen.
 FLAG, DEADLINE, CASE_NO, APPLICANT = 2, 10, 19, 10
@@ -201,22 +204,23 @@ class LedgerScreen(Screen[None]):
             return
         member = self.app_.member
         services = self.app_.services
-        approver = member.staff_no if member and member.is_supervisor else None
+        # The supervisor signs the approval (models.approval): the hall believes the signature,
+        # never a name. A signed-in supervisor signs with their own key; a clerk, or a supervisor
+        # whose session holds no key, has a supervisor type the password here.
+        approver = member if member and member.is_supervisor and member.approval_key else None
         if approver is None:
-            supervisor = await self.app.push_screen_wait(
+            approver = await self.app.push_screen_wait(
                 SupervisorDialog(services.staff, [TEXT["confirm_terminate"].format(case_no=case_no)])
             )
-            if supervisor is None:
+            if approver is None:
                 return
-            approver = supervisor.staff_no
         elif not await self.app.push_screen_wait(
             ConfirmDialog(TEXT["confirm_terminate"].format(case_no=case_no))
         ):
             return
         try:
-            services.cases.terminate(
-                case_no, self.app_.today(), "terminated at the counter", approved_by=approver
-            )
+            approval = approver.approve(ApprovalAct.TERMINATE, case_no)
+            services.cases.terminate(case_no, self.app_.today(), TERMINATE_REASON, approval=approval)
         except DomainError as exc:
             self.app.push_screen(ErrorDialog(exc.problem.zh()))
             return

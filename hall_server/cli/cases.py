@@ -60,6 +60,8 @@ def show(
         extra = f" (lost to {op['winner_event']} {op['winner_op_id']})" if op["fold"] == "lost" else ""
         if op["fold"] == "refused":
             extra = f" (refused: {op['code']})"
+        elif op.get("approved_by"):
+            extra += f" (approved by {op['approved_by']}, signature verified)"
         typer.echo(f"  #{op['server_seq']:<6} {op['op_id']:<36} {what:<18} {op['fold']}{extra}")
 
 

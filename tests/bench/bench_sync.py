@@ -66,14 +66,15 @@ SEED = 2026
 MATERIALS = ["ID_CARD", "APPLICATION_FORM", "LEASE", "LICENSE_COPY", "PHOTO", "COMMITMENT"]
 
 
-def _accept(case_no: str, n: int, state: str) -> dict[str, Any]:
+def _accept(case_no: str, n: int, state: str, item: str | None = None) -> dict[str, Any]:
+    # A station may finish only a 即办件 itself (SCJG-007..009); the hall checks that (vetting).
     return {
         "case_no": case_no,
         "station": STATION,
         "window": "W01",
         "clerk": "C001",
         "channel": "window",
-        "item_code": f"SCJG-{n % 13 + 1:03d}",
+        "item_code": item or f"SCJG-{n % 3 + 7:03d}",
         "applicant_type": "person",
         "applicant_id": f"61011319900307{n % 5000:04d}",
         "applicant_name": "张三丰",
@@ -138,14 +139,15 @@ def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
             add("case.accept", case_no, _accept(case_no, n, "accepted"))
             step(case_no, "approve", "accepted", "approved")
         else:
-            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated"))
+            # A late 补正 the hall can check: SCJG-002's LEASE was due on 2026-11-27.
+            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated", "SCJG-002"))
             step(
                 case_no,
                 "terminate",
                 "accepted_tolerated",
                 "terminated",
                 reason="supplement.late",
-                approved_by="S001",
+                on="2026-11-30",
             )
     return ops[:count]
 

@@ -22,7 +22,9 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_app
-from models.enums import CaseState, Tolerance
+from models.approval import ApprovalAct
+from models.catalog import ServiceItem
+from models.enums import CaseState, ItemKind, Tolerance
 from models.problems import DomainError
 from models.sync import PushResponse
 from offline_cache import sync_repo
@@ -63,6 +65,15 @@ def station(tmp_path: Path, code: str, server: str, actor: str = "C001", **setti
     return Runtime(
         Settings(home=tmp_path / f"station-{code}", station=code, server=server, **settings), actor=actor
     )
+
+
+def instant_item(rt: Runtime) -> ServiceItem:
+    """A 即办件 for a person at this station (finished at the counter)."""
+    for item in rt.catalog.items.values():
+        licence = any(m.code == "BIZ_LICENSE" and m.tolerance is Tolerance.CORE for m in item.materials)
+        if item.kind is ItemKind.INSTANT and rt.station.accepts(item.code) and not licence:
+            return item
+    raise AssertionError("the catalogue has no instant person item")
 
 
 def rows(rt: Runtime, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -206,14 +217,14 @@ def test_back_office_decision_is_pulled_into_the_local_case(tmp_path: Path, hall
 
 def test_refused_operation_is_kept_listed_and_acknowledged(tmp_path: Path, hall: HallProcess) -> None:
     rt = station(tmp_path, "GXZX", hall.url)
-    item = tolerable_item(rt)
+    item = instant_item(rt)  # a station may finish only a 即办件 itself
     case_no = rt.acceptance.accept(request(item), TODAY).case_no
     assert case_no
     online(rt)
     assert rt.sync_once().completed
     # The back office refuses the case while the counter, not yet synced, approves it.
     assert hall_cli(hall, "cases", "decide", case_no, "refuse").exit_code == 0
-    rt.cases.transition(case_no, CaseEvent.APPROVE, TODAY)
+    rt.cases.transition(case_no, CaseEvent.APPROVE, TODAY, at_counter=True)
     report = rt.sync_once()
     assert (report.pushed, report.refused, report.pending) == (0, 1, 0)
     (refused,) = rt.sync.refused()
@@ -500,7 +511,9 @@ def test_a_broken_commitment_at_one_station_is_known_at_another(
     pid = person_id(random.Random(7))
     tolerated = a.acceptance.accept(request(item, (missing.code,), pid=pid), TODAY)
     assert tolerated.outcome is Outcome.ACCEPTED_TOLERATED and tolerated.case_no
-    a.cases.terminate(tolerated.case_no, TODAY, "supplement.late", approved_by="S001")
+    supervisor = a.sync.sign_in_online("S001", "demo-5678")  # signs at the counter
+    approval = supervisor.approve(ApprovalAct.TERMINATE, tolerated.case_no)
+    a.cases.terminate(tolerated.case_no, TODAY, "申请人放弃补正", approval=approval)
     online(a)
     assert a.sync_once().refused == 0
     # Before B syncs it knows nothing of the applicant; afterwards the broken commitment counts.

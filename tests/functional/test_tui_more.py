@@ -4,6 +4,7 @@ the command palette, the day close per window, and the lazy start (no runtime gi
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Label, Static
 
+from models.approval import Approval, ApprovalAct, check_approval, derive_approval_key
 from models.enums import ApplicantType, MaterialStatus
 from screens.dayclose import DayCloseScreen
 from screens.dialogs import ErrorDialog, SupervisorDialog
@@ -90,6 +92,20 @@ async def test_clerk_terminates_with_a_supervisor_signing_in(rt: Runtime) -> Non
     # The clerk acted; the supervisor's approval is on the audit event.
     events = db_rows(rt, "SELECT actor, detail FROM audit_events WHERE action = 'case.terminate'")
     assert len(events) == 1 and events[0][0] == "C001" and '"approved_by":"S001"' in str(events[0][1])
+    # The operation for the hall carries the supervisor's signed approval of this termination.
+    [(payload,)] = db_rows(
+        rt, "SELECT payload FROM outbox WHERE kind = 'case.transition' AND case_no = ?", case_no
+    )
+    approval = Approval.from_dict(json.loads(payload)["approval"])
+    assert approval is not None
+    assert (approval.act, approval.subject, approval.station, approval.by) == (
+        ApprovalAct.TERMINATE,
+        case_no,
+        "GXZX",
+        "S001",
+    )
+    key = derive_approval_key("S001", "demo-5678")
+    assert check_approval(approval, ApprovalAct.TERMINATE, case_no, "GXZX", [key.public_hex])
 
 
 async def test_full_id_is_shown_on_request_and_audited(rt: Runtime) -> None:

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
+from models.approval import ApprovalAct, derive_approval_key, sign_approval
 from models.enums import CaseState
+from models.seal import KeyPair
 from models.state_machine import TRANSITIONS, CaseEvent
 
 _counter = itertools.count(1)
+# A 即办件 (个体工商户设立登记): a station may finish it at the counter; the default item
+# (SCJG-001) is a 承诺件, decided only by the back office.
+INSTANT = {"item_code": "SCJG-007"}
+SIGNED_AT = "2026-11-20T02:00:00+00:00"
+
+
+@functools.cache
+def _approval_key(staff_no: str, password: str) -> KeyPair:
+    return derive_approval_key(staff_no, password)
+
+
+def signed(case_no: str, staff_no: str = "S001", password: str = "demo-5678", **over: str) -> dict[str, str]:
+    """A supervisor's signed approval of terminating ``case_no`` at GXZX (``payload["approval"]``),
+    as the counter makes it; ``over`` replaces ``act``, ``subject`` or ``station``."""
+    fields = {"act": ApprovalAct.TERMINATE, "subject": case_no, "station": "GXZX", **over}
+    key = _approval_key(staff_no, password)
+    return sign_approval(key, fields["act"], fields["subject"], fields["station"], SIGNED_AT).to_dict()
 
 
 def new_op_id() -> str:
@@ -24,8 +44,10 @@ def accept(
     applicant_id: str = "610113199003077777",
     op_id: str | None = None,
     created_at: str = "2026-11-20T09:15:00+08:00",
+    **fields: Any,
 ) -> dict[str, Any]:
-    """A ``case.accept`` operation (the body of window_client.services.acceptance._accept_payload)."""
+    """A ``case.accept`` operation (the body of window_client.services.acceptance._accept_payload);
+    ``fields`` replace payload fields (e.g. ``item_code``, ``supplement_due``, ``materials``)."""
     payload = {
         "case_no": case_no,
         "station": station,
@@ -47,6 +69,7 @@ def accept(
             ["ID_CARD", "presented"],
             ["LEASE", "missing" if state == "accepted_tolerated" else "presented"],
         ],
+        **fields,
     }
     return {
         "op_id": op_id or new_op_id(),

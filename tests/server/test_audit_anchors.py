@@ -86,8 +86,9 @@ def test_heads_that_continue_the_trail_are_kept_once_and_answered(server: Served
         "key_id": key.key_id, "station": "GXZX", "public_key": key.public_hex, "proof": key.proof(),
         "created_at": "2026-11-20T09:00:00+08:00",
     }  # fmt: skip
+    supervisor = server.api.token("S001")  # only a supervisor (or their approval) registers a key
     registered = server.api.http.post(
-        "/api/v1/certificates/keys", json=registration, headers={"Authorization": f"Bearer {token}"}
+        "/api/v1/certificates/keys", json=registration, headers={"Authorization": f"Bearer {supervisor}"}
     )
     assert registered.status_code == 200, registered.text
     assert {a["key_registered"] for a in trail(server, token)} == {True}

@@ -19,7 +19,7 @@ from hall_server.cli import app
 from hall_server.db import make_engine, write_transaction
 from hall_server.push import apply_batch
 from models.sync import Operation
-from tests.server.ops import accept, transition
+from tests.server.ops import INSTANT, accept, transition
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def test_the_demo_accounts_are_the_clients_demo_accounts() -> None:
 def test_cases_list_show_and_decide(db: str) -> None:
     tolerated, plain = "GXZX-20261120-00701", "GXZX-20261120-00702"
     approve = transition(plain, "approve", "accepted")
-    push(db, [accept(tolerated, state="accepted_tolerated"), accept(plain), approve])
+    push(db, [accept(tolerated, state="accepted_tolerated"), accept(plain, **INSTANT), approve])
     push(db, [transition(plain, "withdraw", "accepted")])  # wins over the approval: a conflict
     listed = run("cases", "list", "--json", "--db", db)
     assert listed.exit_code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.hall import HallProcess
-from tests.server.ops import accept, transition
+from tests.server.ops import INSTANT, accept, transition
 
 
 def test_a_killed_server_keeps_every_applied_operation(hall: HallProcess) -> None:
@@ -16,7 +16,7 @@ def test_a_killed_server_keeps_every_applied_operation(hall: HallProcess) -> Non
         ).json()["token"]
         return http, {"Authorization": f"Bearer {token}"}
 
-    ops = [accept("GXZX-20261120-00800"), transition("GXZX-20261120-00800", "approve", "accepted")]
+    ops = [accept("GXZX-20261120-00800", **INSTANT), transition("GXZX-20261120-00800", "approve", "accepted")]
     http, auth = client()
     first = http.post("/api/v1/sync/push", json={"station": "GXZX", "operations": ops}, headers=auth).json()
     http.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.server.conftest import Served
-from tests.server.ops import accept, transition
+from tests.server.ops import INSTANT, accept, transition
 
 
 def test_paging_by_cursor_returns_every_change_once_in_order(server: Served) -> None:
@@ -12,7 +12,7 @@ def test_paging_by_cursor_returns_every_change_once_in_order(server: Served) -> 
     ops = []
     for n in range(23):
         case_no = f"GXZX-20261120-{n + 300:05d}"
-        ops += [accept(case_no), transition(case_no, "approve", "accepted")]
+        ops += [accept(case_no, **INSTANT), transition(case_no, "approve", "accepted")]
     api.results(token, ops[:20])
     api.results(token, ops[20:])
     everything = api.pull(token, 0, 1000).json()
@@ -39,12 +39,13 @@ def test_a_station_sees_its_own_cases_and_broadcasts_only(server: Served) -> Non
     api = server.api
     hall, park = api.token(), api.token("Y001", "JHYZ1")
     api.results(
-        hall, [accept("GXZX-20261120-00400"), transition("GXZX-20261120-00400", "approve", "accepted")]
+        hall,
+        [accept("GXZX-20261120-00400", **INSTANT), transition("GXZX-20261120-00400", "approve", "accepted")],
     )
     api.results(
         park,
         [
-            accept("JHYZ1-20261120-00001", station="JHYZ1"),
+            accept("JHYZ1-20261120-00001", station="JHYZ1", **INSTANT),
             transition("JHYZ1-20261120-00001", "refuse", "accepted"),
         ],
         station="JHYZ1",

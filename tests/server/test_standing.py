@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.server.conftest import Served
-from tests.server.ops import accept, transition
+from tests.server.ops import INSTANT, accept, signed, transition
 
 APPLICANT = "610113199003070011"
 
@@ -38,7 +38,8 @@ def test_commitments_are_announced_to_every_station(server: Served) -> None:
     }
     api.results(hall, [transition(first, "supplement", "accepted_tolerated")])
     supervisor = api.token("S001")
-    api.results(supervisor, [transition(second, "terminate", "accepted_tolerated", reason="supplement.late")])
+    approval = signed(second)
+    api.results(supervisor, [transition(second, "terminate", "accepted_tolerated", approval=approval)])
     seen = standings(api, park)
     assert [(s["open_commitments"], s["unfulfilled_commitments"]) for s in seen] == [(2, 0), (1, 0), (0, 1)]
     assert seen == standings(api, hall)
@@ -48,7 +49,10 @@ def test_an_unchanged_standing_is_not_announced_again(server: Served) -> None:
     api = server.api
     token = api.token()
     case_no = "GXZX-20261120-00203"
-    api.results(token, [accept(case_no, applicant_id=APPLICANT), transition(case_no, "approve", "accepted")])
+    api.results(
+        token,
+        [accept(case_no, applicant_id=APPLICANT, **INSTANT), transition(case_no, "approve", "accepted")],
+    )
     assert standings(api, token) == []  # a complete acceptance is no commitment
     tolerated = "GXZX-20261120-00204"
     api.results(
@@ -73,9 +77,8 @@ def test_standings_follow_the_folded_state_when_a_conflict_is_resolved(server: S
         ],
     )
     # A termination recorded elsewhere arrives later: it takes precedence over the 补正.
-    api.results(
-        supervisor, [transition(case_no, "terminate", "accepted_tolerated", reason="supplement.late")]
-    )
+    terminate = transition(case_no, "terminate", "accepted_tolerated", approval=signed(case_no))
+    api.results(supervisor, [terminate])
     last = standings(api, supervisor)[-1]
     assert (last["open_commitments"], last["unfulfilled_commitments"]) == (0, 1)
     with server.engine.connect() as conn:

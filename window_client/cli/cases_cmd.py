@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
-from window_client.cli.common import out, print_json, runtime
+from window_client.cli.cert_cmd import SIGN_IN_EN
+from window_client.cli.common import EXIT_FAILED, fail, out, print_json, runtime
 from window_client.services.documents import documents_for
 from window_client.services.runtime import parse_day
+from window_client.services.staff import SignInError
 from window_client.services.state_machine import STATE_ZH
 
 app = typer.Typer(help="Cases in the local store.", no_args_is_help=True)
@@ -116,11 +120,30 @@ def supplement(
     ] = False,
     today: TodayOption = None,
 ) -> None:
-    """Receive 补正 materials for a tolerated case (closes the ledger entry when complete)."""
+    """Receive 补正 materials for a tolerated case (closes the ledger entry when complete).
+
+    ``--nonconforming`` terminates the case, which a supervisor approves: set WINDOW_CLIENT_USER
+    and WINDOW_CLIENT_PASSWORD to the supervisor's staff number and password."""
+    staff_no = os.environ.get("WINDOW_CLIENT_USER", "")
+    password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
+    if nonconforming and (not staff_no or not password):
+        fail(
+            "rejecting materials terminates the case and needs a supervisor:"
+            " set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD"
+        )
     with runtime() as rt:
         day = parse_day(today)
         codes = [c.strip() for c in materials.split(";") if c.strip()]
-        case, problem = rt.cases.supplement(case_no, codes, day, conforming=not nonconforming)
+        approval = None
+        if nonconforming:
+            try:
+                member = rt.staff.verify_supervisor(staff_no, password)
+            except SignInError as exc:
+                fail(f"supervisor check failed: {SIGN_IN_EN.get(exc.code, exc.code)}", EXIT_FAILED)
+            approval = member.approve(ApprovalAct.TERMINATE, case_no)
+        case, problem = rt.cases.supplement(
+            case_no, codes, day, conforming=not nonconforming, approval=approval
+        )
         out.print(f"{case.case_no}: {case.state}" + (f" ({problem.en()})" if problem else ""))
         if case.state == CaseState.TERMINATED:
             raise typer.Exit(1)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from models.approval import Approval, ApprovalAct
 from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
 from models.identity import mask_id, mask_phone
 from models.problems import DomainError, Problem
@@ -294,13 +295,20 @@ class CaseService:
         return self._view(row, today)
 
     def supplement(
-        self, case_no: str, received: Sequence[str], day: dt.date, conforming: bool = True
+        self,
+        case_no: str,
+        received: Sequence[str],
+        day: dt.date,
+        conforming: bool = True,
+        approval: Approval | None = None,
     ) -> tuple[CaseView, Problem | None]:
         """Receive 补正 materials.
 
         Late or non-conforming materials terminate the case (终止) and count as a broken
-        commitment. When the last missing material arrives the case is 补齐: the tolerance
-        entry is closed (销号) and the due-date clock resumes with the limit it had left.
+        commitment. Judging materials non-conforming is a supervisor's call: the hall applies
+        that termination only with their signed ``approval`` (a late one it checks itself).
+        When the last missing material arrives the case is 补齐: the tolerance entry is closed
+        (销号) and the due-date clock resumes with the limit it had left.
         """
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
@@ -320,10 +328,12 @@ class CaseService:
                 elif not conforming:
                     problem = Problem("supplement.nonconforming")
             if problem is not None:
+                detail: dict[str, Any] = {"on": day.isoformat(), "reason": problem.code}
+                if approval is not None and problem.code != "supplement.late":
+                    detail["approved_by"] = approval.by
+                    detail["approval"] = approval.to_dict()
                 self._transition(
-                    unit, case, CaseEvent.TERMINATE,
-                    {"on": day.isoformat(), "reason": problem.code},
-                    closed_on=day, closed_by=self.actor,
+                    unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=self.actor,
                 )  # fmt: skip
                 repo.close_commitment(unit, case.applicant_id, fulfilled=False)
                 return self._locked(unit, case_no, day), problem
@@ -355,17 +365,33 @@ class CaseService:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
             return self._locked(unit, case_no, day), problem
 
-    def terminate(self, case_no: str, day: dt.date, reason: str, approved_by: str | None = None) -> CaseView:
-        """Terminate a tolerated case (supervisor): the commitment counts as broken.
+    def terminate(
+        self,
+        case_no: str,
+        day: dt.date,
+        reason: str,
+        approved_by: str | None = None,
+        approval: Approval | None = None,
+    ) -> CaseView:
+        """Terminate a tolerated case: the commitment counts as broken.
 
-        ``approved_by`` names the supervisor who approved it when the actor is not one
-        (defaults to the actor, who is then expected to be the supervisor).
+        A termination the 容缺 rules do not decide needs a supervisor's ``approval``, signed at
+        the counter (:meth:`StaffMember.approve`): the hall checks the signature and ignores any
+        name. ``approved_by`` (default: the approval's signer, else the actor) is the name kept on
+        the local case. A late 补正 (``supplement.late``) needs no approval: the hall checks it.
         """
+        if approval is not None and (approval.act, approval.subject) != (ApprovalAct.TERMINATE, case_no):
+            raise ValueError(
+                f"the approval is for {approval.act} on {approval.subject}, not this termination"
+            )
+        approver = approved_by or (approval.by if approval else self.actor)
+        detail: dict[str, Any] = {"on": day.isoformat(), "reason": reason, "approved_by": approver}
+        if approval is not None:
+            detail["approval"] = approval.to_dict()
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
-            detail = {"on": day.isoformat(), "reason": reason, "approved_by": approved_by or self.actor}
             self._transition(
-                unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=approved_by or self.actor,
+                unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=approver,
             )  # fmt: skip
             repo.close_commitment(unit, case.applicant_id, fulfilled=False)
         return self.get(case_no, day)

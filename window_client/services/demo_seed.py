@@ -18,6 +18,7 @@ import random
 from importlib import resources
 from pathlib import Path
 
+from models.approval import ApprovalAct
 from models.catalog import ServiceItem
 from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, Tolerance
 from models.problems import DomainError
@@ -113,8 +114,12 @@ def _supplement_and_terminate(clerk: Runtime, supervisor: Runtime, today: dt.dat
         ]
         clerk.cases.supplement(case_no, missing, today)
     if len(tolerated) > 1:
-        # The supervisor terminates on the spot (the applicant gave up the 补正).
-        supervisor.cases.terminate(tolerated[1].case_no, today, "申请人放弃补正", approved_by=SUPERVISOR)
+        # The supervisor terminates on the spot (the applicant gave up the 补正), signing the
+        # approval with the key the demo password stands for, as at the counter.
+        case_no = tolerated[1].case_no
+        member = supervisor.staff.verify_supervisor(SUPERVISOR, demo_password(SUPERVISOR))
+        approval = member.approve(ApprovalAct.TERMINATE, case_no)
+        supervisor.cases.terminate(case_no, today, "申请人放弃补正", approval=approval)
 
 
 def _withdraw(clerk: Runtime, _supervisor: Runtime, today: dt.date) -> None:
