@@ -16,6 +16,7 @@ from hall_server.db import read_transaction, write_transaction
 from hall_server.errors import ApiError
 from hall_server.push import apply_batch, results_json
 from hall_server.wire import Incoming
+from models.catalog import catalog_from_dict
 from models.sync import (
     CatalogDocument,
     HolidayDocument,
@@ -45,6 +46,7 @@ class Hall:
         self.storage = storage.Storage(self.engine)
         if not self.catalog_file:
             self.catalog_file = reference.load_catalog(self.catalog_path)
+        self.parsed_catalog = catalog_from_dict(self.catalog_file)
 
     # ------------------------------------------------------------ auth
 
@@ -73,7 +75,7 @@ class Hall:
             )
         now = self.clock()
         with write_transaction(self.engine) as conn:
-            results = apply_batch(conn, principal, operations, now)
+            results = apply_batch(conn, principal, operations, now, self.parsed_catalog)
         return results_json(results, now)
 
     def pull_json(self, principal: Principal, after: int, limit: int) -> str:

@@ -36,6 +36,7 @@ pulled once) make the exit code non-zero.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
@@ -58,37 +59,24 @@ from hall_server.cli.serve import tune_gc  # noqa: E402
 from hall_server.db import make_engine, migrate, read_transaction, write_transaction  # noqa: E402
 from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH  # noqa: E402
 from tests.hall import start_hall  # noqa: E402
+from tests.server.ops import accept_payload, person_id  # noqa: E402
 
 STATION = "GXZX"
 TARGET = 0.40
 PULL_CHANGES = 20_000
 SEED = 2026
-MATERIALS = ["ID_CARD", "APPLICATION_FORM", "LEASE", "LICENSE_COPY", "PHOTO", "COMMITMENT"]
 
 
-def _accept(case_no: str, n: int, state: str) -> dict[str, Any]:
-    return {
-        "case_no": case_no,
-        "station": STATION,
-        "window": "W01",
-        "clerk": "C001",
-        "channel": "window",
-        "item_code": f"SCJG-{n % 13 + 1:03d}",
-        "applicant_type": "person",
-        "applicant_id": f"61011319900307{n % 5000:04d}",
-        "applicant_name": "张三丰",
-        "agent_id": None,
-        "state": state,
-        "verdict": "tolerable" if state == "accepted_tolerated" else "complete",
-        "approved_by": None,
-        "accepted_on": "2026-11-20",
-        "due_date": "2026-12-04",
-        "supplement_due": "2026-11-27" if state == "accepted_tolerated" else None,
-        "materials": [
-            [m, "missing" if state == "accepted_tolerated" and i == 2 else "presented"]
-            for i, m in enumerate(MATERIALS)
-        ],
-    }
+def _applicant(k: int) -> str:
+    """The ``k``-th of distinct valid resident ID numbers."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=k // 1000)
+    return person_id(f"610113{born:%Y%m%d}{k % 1000:03d}")
+
+
+def _accept(case_no: str, n: int, state: str, applicant: int | None = None) -> dict[str, Any]:
+    """A valid accept (the hall checks it as the counter decides): 5,000 applicants come back."""
+    who = _applicant(n % 5000 if applicant is None else applicant)
+    return accept_payload(case_no, station=STATION, state=state, applicant_id=who)
 
 
 def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
@@ -138,7 +126,9 @@ def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
             add("case.accept", case_no, _accept(case_no, n, "accepted"))
             step(case_no, "approve", "accepted", "approved")
         else:
-            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated"))
+            # A broken promise: its applicant would need a supervisor for any later tolerance,
+            # so it is one of its own.
+            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated", applicant=5000 + n))
             step(
                 case_no,
                 "terminate",
