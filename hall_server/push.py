@@ -10,8 +10,10 @@ Per operation, in request order:
   :meth:`~models.sync.Operation.body_hash` is answered with its first result: ``duplicate`` when
   it was applied, the same refusal when it was refused (a client whose connection dropped must
   not mistake a refusal for success); with a different body it is refused ``op.mismatch``;
-- otherwise it is checked (:mod:`hall_server.rules`): ``case.accept`` creates the case (a case
-  number held by another operation is refused ``case.exists``); a transition's (from, event) →
+- otherwise it is checked (:mod:`hall_server.rules`): ``case.accept`` creates the case once
+  the counter's own rules pass (:mod:`hall_server.accepts`: the case number, item, IDs, dates,
+  state and any supervisor's signed approval) and the number is free (``case.exists``); a
+  transition's (from, event) →
   to must be a row of :data:`models.state_machine.TRANSITIONS` (``case.illegal_transition``);
   the case must exist (``case.unknown``) and belong to the pushing station unless the back office
   acts (``auth.forbidden``); a station's ``terminate``, ``approve`` or ``refuse`` must prove
@@ -37,12 +39,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hall_server import rules, storage, vetting
+from hall_server import reference, rules, storage, vetting
+from hall_server.accepts import AcceptChecker
 from hall_server.auth import BACK_OFFICE, Principal
 from hall_server.fold import FoldOp, FoldResult, chain, fold
 from hall_server.rules import Refusal
 from hall_server.storage import CASES, OPS, CaseRecord, NewChange, json_string
 from hall_server.wire import Incoming, incoming_all
+from models.catalog import Catalog
 from models.enums import CaseState
 from models.problems import Problem
 from models.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
@@ -136,12 +140,11 @@ def _contribution(state: str | None, accept_state: str) -> tuple[int, int]:
 class BatchApplier:
     """Applies one batch inside an open write transaction (see :func:`apply_batch`)."""
 
-    def __init__(
-        self, conn: Connection, principal: Principal, now: dt.datetime, catalog: Mapping[str, Any]
-    ) -> None:
+    def __init__(self, conn: Connection, principal: Principal, now: dt.datetime, catalog: Catalog) -> None:
         self.conn = conn
         self.principal = principal
         self.now = now
+        self.accepts = AcceptChecker(conn, principal, catalog)
         self.received = storage.iso(now)
         self.writes = _Writes()
         self.cases: dict[str, CaseRecord] = {}
@@ -186,6 +189,7 @@ class BatchApplier:
         self.cases = storage.cases_by_no(conn, sorted(named))
         existing_cases = set(self.cases)
         self.vetting.load(operations, existing_cases)
+        self.accepts.prefetch(operations)
         next_seq = storage.next_seq(conn, OPS, "server_seq")
 
         results: list[Result | None] = [None] * len(operations)
@@ -245,9 +249,10 @@ class BatchApplier:
         row["case_no"] = case_no
         case = self.cases.get(case_no)
         if op.kind == OperationKind.CASE_ACCEPT:
+            new = rules.accepted_case(op, case_no, self.principal, self.received)
+            self.accepts.check(op.payload, case_no)
             if case is not None:
                 raise Refusal("case.exists", case_no=case_no)
-            new = rules.accepted_case(op, case_no, self.principal, self.received)
             self.cases[case_no] = CaseRecord(
                 case_no, new["station"], new["applicant_id"], new["accept_state"], new["state"], 0
             )
@@ -485,15 +490,16 @@ def apply_batch(
     principal: Principal,
     operations: Sequence[Operation | Incoming],
     now: dt.datetime,
-    catalog: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
 ) -> list[Result]:
     """Apply ``operations`` in one open write transaction; one result per operation, in order.
 
-    ``catalog`` is the server's catalogue file, in force until one is published (default: the
-    shipped one); terminations and decisions from stations are checked against it.
+    ``catalog`` is the server's own catalogue file, in force until one is published (default:
+    the shipped one); accepts, terminations and decisions from stations are checked against the
+    catalogue in force.
     """
-    applier = BatchApplier(conn, principal, now, catalog or vetting.shipped_catalog())
-    return applier.apply(incoming_all(operations))
+    fallback = catalog or reference.shipped_catalog()
+    return BatchApplier(conn, principal, now, fallback).apply(incoming_all(operations))
 
 
 # ------------------------------------------------------------------ helpers

@@ -10,6 +10,7 @@ and ``holidays`` (the arrangement inline).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,14 @@ from sqlalchemy import Connection, Engine, func, select
 
 from hall_server import storage
 from hall_server.db import write_transaction
-from models.catalog import catalog_from_dict
+from models.catalog import Catalog, catalog_from_dict
 from models.sync import CatalogDocument, ChangeKind, HolidayDocument
+from models.workdays import ArrangementError, WorkdayCalendar, YearArrangement, parse_arrangement
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
+# Copies of the client's shipped arrangements (a test keeps them identical): the hall counts
+# deadlines with them until it publishes a year itself.
+SHIPPED_HOLIDAYS = Path(__file__).resolve().parent / "data" / "holidays"
 CATALOG, HOLIDAYS = "catalog", "holidays"
 
 
@@ -109,6 +114,47 @@ def catalog_revision(conn: Connection) -> int:
         select(func.max(documents.c.version)).where(documents.c.kind == CATALOG, documents.c.key == CATALOG)
     ).scalar()
     return int(value or 0)
+
+
+@functools.lru_cache(maxsize=8)
+def parsed_catalog(content: str) -> Catalog:
+    """A stored catalogue document, parsed once per content (pushes check accepts against it)."""
+    return catalog_from_dict(json.loads(content))
+
+
+@functools.cache
+def shipped_catalog() -> Catalog:
+    """:data:`SHIPPED_CATALOG`, parsed."""
+    return catalog_from_dict(load_catalog(SHIPPED_CATALOG))
+
+
+def catalog_in_force(conn: Connection, fallback: Catalog) -> Catalog:
+    """The newest published catalogue, parsed, or ``fallback`` (the server's file)."""
+    row = storage.latest_document(conn, CATALOG, CATALOG)
+    return fallback if row is None else parsed_catalog(row.content)
+
+
+@functools.cache
+def shipped_arrangements() -> tuple[YearArrangement, ...]:
+    """The holiday arrangements the hall ships with (:data:`SHIPPED_HOLIDAYS`)."""
+    files = sorted(SHIPPED_HOLIDAYS.glob("*.json"))
+    return tuple(parse_arrangement(json.loads(f.read_text(encoding="utf-8"))) for f in files)
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar(published: tuple[str, ...]) -> WorkdayCalendar:
+    years = list(shipped_arrangements())
+    for text in published:
+        try:
+            years.append(parse_arrangement(json.loads(text)))
+        except ArrangementError:
+            continue  # stations cannot use it either (window_client.services.sync): weekends-only
+    return WorkdayCalendar.from_arrangements(years)
+
+
+def calendar_in_force(conn: Connection) -> WorkdayCalendar:
+    """The shipped arrangements with every year's newest publication in their place."""
+    return _calendar(tuple(storage.latest_documents(conn, HOLIDAYS)))
 
 
 def holidays_of(conn: Connection, year: int) -> HolidayDocument | None:

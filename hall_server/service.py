@@ -17,6 +17,7 @@ from hall_server.errors import ApiError
 from hall_server.push import apply_batch, results_json
 from hall_server.wire import Incoming
 from models.anchor import seal_holds
+from models.catalog import catalog_from_dict
 from models.sync import (
     AnchorAnswer,
     AuditAnchor,
@@ -51,6 +52,7 @@ class Hall:
         self._sealed: dict[tuple[str, str, str], bool] = {}
         if not self.catalog_file:
             self.catalog_file = reference.load_catalog(self.catalog_path)
+        self.parsed_catalog = catalog_from_dict(self.catalog_file)
 
     # ------------------------------------------------------------ auth
 
@@ -104,7 +106,7 @@ class Hall:
         now = self.clock()
         answer: AnchorAnswer | None = None
         with write_transaction(self.engine) as conn:
-            results = apply_batch(conn, principal, operations, now, self.catalog_file)
+            results = apply_batch(conn, principal, operations, now, self.parsed_catalog)
             if anchor is not None:
                 answer = anchors.record(conn, station, principal.staff_no, anchor, sealed, now)
         return results_json(results, now, answer)

@@ -484,6 +484,15 @@ def latest_document(conn: Connection, kind: str, key: str) -> DocumentRow | None
     return DocumentRow.model_validate(dict(row)) if row else None
 
 
+def latest_documents(conn: Connection, kind: str) -> list[str]:
+    """The content of every key's newest published version of ``kind``, by key."""
+    query = select(DOCUMENTS.c.key, DOCUMENTS.c.content).where(DOCUMENTS.c.kind == kind)
+    newest: dict[str, str] = {}
+    for key, content in conn.execute(query.order_by(DOCUMENTS.c.key, DOCUMENTS.c.version)):
+        newest[key] = content
+    return list(newest.values())
+
+
 def insert_document(conn: Connection, kind: str, key: str, content: str, at: dt.datetime) -> int:
     """Publish a new version of a document; returns the version number."""
     query = select(func.max(DOCUMENTS.c.version)).where(DOCUMENTS.c.kind == kind, DOCUMENTS.c.key == key)

@@ -30,7 +30,6 @@ The back office (the hall's own CLI) is trusted and not vetted.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from hall_server.schema import OperationApprovalRow
 from hall_server.storage import CASES, OPS, CaseRecord, is_in
 from hall_server.wire import Incoming
 from models.approval import Approval, ApprovalAct
-from models.catalog import Catalog, catalog_from_dict
+from models.catalog import Catalog
 from models.enums import CaseState, ItemKind
 from models.state_machine import EVENT_ZH, CaseEvent
 from models.sync import OperationKind
@@ -77,28 +76,6 @@ class CaseFacts:
         return loaded if isinstance(loaded, dict) else {}
 
 
-_CATALOGS: dict[tuple[int, str, int], Catalog] = {}
-
-
-@functools.cache
-def shipped_catalog() -> dict[str, Any]:
-    """The server's shipped catalogue file (for callers that were not given the server's own)."""
-    return reference.load_catalog(reference.SHIPPED_CATALOG)
-
-
-def catalog_in_force(conn: Connection, fallback: Mapping[str, Any]) -> Catalog:
-    """The catalogue in force, parsed (kept per revision: published revisions never change)."""
-    document = reference.current_catalog(conn, dict(fallback))
-    revision = document.revision or 0
-    key = (revision, document.version, id(fallback) if revision == 0 else 0)
-    found = _CATALOGS.get(key)
-    if found is None:
-        if len(_CATALOGS) > 8:
-            _CATALOGS.clear()
-        found = _CATALOGS[key] = catalog_from_dict(document.catalog)
-    return found
-
-
 def _date(value: Any) -> dt.date | None:
     if not isinstance(value, str):
         return None
@@ -111,9 +88,7 @@ def _date(value: Any) -> dt.date | None:
 class Vetting:
     """The checks of one batch from a station (see the module text); a no-op for the back office."""
 
-    def __init__(
-        self, conn: Connection, principal: Principal, now: dt.datetime, catalog: Mapping[str, Any]
-    ) -> None:
+    def __init__(self, conn: Connection, principal: Principal, now: dt.datetime, catalog: Catalog) -> None:
         self.conn = conn
         self.principal = principal
         self.today = now.astimezone(CHINA).date()
@@ -127,7 +102,7 @@ class Vetting:
     def catalog(self) -> Catalog:
         """The catalogue in force (read once per batch, when a check needs it)."""
         if self._catalog is None:
-            self._catalog = catalog_in_force(self.conn, self._catalog_file)
+            self._catalog = reference.catalog_in_force(self.conn, self._catalog_file)
         return self._catalog
 
     # ------------------------------------------------------------ facts

@@ -333,6 +333,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "办件{case_no}为承诺件，“{event}”由后台审批决定，窗口不能办结",
         "case {case_no} is a promised item: only the back office decides '{event_code}'",
     ),
+    "accept.invalid": (
+        "办件{case_no}的受理信息未通过大厅校验：{problem}",
+        "case {case_no}: the acceptance fails the hall's checks: {problem_en}",
+    ),
+    "accept.inconsistent": (
+        "办件{case_no}的受理结论（{state}）与所交材料不符：{why}",
+        "case {case_no}: state {state} does not follow from the materials presented: {why_en}",
+    ),
+    "accept.needs_approval": (
+        "办件{case_no}超出容缺规定（{why}），须附值班长的签名批准，仅填写审批人工号不予认可",
+        "case {case_no} is tolerated beyond policy ({why_en}): it needs a supervisor's signed"
+        " approval, a name alone does not count",
+    ),
+    "case.number_invalid": (
+        "办件编号{case_no}无效：{why}",
+        "invalid case number {case_no}: {why_en}",
+    ),
+    "accept.date_invalid": (
+        "{field}不是有效日期：{value}",
+        "{field_en} is not a date (YYYY-MM-DD): {value}",
+    ),
+    "accept.date_missing": ("缺少{field}", "{field_en} is missing"),
+    "accept.date_unexpected": ("该受理结论不应有{field}", "{field_en} does not belong to this state"),
+    "accept.date_range": (
+        "{field}为{value}，按事项时限应在{earliest}至{latest}之间",
+        "{field_en} is {value}; the item's limits give {earliest} to {latest}",
+    ),
+    "station.unknown": ("事项目录中没有站点{station}", "the catalogue lists no station {station}"),
     "op.mismatch": (
         "操作{op_id}曾以不同内容提交，本次未处理",
         "operation {op_id} was received before with a different body",

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from models.acceptance import case_number as case_number  # the number format the hall checks
 from models.records import CASE_COLUMNS, CaseFilter, HistoryEntry, MaterialView, NewCase
 from offline_cache.store import UnitOfWork
 
@@ -46,11 +47,6 @@ def allocate_sequences(unit: UnitOfWork, station: str, day: dt.date, count: int)
     ).one()
     last = int(row[0])
     return range(last - count + 1, last + 1)
-
-
-def case_number(station: str, day: dt.date, sequence: int) -> str:
-    """Station code + date + station sequence: unique without asking a server."""
-    return f"{station}-{day.strftime('%Y%m%d')}-{sequence:05d}"
 
 
 # ---------------------------------------------------------------- writing cases

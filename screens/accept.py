@@ -465,7 +465,8 @@ class AcceptScreen(Screen[None]):
             approver = await self.app.push_screen_wait(SupervisorDialog(services.staff, reasons))
             if approver is None:
                 return
-            decision = services.acceptance.decide(request, today, self.standing, approver.staff_no)
+            # The supervisor signs the approval once the case has its number (at the commit).
+            decision = services.acceptance.decide(request, today, self.standing, approver=approver)
         services.acceptance.commit([decision], today)
         await self._show_documents(decision)
 

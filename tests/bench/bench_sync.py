@@ -36,6 +36,7 @@ pulled once) make the exit code non-zero.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
@@ -58,38 +59,31 @@ from hall_server.cli.serve import tune_gc  # noqa: E402
 from hall_server.db import make_engine, migrate, read_transaction, write_transaction  # noqa: E402
 from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH  # noqa: E402
 from tests.hall import start_hall  # noqa: E402
+from tests.server.ops import accept_payload, person_id  # noqa: E402
 
 STATION = "GXZX"
 TARGET = 0.40
 PULL_CHANGES = 20_000
 SEED = 2026
-MATERIALS = ["ID_CARD", "APPLICATION_FORM", "LEASE", "LICENSE_COPY", "PHOTO", "COMMITMENT"]
 
 
-def _accept(case_no: str, n: int, state: str, item: str | None = None) -> dict[str, Any]:
-    # A station may finish only a 即办件 itself (SCJG-007..009); the hall checks that (vetting).
-    return {
-        "case_no": case_no,
-        "station": STATION,
-        "window": "W01",
-        "clerk": "C001",
-        "channel": "window",
-        "item_code": item or f"SCJG-{n % 3 + 7:03d}",
-        "applicant_type": "person",
-        "applicant_id": f"61011319900307{n % 5000:04d}",
-        "applicant_name": "张三丰",
-        "agent_id": None,
-        "state": state,
-        "verdict": "tolerable" if state == "accepted_tolerated" else "complete",
-        "approved_by": None,
-        "accepted_on": "2026-11-20",
-        "due_date": "2026-12-04",
-        "supplement_due": "2026-11-27" if state == "accepted_tolerated" else None,
-        "materials": [
-            [m, "missing" if state == "accepted_tolerated" and i == 2 else "presented"]
-            for i, m in enumerate(MATERIALS)
-        ],
-    }
+def _applicant(k: int) -> str:
+    """The ``k``-th of distinct valid resident ID numbers."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=k // 1000)
+    return person_id(f"610113{born:%Y%m%d}{k % 1000:03d}")
+
+
+def _accept(
+    case_no: str, n: int, state: str, item: str | None = None, applicant: int | None = None
+) -> dict[str, Any]:
+    """A valid accept (the hall checks it as the counter decides): 5,000 applicants come back.
+
+    A complete case is a 即办件 (SCJG-007..009), which a station may finish itself; a tolerated
+    one is SCJG-001 (its LEASE may be missing), decided only by the back office.
+    """
+    who = _applicant(n % 5000 if applicant is None else applicant)
+    code = item or (f"SCJG-{n % 3 + 7:03d}" if state == "accepted" else "SCJG-001")
+    return accept_payload(case_no, station=STATION, state=state, applicant_id=who, item_code=code)
 
 
 def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
@@ -134,13 +128,15 @@ def outbox(count: int, seed: int = SEED) -> list[dict[str, Any]]:
                 {"case_no": case_no, "received": ["LEASE"], "on": "2026-11-23"},
             )
             step(case_no, "supplement", "accepted_tolerated", "supplemented", received=["LEASE"])
-            step(case_no, "approve", "supplemented", "approved")
+            # A 承诺件: the back office decides it, not the station.
         elif path < 0.9:
             add("case.accept", case_no, _accept(case_no, n, "accepted"))
             step(case_no, "approve", "accepted", "approved")
         else:
-            # A late 补正 the hall can check: SCJG-002's LEASE was due on 2026-11-27.
-            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated", "SCJG-002"))
+            # A late 补正 the hall can check (SCJG-002's LEASE was due on 2026-11-27), and a
+            # broken promise: its applicant would need a supervisor for any later tolerance, so
+            # it is one of its own.
+            add("case.accept", case_no, _accept(case_no, n, "accepted_tolerated", "SCJG-002", 5000 + n))
             step(
                 case_no,
                 "terminate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 
@@ -10,6 +11,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
 
+from models.approval import Approval, ApprovalAct, check_approval, derive_approval_key
 from models.enums import ItemKind, Tolerance
 from screens.accept import AcceptScreen
 from screens.dialogs import DocumentDialog, ErrorDialog
@@ -235,6 +237,13 @@ async def test_tolerance_needing_a_supervisor(rt: Runtime) -> None:
         assert isinstance(app.screen, DocumentDialog)
     (case,) = cases(rt)
     assert case[1] == "accepted_tolerated" and case[2] == "S001"
+    # The hall gets the supervisor's signature of this very case, not just a name.
+    with sqlite3.connect(rt.store.path) as db:
+        [(payload,)] = db.execute("SELECT payload FROM outbox WHERE kind = 'case.accept'").fetchall()
+    approval = Approval.from_dict(json.loads(payload).get("approval"))
+    key = derive_approval_key("S001", "demo-5678")
+    assert approval is not None
+    assert check_approval(approval, ApprovalAct.TOLERATE, case[0], rt.station.code, [key.public_hex])
 
 
 async def test_not_acceptable_gives_the_one_time_notice(rt: Runtime) -> None:

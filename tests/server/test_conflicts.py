@@ -19,7 +19,7 @@ from models.enums import CaseState
 from models.state_machine import TRANSITIONS, CaseEvent
 from models.sync import Operation
 from tests.server.conftest import Served
-from tests.server.ops import INSTANT, accept, partial, transition
+from tests.server.ops import INSTANT, accept, fresh_person_id, partial, transition
 
 NOW = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 STATION = Principal("C001", "GXZX", "clerk")
@@ -195,11 +195,13 @@ def test_every_arrival_order_gives_the_same_state_and_the_same_losers(
     migrate(engine)
     outcomes = []
     for plan in (batches, other_batches):
-        case_no = f"GXZX-{uuid.uuid4().hex[:16]}"  # fresh per plan: examples share the database
+        # Fresh per plan (examples share the database), and so is the applicant: a broken promise
+        # of an earlier example would make a tolerated accept need a supervisor.
+        case_no = f"GXZX-20261120-{uuid.uuid4().int % 10**9:09d}"
+        first = accept("CASE", state=initial, op_id="accept-0", applicant_id=fresh_person_id())
         with write_transaction(engine) as conn:
-            apply_batch(
-                conn, STATION, [_renamed(accept("CASE", state=initial, op_id="accept-0"), case_no)], NOW
-            )
+            [accepted] = apply_batch(conn, STATION, [_renamed(first, case_no)], NOW)
+        assert accepted.status == "applied", accepted
         for batch in plan:
             for office, group in itertools.groupby(batch, key=lambda i: ops[i][1]):
                 with write_transaction(engine) as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.server.conftest import Served
-from tests.server.ops import INSTANT, accept, transition
+from tests.server.ops import INSTANT, PARK_INSTANT, accept, transition
 
 
 def test_paging_by_cursor_returns_every_change_once_in_order(server: Served) -> None:
@@ -45,7 +45,7 @@ def test_a_station_sees_its_own_cases_and_broadcasts_only(server: Served) -> Non
     api.results(
         park,
         [
-            accept("JHYZ1-20261120-00001", station="JHYZ1", **INSTANT),
+            accept("JHYZ1-20261120-00001", station="JHYZ1", **PARK_INSTANT),
             transition("JHYZ1-20261120-00001", "refuse", "accepted"),
         ],
         station="JHYZ1",

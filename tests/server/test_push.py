@@ -10,7 +10,7 @@ from sqlalchemy import text
 from hall_server import backoffice
 from models.problems import MESSAGES
 from tests.server.conftest import Served
-from tests.server.ops import INSTANT, accept, partial, transition
+from tests.server.ops import INSTANT, accept, partial, person_id, transition
 
 
 def statuses(results: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
@@ -132,10 +132,12 @@ def test_a_case_number_held_by_another_accept_is_refused(server: Served) -> None
     api = server.api
     token = api.token()
     api.results(token, [accept("GXZX-20261120-00008")])
-    [result] = api.results(token, [accept("GXZX-20261120-00008", applicant_id="610113199003071234")])
+    [result] = api.results(
+        token, [accept("GXZX-20261120-00008", applicant_id=person_id("61011319900307123"))]
+    )
     assert (result["status"], result["code"]) == ("refused", "case.exists")
     case = backoffice.show_case(server.engine, "GXZX-20261120-00008")
-    assert case is not None and case["applicant_id_masked"].endswith("7777")
+    assert case is not None and case["applicant_id_masked"].endswith("7777")  # ops.APPLICANT_ID
 
 
 def test_only_the_owning_station_changes_a_case(server: Served) -> None:
@@ -192,7 +194,7 @@ def test_a_full_batch_uses_a_fixed_number_of_queries(server: Served) -> None:
     for n in range(250):
         case_no, instant = f"GXZX-20261120-{n + 100:05d}", f"GXZX-20261120-{n + 500:05d}"
         ops += [
-            accept(case_no, state="accepted_tolerated", applicant_id=f"6101131990030{n:05d}"),
+            accept(case_no, state="accepted_tolerated", applicant_id=person_id(f"61011319900307{n:03d}")),
             partial(case_no),
             transition(case_no, "supplement", "accepted_tolerated"),
             accept(instant, **INSTANT),

@@ -17,6 +17,13 @@ def test_the_servers_catalogue_is_the_clients_catalogue() -> None:
     assert reference.SHIPPED_CATALOG.read_bytes() == client
 
 
+def test_the_servers_holiday_arrangements_are_the_clients() -> None:
+    """hall_server/data/holidays holds copies: the hall checks pushed deadlines with them."""
+    client = {f.name: f.read_bytes() for f in (ROOT / "window_client" / "data" / "holidays").glob("*.json")}
+    hall = {f.name: f.read_bytes() for f in reference.SHIPPED_HOLIDAYS.glob("*.json")}
+    assert client and hall == client
+
+
 def test_the_catalogue_is_served_and_republished_with_a_new_revision(server: Served, tmp_path: Path) -> None:
     api = server.api
     shipped = json.loads(reference.SHIPPED_CATALOG.read_text(encoding="utf-8"))

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.server.conftest import Served
-from tests.server.ops import INSTANT, accept, signed, transition
+from tests.server.ops import INSTANT, accept, person_id, signed, transition
 
-APPLICANT = "610113199003070011"
+APPLICANT = person_id("61011319900307001")
 
 
 def standings(api: Any, token: str) -> list[dict[str, Any]]:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from models.acceptance import accept_state, entry_problems, material_problems
+from models.approval import ApprovalAct
 from models.catalog import Acceptable, Catalog, Station
-from models.enums import ApplicantType, CaseState, Channel, MaterialStatus, VerdictKind
+from models.enums import ApplicantType, CaseState, Channel, MaterialStatus
 from models.identity import (
     check_applicant_id,
     check_name,
@@ -39,6 +41,8 @@ from window_client.services.workdays import DueDate, WorkdayCalendar
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+    from window_client.services.staff import StaffMember
 
 FIELD_LIMIT = 200  # characters; longer values are refused, never truncated silently
 
@@ -103,6 +107,8 @@ class Decision:
     due: DueDate | None = None
     supplement_due: DueDate | None = None
     duplicate_of: str | None = None
+    # The supervisor who approves a tolerance beyond policy; signs when the number is known.
+    approver: StaffMember | None = field(default=None, repr=False)
 
     @property
     def case_no(self) -> str | None:
@@ -169,12 +175,7 @@ class AcceptanceService:
 
     def validate(self, request: AcceptanceRequest) -> tuple[Acceptable | None, list[Problem]]:
         """Find the item and check every field; all problems are returned, not just the first."""
-        problems: list[Problem] = []
-        entry = self.catalog.get(request.entry_code)
-        if entry is None:
-            problems.append(Problem("item.unknown", {"code": request.entry_code[:40]}))
-        elif not self.station.accepts(entry.code):
-            problems.append(Problem("item.not_at_station", {"code": entry.code}))
+        entry, problems = entry_problems(self.catalog, self.station, request.entry_code)
         a = request.applicant
         for name, value in (("applicant_id", a.id), ("phone", a.phone), ("agent_id", a.agent_id)):
             if len(value) > FIELD_LIMIT:
@@ -199,10 +200,7 @@ class AcceptanceService:
                 if agent_problem:
                     problems.append(agent_problem)
         if entry is not None:
-            known = {m.code for m in entry.materials}
-            for code in request.presented:
-                if code not in known:
-                    problems.append(Problem("material.unknown", {"code": code[:40], "item": entry.code}))
+            problems += material_problems(entry, request.presented)
         return entry, problems
 
     # ------------------------------------------------------------ decision
@@ -213,33 +211,31 @@ class AcceptanceService:
         today: dt.date,
         standing: ApplicantStanding = CLEAN_STANDING,
         approved_by: str | None = None,
+        approver: StaffMember | None = None,
     ) -> Decision:
-        """Decide on a request without writing anything."""
+        """Decide on a request without writing anything.
+
+        A tolerance beyond policy needs a supervisor: ``approver`` (signed in on the spot; they
+        sign the approval once the case has its number, in :meth:`commit`) or, for the local
+        record only, ``approved_by`` (the hall refuses such a case without a signed approval).
+        """
+        if approver is not None:
+            approved_by = approver.staff_no
         entry, problems = self.validate(request)
         if problems or entry is None:
             return Decision(Outcome.INVALID, problems, entry)
         verdict = assess(entry, request.presented, standing, self.policy)
-        reasons = list(verdict.reasons)
-        if verdict.kind is VerdictKind.COMPLETE:
-            state = CaseState.ACCEPTED
-        elif verdict.kind is VerdictKind.NOT_ACCEPTABLE:
-            state = CaseState.NOT_ACCEPTED
-        elif not request.commitment:
-            state = CaseState.NOT_ACCEPTED
-            reasons.append(Problem("verdict.no_commitment"))
-        elif verdict.needs_supervisor and not approved_by:
-            return Decision(
-                Outcome.NEEDS_APPROVAL,
-                [*reasons, Problem("verdict.needs_supervisor")],
-                entry,
-                verdict,
-            )
-        else:
-            state = CaseState.ACCEPTED_TOLERATED
+        state, more = accept_state(verdict, request.commitment, bool(approved_by))
+        reasons = [*verdict.reasons, *more]
+        if state is None:
+            return Decision(Outcome.NEEDS_APPROVAL, reasons, entry, verdict)
         case, due, supplement_due = self._new_case(
             request, entry, verdict, state, reasons, today, approved_by
         )
-        return Decision(Outcome(state.value), reasons, entry, verdict, case, due, supplement_due)
+        decision = Decision(Outcome(state.value), reasons, entry, verdict, case, due, supplement_due)
+        if approver is not None and verdict.needs_supervisor and state is CaseState.ACCEPTED_TOLERATED:
+            decision.approver = approver
+        return decision
 
     def _new_case(
         self,
@@ -369,11 +365,19 @@ class AcceptanceService:
                         "approved_by": case.approved_by,
                     },
                 )
-                unit.enqueue("case.accept", case.case_no, _accept_payload(case))
+                unit.enqueue("case.accept", case.case_no, self._accept_payload(decision, case))
                 if case.state == CaseState.ACCEPTED_TOLERATED:
                     tolerated.append((case.applicant_id, case.applicant_type, case.applicant_name))
             repo.insert_cases(unit, cases)
             repo.add_open_commitments(unit, tolerated)
+
+    def _accept_payload(self, decision: Decision, case: NewCase) -> dict[str, object]:
+        payload = _accept_payload(case)
+        if decision.approver is not None:
+            assert case.case_no is not None
+            approval = decision.approver.approve(ApprovalAct.TOLERATE, case.case_no, self.clock())
+            payload["approval"] = approval.to_dict()
+        return payload
 
     def preview_duplicates(self, decisions: Sequence[Decision], seen: set[str]) -> None:
         """Mark the decisions a real run would find to be duplicates (dry runs write nothing)."""
@@ -383,10 +387,16 @@ class AcceptanceService:
             existing = repo.find_dedupe(conn, keys) if keys else {}
         _apply_dedupe(pending, existing, seen)
 
-    def accept(self, request: AcceptanceRequest, today: dt.date, approved_by: str | None = None) -> Decision:
+    def accept(
+        self,
+        request: AcceptanceRequest,
+        today: dt.date,
+        approved_by: str | None = None,
+        approver: StaffMember | None = None,
+    ) -> Decision:
         """Decide and, where a case results, write it: the counter's single-case path."""
         standing = self.standing_of(request.applicant.id)
-        decision = self.decide(request, today, standing, approved_by)
+        decision = self.decide(request, today, standing, approved_by, approver)
         self.commit([decision], today)
         return decision
 

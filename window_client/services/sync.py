@@ -722,6 +722,27 @@ REFUSED_ACTIONS: dict[str, tuple[str, str]] = {
         "大厅无法识别该操作（格式无效）；请联系系统管理员",
         "the hall could not read this operation (invalid format): ask the system administrator",
     ),
+    "accept.invalid": (
+        "大厅按现行事项目录和规则校验未通过，办件未在大厅登记；请核对受理信息（目录须先同步），"
+        "必要时按正确信息重新受理",
+        "the hall's checks (current catalogue and rules) failed and the case was not recorded"
+        " there: check the acceptance (sync the catalogue first) and accept it again if needed",
+    ),
+    "accept.inconsistent": (
+        "受理结论与所交材料不符，办件未在大厅登记；请核对材料清单后重新受理",
+        "the state does not follow from the materials presented and the case was not recorded at"
+        " the hall: check the checklist and accept it again",
+    ),
+    "accept.needs_approval": (
+        "该容缺受理须值班长在本机登录签批；请值班长核查后重新受理",
+        "this tolerance needs a supervisor to sign in at the counter and approve: have the"
+        " supervisor check it and accept it again",
+    ),
+    "case.number_invalid": (
+        "办件编号不符合本站编号规则，办件未在大厅登记；请联系系统管理员核查本站配置",
+        "the case number does not follow this station's numbering and the case was not recorded"
+        " at the hall: ask the system administrator to check the station's settings",
+    ),
 }
 DEFAULT_ACTION = (
     "请值班长核查该操作，必要时按办件当前状态重新办理",
