@@ -278,6 +278,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the request body is too large (at most {limit} bytes)",
     ),
     "request.not_found": ("找不到请求的资源", "no such resource"),
+    "request.bad_http": ("请求不是有效的HTTP请求", "the request is not valid HTTP"),
     "holidays.unknown": (
         "{year}年的节假日安排尚未发布",
         "no holiday arrangement has been published for {year}",

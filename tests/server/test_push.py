@@ -247,3 +247,8 @@ def test_a_full_batch_uses_a_fixed_number_of_queries(server: Served) -> None:
     assert all(r["case_state"] == "approved" for r in results)
     # The exact number depends on the backend (e.g. the PostgreSQL write lock); it must not scale.
     assert len(statements) < 40, statements
+
+
+def test_the_largest_outbox_sequence_number_is_stored(server: Served) -> None:
+    op = {**accept("GXZX-20261120-00040"), "seq": 2**63 - 1}
+    assert statuses(server.api.results(server.api.token(), [op])) == [("applied", None)]

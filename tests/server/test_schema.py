@@ -49,3 +49,30 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     engine.dispose()
+
+
+def test_an_older_database_is_migrated_to_64_bit_outbox_numbers(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with engine.begin() as conn:  # a v4 database whose client_seq was created 32-bit
+        METADATA.create_all(conn, tables=[METADATA.tables["hall_schema_version"]])
+        for step in MIGRATIONS[:4]:
+            step.apply(conn)
+            conn.execute(
+                text("INSERT INTO hall_schema_version VALUES (:v, :n, 'then')"),
+                {"v": step.version, "n": step.name},
+            )
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE operations ALTER COLUMN client_seq TYPE INTEGER"))
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO operations (server_seq, op_id, station, staff_no, origin, kind, payload,"
+                " client_seq, created_at, received_at, status, fold)"
+                " VALUES (1, 'op-00000001', 'GXZX', 'C001', 'station', 'case.accept', '{}', :seq,"
+                " 't', 't', 'applied', 'applied')"
+            ),
+            {"seq": 2**63 - 1},
+        )
+        assert conn.execute(text("SELECT client_seq FROM operations")).scalar() == 2**63 - 1
+    engine.dispose()
