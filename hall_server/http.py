@@ -26,7 +26,7 @@ def bad_http_body() -> bytes:
 class JsonErrorHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol whose parser refusals are answered in JSON."""
 
-    def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - uvicorn's text is replaced
+    def send_400_response(self, msg: str) -> None:  # uvicorn's text is replaced
         """Answer 400 with :func:`bad_http_body` and close (the request cannot be framed)."""
         body = bad_http_body()
         content = [STATUS_LINE[400]]

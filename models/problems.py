@@ -267,6 +267,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "操作内容无效：字段{field}缺失或格式错误",
         "invalid operation: field {field} is missing or malformed",
     ),
+    "op.unsafe_text": (
+        "操作内容无效：字段{field}含有控制字符或文字方向控制符（{char}）",
+        "invalid operation: field {field} holds a control or text-direction character ({char})",
+    ),
     "auth.missing": ("未登录：请求缺少访问令牌", "no bearer token: sign in first"),
     "auth.invalid": ("工号、密码或访问令牌无效", "invalid staff number, password or token"),
     "token.expired": ("登录已过期，请重新登录", "the token has expired: sign in again"),

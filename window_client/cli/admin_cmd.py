@@ -9,7 +9,7 @@ import typer
 
 from models.enums import TimeUnit
 from models.timelimits import TimeLimit
-from window_client.cli.common import EXIT_FAILED, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, out, print_json, runtime, shown
 from window_client.services.runtime import parse_day
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def verify(
     elif problem is None:
         out.print(f"audit chain intact: {checked} events")
     else:
-        out.print(f"audit chain BROKEN after {checked} good events: {problem.message}")
+        out.print(f"audit chain BROKEN after {checked} good events: {shown(problem.message)}")
     if problem is not None:
         raise typer.Exit(EXIT_FAILED)
 
@@ -50,7 +50,7 @@ def import_year(
         arrangement = rt.import_arrangement(file)
         out.print(
             f"imported {arrangement.year}: {len(arrangement.holidays)} holidays,"
-            f" {len(arrangement.workdays)} adjusted workdays ({arrangement.source})"
+            f" {len(arrangement.workdays)} adjusted workdays ({shown(arrangement.source)})"
         )
 
 
@@ -59,7 +59,7 @@ def years() -> None:
     """List the years whose arrangement is known (others count weekends only: provisional)."""
     with runtime() as rt:
         for year, arrangement in sorted(rt.calendar.arrangements.items()):
-            out.print(f"{year}\t{arrangement.source}")
+            out.print(f"{year}\t{shown(arrangement.source)}")
 
 
 @calendar_app.command("add")

@@ -15,6 +15,7 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from models.problems import DomainError
+from models.text import printable
 from window_client.services.batch import BatchFileError
 from window_client.services.runtime import Runtime, UnknownStationError
 from window_client.services.settings import Settings, SettingsError
@@ -27,9 +28,15 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
+def shown(value: object) -> str:
+    """``value`` as text safe to print with Rich markup: controls and direction marks become
+    visible escapes (:func:`models.text.printable`) and ``[...]`` is printed, not applied."""
+    return escape(printable(value))
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/] {escape(message)}")
+    err.print(f"[red]error:[/] {shown(message)}")
     raise typer.Exit(code)
 
 
