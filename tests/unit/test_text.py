@@ -16,7 +16,8 @@ def test_printable_text_holds_no_unsafe_character(text: str) -> None:
 
 
 def test_each_unsafe_character_has_a_visible_escape() -> None:
-    assert printable("a\x1b]0;t\x07b\x00\x9b\u202e\u2066\n") == "a\\x1b]0;t\\x07b\\x00\\x9b\\u202e\\u2066\\x0a"
+    shown = printable("a\x1b]0;t\x07b\x00\x9b\u202e\u2066\n")
+    assert shown == "a\\x1b]0;t\\x07b\\x00\\x9b\\u202e\\u2066\\x0a"
     assert printable("张三 [bold] O'Brien") == "张三 [bold] O'Brien"
     assert first_unsafe("ok\u2069") == "\\u2069"
 
