@@ -133,11 +133,15 @@ def _v4_approval_keys(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V4)
 
 
-def _v10_wide_client_seq(conn: Connection) -> None:
+def _v10_robustness(conn: Connection) -> None:
+    from hall_server.certificates import count_verifications
+
     # The protocol allows any 64-bit outbox sequence number (models.sync.MAX_SEQ); PostgreSQL's
     # INTEGER is 32-bit (SQLite's already is 64-bit, and new databases get BIGINT from v1).
     if conn.dialect.name == "postgresql":
         conn.execute(text("ALTER TABLE operations ALTER COLUMN client_seq TYPE BIGINT"))
+    # The public verification endpoint counts into bounded rows instead of one row per request.
+    count_verifications(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -145,7 +149,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "certificates", _v2_certificates),
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
-    Migration(10, "wide_client_seq", _v10_wide_client_seq),
+    Migration(10, "wide_client_seq_and_verification_counts", _v10_robustness),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -119,7 +119,7 @@ def test_a_numeric_id_cell_is_refused_not_read_as_another_id(
 
 
 def test_a_numeric_id_in_json_lines_is_refused(home: Path, tmp_path: Path, catalog: Catalog) -> None:
-    number, stored = _float_twin(random.Random(8))
+    _, stored = _float_twin(random.Random(8))
     line = json.dumps(complete_row(catalog, "J1") | {"applicant_id": stored}, ensure_ascii=False)
     path = tmp_path / "ids.jsonl"
     path.write_text(line + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from sqlalchemy import inspect, text
 
+from hall_server.certificates import CertificateAuthority
 from hall_server.db import MIGRATIONS, SCHEMA_VERSION, SchemaError, make_engine, migrate, schema_version
 from hall_server.schema import METADATA
 
@@ -63,7 +64,29 @@ def test_an_older_database_is_migrated_to_64_bit_outbox_numbers(db_url: str) -> 
             )
         if conn.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE operations ALTER COLUMN client_seq TYPE INTEGER"))
+        serial = "SERIAL" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.execute(text("DROP TABLE certificate_verifications"))  # one row per verification
+        conn.execute(
+            text(
+                f"CREATE TABLE certificate_verifications (id {serial} PRIMARY KEY, at VARCHAR NOT NULL,"
+                " status VARCHAR NOT NULL, identifier VARCHAR(128), key_id VARCHAR(64),"
+                " qr_sha256 VARCHAR(64) NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO certificate_verifications (at, status, qr_sha256) VALUES"
+                " ('2026-11-19T02:00:00+00:00', 'malformed', 'aa'),"
+                " ('2026-11-19T03:00:00+00:00', 'malformed', 'bb')"
+            )
+        )
     migrate(engine)
+    authority = CertificateAuthority(engine)
+    for _ in range(3):
+        authority.verify("ZZ1:junk")
+    log = [(r["status"], r["day"], r["times"], r["qr_sha256"]) for r in authority.verifications()]
+    assert log[:2] == [("malformed", "2026-11-19", 1, "aa"), ("malformed", "2026-11-19", 1, "bb")]
+    assert [entry[2:] for entry in log[2:]] == [(3, "")]
     with engine.begin() as conn:
         conn.execute(
             text(
