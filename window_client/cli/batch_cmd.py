@@ -55,7 +55,8 @@ def accept(
     """Accept every row of FILE; rejected rows go to FILE.rejects.csv with their reasons.
 
     Exit code 0 when every row was accepted (or had been before), 1 when some rows were
-    rejected, 2 when the file itself cannot be used.
+    rejected, 2 when the file itself cannot be used, 3 when the disk is full (the rows
+    committed so far are kept: free some space and run it again).
     """
     with runtime("batch") as rt:
         day = parse_day(today)

@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from models.certificates import HANDOVER_ZH, CertificateView
-from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, fail, out, print_json, runtime, shown
+from window_client.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    fail,
+    out,
+    print_json,
+    runtime,
+    shown,
+    storage_full,
+)
 from window_client.services.certificate_print import qr_terminal, render_html, render_svg
 from window_client.services.certificates import DEFAULT_VALID_YEARS, MAX_VALID_YEARS
 from window_client.services.runtime import parse_day
@@ -168,6 +177,8 @@ def print_form(
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(page, encoding="utf-8")
         except OSError as exc:
+            if storage_full(exc):
+                raise  # the runtime answers it with exit code 3
             fail(f"cannot write {out_file}: {exc.strerror or exc}", EXIT_USAGE)
         rt.certificates.printed(view.identifier, chosen, str(out_file))
     out.print(shown(f"saved {chosen.upper()} of {view.identifier} to {out_file}"))
