@@ -35,7 +35,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Index, Table, inspect, select, text, update
 from sqlmodel import Field as SQLField
 from starlette.concurrency import run_in_threadpool
 
@@ -91,10 +91,19 @@ class CertificateRevocationRow(HallModel, table=True):
 
 
 class VerificationLogRow(HallModel, table=True):
-    """One online verification answered by the hall (schema version 3): audited like every
-    verification on a station. Only a hash of the QR text is kept, never the holder's data."""
+    """Online verifications answered by the hall, counted (schema versions 3 and 10): audited
+    like every verification on a station, without the holder's data.
+
+    The endpoint is public, so the log is bounded: a QR text whose seal verified (valid, revoked,
+    expired; as many as certificates were issued) keeps its own row per day with its
+    certificate, key and the text's SHA-256; any other text (made up by the sender, in any
+    number) is only counted per day and outcome (``identifier``/``key_id`` empty, ``qr_sha256``
+    ``""``). ``at`` is the first verification of the row, ``last_at`` the latest, ``times`` how
+    many. (Rows written before version 10 are one verification each.)
+    """
 
     __tablename__ = "certificate_verifications"
+    __table_args__ = (Index("ix_certificate_verifications_key", "qr_sha256", "day", "status"),)
 
     id: int | None = SQLField(default=None, primary_key=True)
     at: str
@@ -102,6 +111,9 @@ class VerificationLogRow(HallModel, table=True):
     identifier: str | None = SQLField(default=None, max_length=128)
     key_id: str | None = SQLField(default=None, max_length=64)
     qr_sha256: str = SQLField(max_length=64)
+    day: str = SQLField(default="", max_length=10)
+    times: int = 1
+    last_at: str | None = None
 
 
 KEYS: Table = CertificateKeyRow.__table__  # type: ignore[attr-defined]
@@ -411,28 +423,67 @@ class CertificateAuthority:
         return TrustStore(keys, _RevokedLookup(conn), {}, self.rights.of(conn))
 
     def verify(self, qr: str, today: dt.date | None = None) -> Verification:
-        """The same verdict as the client's offline ``verify``."""
-        day = today or self.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        """The same verdict as the client's offline ``verify`` (counted in the log)."""
+        now = self.clock()
+        day = today or now.astimezone(HALL_TIME).date()
         with read_transaction(self.engine) as conn:
             verdict = verify_qr(qr[: MAX_QR_CHARS + 1], self._trust(conn), day)
-        answer = verdict.to_dict()
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                VERIFICATIONS.insert().values(
-                    at=self.clock().isoformat(),
-                    status=answer["status"],
-                    identifier=answer.get("identifier") or answer.get("claimed_identifier"),
-                    key_id=answer.get("key_id"),
-                    qr_sha256=hashlib.sha256(qr.encode("utf-8", "replace")).hexdigest(),
-                )
-            )
+            _count_verification(conn, verdict.to_dict(), qr, now)
         return verdict
 
     def verifications(self) -> list[dict[str, Any]]:
-        """The hall's verification log, oldest first."""
+        """The hall's verification log (counted rows, see :class:`VerificationLogRow`), oldest first."""
         with read_transaction(self.engine) as conn:
             rows = conn.execute(select(VERIFICATIONS).order_by(VERIFICATIONS.c.id))
             return [dict(row._mapping) for row in rows]
+
+
+HALL_TIME = dt.timezone(dt.timedelta(hours=8))
+SEALED = frozenset({"valid", "revoked", "expired"})  # outcomes of a QR whose seal verified
+
+
+def _count_verification(conn: Connection, answer: Mapping[str, Any], qr: str, now: dt.datetime) -> None:
+    """Add one verification to its log row, or start the row (inside a serialised write)."""
+    status = answer["status"]
+    sealed = status in SEALED
+    at = now.isoformat()
+    key = {
+        "qr_sha256": hashlib.sha256(qr.encode("utf-8", "replace")).hexdigest() if sealed else "",
+        "day": now.astimezone(HALL_TIME).date().isoformat(),
+        "status": status,
+    }
+    counted = conn.execute(
+        update(VERIFICATIONS)
+        .where(*(VERIFICATIONS.c[name] == value for name, value in key.items()))
+        .values(times=VERIFICATIONS.c.times + 1, last_at=at)
+    )
+    if counted.rowcount == 0:
+        conn.execute(
+            VERIFICATIONS.insert().values(
+                **key,
+                at=at,
+                last_at=at,
+                times=1,
+                identifier=answer.get("identifier") if sealed else None,
+                key_id=answer.get("key_id") if sealed else None,
+            )
+        )
+
+
+def count_verifications(conn: Connection) -> None:
+    """Migration 10: the verification log gets its day and counters (see :class:`VerificationLogRow`)."""
+    found = {column["name"] for column in inspect(conn).get_columns("certificate_verifications")}
+    if "times" not in found:
+        for ddl in (
+            "ADD COLUMN day VARCHAR(10) NOT NULL DEFAULT ''",
+            "ADD COLUMN times INTEGER NOT NULL DEFAULT 1",
+            "ADD COLUMN last_at VARCHAR",
+        ):
+            conn.execute(text(f"ALTER TABLE certificate_verifications {ddl}"))
+        conn.execute(text("UPDATE certificate_verifications SET day = substr(at, 1, 10), last_at = at"))
+    for index in VERIFICATIONS.indexes:
+        index.create(conn, checkfirst=True)
 
 
 # ------------------------------------------------------------------ the API

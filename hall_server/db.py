@@ -155,6 +155,17 @@ def _v8_audit_anchors(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V8)
 
 
+def _v10_robustness(conn: Connection) -> None:
+    from hall_server.certificates import count_verifications
+
+    # The protocol allows any 64-bit outbox sequence number (models.sync.MAX_SEQ); PostgreSQL's
+    # INTEGER is 32-bit (SQLite's already is 64-bit, and new databases get BIGINT from v1).
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE operations ALTER COLUMN client_seq TYPE BIGINT"))
+    # The public verification endpoint counts into bounded rows instead of one row per request.
+    count_verifications(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
@@ -164,6 +175,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "certificate_proofs", _v7_certificate_proofs),
     Migration(8, "audit_anchors", _v8_audit_anchors),
     Migration(9, "sign_in_throttle", _v9_sign_in_throttle),
+    Migration(10, "wide_client_seq_and_verification_counts", _v10_robustness),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

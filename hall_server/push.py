@@ -45,6 +45,7 @@ from hall_server.auth import BACK_OFFICE, Principal
 from hall_server.fold import FoldOp, FoldResult, chain, fold
 from hall_server.rules import Refusal
 from hall_server.storage import CASES, OPS, CaseRecord, NewChange, json_string
+from hall_server.textcheck import check_text
 from hall_server.wire import Incoming, incoming_all
 from models.catalog import Catalog
 from models.enums import CaseState
@@ -185,7 +186,11 @@ class BatchApplier:
         """Answer every operation (request order) and write what follows."""
         conn = self.conn
         answers = storage.answers_by_op_id(conn, list(dict.fromkeys(op.op_id for op in operations)))
-        named = {n for op in operations if isinstance(n := op.case_no or op.payload.get("case_no"), str)}
+        named = {
+            n
+            for op in operations
+            if isinstance(n := op.case_no or op.payload.get("case_no"), str) and "\x00" not in n
+        }  # a number with a NUL cannot be looked up in PostgreSQL: check_text refuses it
         self.cases = storage.cases_by_no(conn, sorted(named))
         existing_cases = set(self.cases)
         self.vetting.load(operations, existing_cases)
@@ -245,6 +250,7 @@ class BatchApplier:
 
     def _check(self, op: Incoming, row: dict[str, Any]) -> FoldOp | None:
         """Validate ``op`` (raises :class:`Refusal`) and fill in its row; its fold form."""
+        check_text(op, row)
         case_no = rules.case_no_of(op)
         row["case_no"] = case_no
         case = self.cases.get(case_no)

@@ -10,7 +10,7 @@ The schema itself is created and evolved by the numbered migrations in :mod:`hal
 
 from __future__ import annotations
 
-from sqlalchemy import Index, MetaData
+from sqlalchemy import BigInteger, Index, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -111,7 +111,7 @@ class OperationRow(HallModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     payload: str
-    client_seq: int
+    client_seq: int = Field(sa_type=BigInteger)  # the protocol allows any 64-bit value
     created_at: str  # the client's clock, verbatim
     received_at: str
     status: str  # the first answer: applied / refused

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, cast
 
 from pydantic_core import to_json
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
@@ -354,13 +355,19 @@ def append_changes(conn: Connection, changes: Sequence[NewChange], at: dt.dateti
     return list(range(first, first + len(rows)))
 
 
+def _cursor(after: int) -> ColumnElement[int]:
+    # A 64-bit parameter: PostgreSQL's feed column is 32-bit, and a cursor beyond its range must
+    # find no changes rather than fail to convert.
+    return bindparam("after", after, type_=BigInteger())
+
+
 def changes_after(
     conn: Connection, station: str, after: int, limit: int
 ) -> list[tuple[int, str, str, str, str]]:
     """(seq, kind, key, payload JSON, at) of the changes for ``station`` after ``after``, oldest first."""
     query = (
         select(CHANGES.c.seq, CHANGES.c.kind, CHANGES.c.key, CHANGES.c.payload, CHANGES.c.at)
-        .where(CHANGES.c.seq > after, CHANGES.c.audience.in_([station, ALL_STATIONS]))
+        .where(CHANGES.c.seq > _cursor(after), CHANGES.c.audience.in_([station, ALL_STATIONS]))
         .order_by(CHANGES.c.seq)
         .limit(limit)
     )
@@ -371,7 +378,7 @@ def change_documents_after(conn: Connection, station: str, after: int, limit: in
     """(seq, the change as JSON) for ``station`` after ``after``, oldest first (see :func:`changes_after`)."""
     query = (
         select(CHANGES.c.seq, CHANGES.c.document)
-        .where(CHANGES.c.seq > after, CHANGES.c.audience.in_([station, ALL_STATIONS]))
+        .where(CHANGES.c.seq > _cursor(after), CHANGES.c.audience.in_([station, ALL_STATIONS]))
         .order_by(CHANGES.c.seq)
         .limit(limit)
     )

@@ -23,6 +23,7 @@ from pydantic_core import to_json
 
 from models.sync import (
     MAX_AUDIT_LINKS,
+    MAX_PAYLOAD_DEPTH,
     MAX_PUSH_BATCH,
     MAX_SEQ,
     AuditAnchor,
@@ -30,6 +31,7 @@ from models.sync import (
     Operation,
     OperationKind,
     PushRequest,
+    nesting_within,
 )
 
 
@@ -134,24 +136,36 @@ def _anchor(wire: _WireAnchor | None) -> AuditAnchor | None:
     )
 
 
+class _TooDeep(Exception):
+    """A payload nests deeper than the protocol allows (pydantic words the refusal)."""
+
+
+def _payload(raw: msgspec.Raw) -> tuple[dict[str, Any], str]:
+    """The payload decoded, and its JSON text as received."""
+    data = bytes(raw)
+    payload: dict[str, Any] = _payload_decoder.decode(data)
+    # Counting brackets (strings included) bounds the depth from above: only a payload with
+    # more brackets than the limit needs the walk.
+    if data.count(b"[") + data.count(b"{") > MAX_PAYLOAD_DEPTH and not nesting_within(
+        payload, MAX_PAYLOAD_DEPTH
+    ):
+        raise _TooDeep
+    return payload, data.decode()
+
+
 def decode_fast(raw: bytes) -> PushBody | None:
     """The push of a well-formed batch; None when pydantic must read it instead."""
     try:
         batch = _batch_decoder.decode(raw)
-        decode_payload = _payload_decoder.decode
-        operations = [
-            Incoming(
-                op.op_id,
-                op.seq,
-                op.kind,
-                op.case_no,
-                decode_payload(op.payload),
-                op.created_at,
-                bytes(op.payload).decode(),
+        operations = []
+        for op in batch.operations:
+            payload, payload_json = _payload(op.payload)
+            operations.append(
+                Incoming(op.op_id, op.seq, op.kind, op.case_no, payload, op.created_at, payload_json)
             )
-            for op in batch.operations
-        ]
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, _TooDeep):
+        return None
+    except RecursionError:  # msgspec's decoders nest on the C stack; pydantic's reader refuses it
         return None
     return PushBody(batch.station, operations, _anchor(batch.audit))
 

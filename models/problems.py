@@ -369,6 +369,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "操作内容无效：字段{field}缺失或格式错误",
         "invalid operation: field {field} is missing or malformed",
     ),
+    "op.unsafe_text": (
+        "操作内容无效：字段{field}含有控制字符或文字方向控制符（{char}）",
+        "invalid operation: field {field} holds a control or text-direction character ({char})",
+    ),
     "auth.missing": ("未登录：请求缺少访问令牌", "no bearer token: sign in first"),
     "auth.invalid": ("工号、密码或访问令牌无效", "invalid staff number, password or token"),
     "token.expired": ("登录已过期，请重新登录", "the token has expired: sign in again"),
@@ -389,6 +393,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the request body is too large (at most {limit} bytes)",
     ),
     "request.not_found": ("找不到请求的资源", "no such resource"),
+    "request.bad_http": ("请求不是有效的HTTP请求", "the request is not valid HTTP"),
     "holidays.unknown": (
         "{year}年的节假日安排尚未发布",
         "no holiday arrangement has been published for {year}",

@@ -38,9 +38,9 @@ import datetime as dt
 import hashlib
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.enums import Role
 
@@ -53,6 +53,33 @@ MAX_PUSH_BATCH = 2000
 MAX_PULL_LIMIT = 5000
 MAX_SEQ = 2**63 - 1  # an outbox sequence number fits a 64-bit database integer
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# An operation's payload is a flat record with a few lists (materials); a cap on its nesting keeps
+# every reader (the hall's decoders, body hashes, other stations' pulls) far from a recursion limit.
+MAX_PAYLOAD_DEPTH = 32
+
+
+def nesting_within(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests at most ``limit`` containers deep (``{}`` is 1).
+
+    Iterative, so that it can judge values deeper than the interpreter's recursion limit.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth == limit:
+            return False
+        stack.extend((child, depth + 1) for child in item)
+    return True
+
+
+def _shallow(payload: dict[str, Any]) -> dict[str, Any]:
+    if not nesting_within(payload, MAX_PAYLOAD_DEPTH):
+        raise ValueError(f"nested more than {MAX_PAYLOAD_DEPTH} levels deep")
+    return payload
 
 
 class _Strict(BaseModel):
@@ -122,7 +149,7 @@ class Operation(_Strict):
     seq: int = Field(ge=0, le=MAX_SEQ)  # the client's outbox order
     kind: OperationKind
     case_no: str | None = Field(default=None, max_length=64)
-    payload: dict[str, Any]
+    payload: Annotated[dict[str, Any], AfterValidator(_shallow)]
     created_at: str = Field(max_length=64)  # the client's clock, kept verbatim
 
     def body_hash(self) -> str:

@@ -19,6 +19,7 @@ from hall_server.cli.common import (
     using_engine,
 )
 from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS
+from models.text import printable
 
 app = typer.Typer(
     name="hall-server",
@@ -81,8 +82,8 @@ def demo_data(
         return
     typer.echo(f"{'staff_no':<9} {'role':<11} {'station':<7} password")
     for a in accounts:
-        typer.echo(f"{a.staff_no:<9} {a.role.value:<11} {a.station:<7} {a.password}")
-    typer.echo(f"{len(stations)} stations: " + ", ".join(s["code"] for s in stations))
+        typer.echo(printable(f"{a.staff_no:<9} {a.role.value:<11} {a.station:<7} {a.password}"))
+    typer.echo(printable(f"{len(stations)} stations: " + ", ".join(s["code"] for s in stations)))
 
 
 def main() -> None:

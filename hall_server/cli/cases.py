@@ -10,6 +10,7 @@ from hall_server import backoffice
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, using_engine
 from models.enums import CaseState
 from models.state_machine import CaseEvent
+from models.text import printable
 
 app = typer.Typer(help="The server's cases: list, show, decide (back office).", no_args_is_help=True)
 
@@ -32,9 +33,10 @@ def list_cases(
         return
     typer.echo(f"{'case_no':<24} {'state':<19} {'station':<8} {'item':<10} {'applicant':<20} conflicts")
     for case in cases:
+        shown = {key: printable(case[key]) for key in ("case_no", "station", "item_code")}
         typer.echo(
-            f"{case['case_no']:<24} {case['state']:<19} {case['station']:<8} {case['item_code']:<10} "
-            f"{case['applicant_id_masked']:<20} {len(case['conflicts'])}"
+            f"{shown['case_no']:<24} {case['state']:<19} {shown['station']:<8} {shown['item_code']:<10} "
+            f"{printable(case['applicant_id_masked']):<20} {len(case['conflicts'])}"
         )
     typer.echo(f"{len(cases)} case(s)")
 
@@ -53,8 +55,10 @@ def show(
     if json_out:
         echo_json(case)
         return
-    typer.echo(f"{case['case_no']}  {case['state']}  station {case['station']}  item {case['item_code']}")
-    typer.echo(f"applicant {case['applicant_id_masked']}  accepted on {case['accepted_on']}")
+    typer.echo(
+        printable(f"{case['case_no']}  {case['state']}  station {case['station']}  item {case['item_code']}")
+    )
+    typer.echo(printable(f"applicant {case['applicant_id_masked']}  accepted on {case['accepted_on']}"))
     for op in case["operations"]:
         what = op["event"] or op["kind"]
         extra = f" (lost to {op['winner_event']} {op['winner_op_id']})" if op["fold"] == "lost" else ""
@@ -62,7 +66,7 @@ def show(
             extra = f" (refused: {op['code']})"
         elif op.get("approved_by"):
             extra += f" (approved by {op['approved_by']}, signature verified)"
-        typer.echo(f"  #{op['server_seq']:<6} {op['op_id']:<36} {what:<18} {op['fold']}{extra}")
+        typer.echo(f"  #{op['server_seq']:<6} {op['op_id']:<36} {printable(what):<18} {op['fold']}{extra}")
 
 
 @app.command("decide")
@@ -88,5 +92,7 @@ def decide(
         )
     else:
         typer.echo(
-            f"{done.case_no}: {done.event.value} recorded (op {done.op_id}); the case is now {done.state}"
+            printable(
+                f"{done.case_no}: {done.event.value} recorded (op {done.op_id}); the case is now {done.state}"
+            )
         )

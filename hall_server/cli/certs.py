@@ -16,6 +16,7 @@ from hall_server.certificates import CertificateAuthority, RevocationRequest
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, open_engine
 from hall_server.db import read_transaction
 from hall_server.errors import ApiError
+from models.text import printable
 
 app = typer.Typer(
     help="Certificates: revoke, list and revoke signing keys, verify a QR text.", no_args_is_help=True
@@ -50,9 +51,9 @@ def revoke(identifier: str, reason: ReasonOption, by: ByOption = None, db: DbOpt
     seen = authority.seen_in_operations(answer.identifier)
     note = "" if seen else " (no station has pushed this certificate yet; revoked in advance)"
     if answer.status == "known":
-        typer.echo(f"{answer.identifier} was already revoked on {answer.revoked_at}")
+        typer.echo(printable(f"{answer.identifier} was already revoked on {answer.revoked_at}"))
         return
-    typer.echo(f"revoked {answer.identifier}{note}")
+    typer.echo(printable(f"revoked {answer.identifier}{note}"))
 
 
 @app.command("revoke-key")
@@ -63,7 +64,7 @@ def revoke_key(key_id: str, reason: ReasonOption, by: ByOption = None, db: DbOpt
         answer = authority.revoke_key(_principal(authority, by), key_id, reason)
     except ApiError as exc:
         fail(exc.problem.en(), 1)
-    typer.echo(f"{answer.key_id}: {answer.status}")
+    typer.echo(printable(f"{answer.key_id}: {answer.status}"))
 
 
 @app.command("keys")
@@ -75,7 +76,7 @@ def keys(json_out: JsonOption = False, db: DbOption = None) -> None:
         return
     for k in found:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-        typer.echo(f"{k.key_id:<24} {k.station:<8} {state}")
+        typer.echo(f"{printable(k.key_id):<24} {printable(k.station):<8} {printable(state)}")
 
 
 @app.command("revocations")
@@ -86,7 +87,7 @@ def revocations(json_out: JsonOption = False, db: DbOption = None) -> None:
         echo_json({"revocations": [r.model_dump() for r in found]})
         return
     for r in found:
-        typer.echo(f"{r.revoked_at}  {r.identifier}  {r.reason}")
+        typer.echo(printable(f"{r.revoked_at}  {r.identifier}  {r.reason}"))
 
 
 @app.command("verify")
@@ -105,5 +106,5 @@ def verify(
     if json_out:
         echo_json(result.to_dict())
     else:
-        typer.echo(f"{result.status.value}: {result.problem.en()}")
+        typer.echo(printable(f"{result.status.value}: {result.problem.en()}"))
     raise typer.Exit(0 if result.valid else 1)

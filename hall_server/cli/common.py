@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hall_server.db import SchemaError, make_engine, migrate
+from models.text import printable
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765  # the client's default server (window_client.services.settings.DEFAULT_SERVER)
@@ -43,8 +44,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: message`` to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` to stderr (controls shown as escapes) and exit with ``code``."""
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 

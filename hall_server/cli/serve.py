@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hall_server.app import create_app
 from hall_server.cli.common import DEFAULT_HOST, DEFAULT_PORT, DbOption, default_db_url, fail, shown_url
 from hall_server.db import SchemaError
+from hall_server.http import JsonErrorHttpTools
 from hall_server.reference import ReferenceDataError
 from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS
 
@@ -83,7 +84,9 @@ def serve(
     typer.echo(f"hall-server listening on {address} (database: {shown_url(url)})", err=False)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=5, http=JsonErrorHttpTools
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from hall_server.errors import ApiError, describe_errors, error_responses
 from hall_server.routers.deps import BearerDep, HallDep
 from hall_server.wire import PushBody, decode_push
-from models.sync import MAX_PULL_LIMIT, AuditTrail, PullResponse, PushResponse
+from models.sync import MAX_PULL_LIMIT, MAX_SEQ, AuditTrail, PullResponse, PushResponse
 
 router = APIRouter(tags=["sync"])
 
@@ -73,7 +73,11 @@ async def push(request: Request, service: HallDep, authorization: BearerDep) -> 
 def changes(
     service: HallDep,
     authorization: BearerDep,
-    after: Annotated[int, Query(ge=0, description="the cursor of the last pull (0: from the start)")] = 0,
+    # A cursor is a change's sequence number, a 64-bit database integer: beyond it is a 422, not
+    # an overflow in the database driver.
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="the cursor of the last pull (0: from the start)")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT, description="at most this many changes")] = 1000,
 ) -> Response:
     """Changes for the caller's station (or for every station) after ``after``, oldest first."""

@@ -367,3 +367,25 @@ def test_org_applicant(home: Path, tmp_path: Path, catalog: Catalog) -> None:
         str(report),
     )
     assert report_of(report)["rows"][0]["status"] == "accepted"
+
+
+def test_stored_text_with_controls_or_markup_is_printed_inert(
+    home: Path, tmp_path: Path, catalog: Catalog
+) -> None:
+    # Text from the hall, an older version or another tool: the CLI shows it, it does not act.
+    run(
+        "batch",
+        "accept",
+        str(write(tmp_path / "a.csv", [complete_row(catalog, "T1")])),
+        "--today",
+        "2026-11-20",
+    )
+    hostile = "\x1b]0;p\x07[bold]x[/bold]\u202e\x9b"
+    with sqlite3.connect(home / "station.db") as db:
+        case_no = db.execute("SELECT case_no FROM cases").fetchone()[0]
+        db.execute("UPDATE cases SET applicant_name = ?", (hostile,))
+    listed, shown = run("cases", "list").output, run("cases", "show", case_no).output
+    for output in (listed, shown):
+        assert not any(ch in output for ch in "\x1b\x07\u202e\x9b"), repr(output)
+    assert "\\x1b]0;p\\" in listed  # the table cuts the cell short
+    assert "申请人：\\x1b]0;p\\x07[bold]x[/bold]\\u202e\\x9b（" in shown

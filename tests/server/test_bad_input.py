@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -117,3 +118,57 @@ def test_an_internal_error_is_a_500_without_a_traceback_and_is_logged(hall: Hall
     client.close()
     log = hall.log_path.read_text(encoding="utf-8")
     assert "internal error on GET /api/v1/sync/changes" in log and "Traceback" in log
+
+
+def test_a_payload_nested_a_thousand_deep_is_a_4xx_not_a_500(
+    shared_hall: HallProcess, signed_in: tuple[httpx.Client, dict[str, str]]
+) -> None:
+    client, headers = signed_in
+    for depth in (100, 1_000, 50_000):
+        op = accept(f"GXZX-20261120-{600 + depth % 97:05d}")
+        body = push_body([{**op, "payload": "DEEP"}]).replace(
+            b'"DEEP"', b'{"a":' + b"[" * depth + b"]" * depth + b"}"
+        )
+        response = client.post("/api/v1/sync/push", content=body, headers=headers)
+        status, code = error(response)
+        assert 400 <= status < 500 and code in {"request.invalid", "request.malformed"}, response.text
+    assert client.get("/api/v1/health").status_code == 200
+    assert "RecursionError" not in shared_hall.log_path.read_text(encoding="utf-8")
+
+
+def raw_request(hall: HallProcess, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send bytes as they are; (status line, headers, body) of the answer."""
+    with socket.create_connection(("127.0.0.1", hall.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines)
+    return status, {name.lower(): value for name, value in fields.items()}, body
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n\r\n",
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Note: a\x1b[31mb\r\n\r\n",
+        b"GET /api/v1/health HTTP/1.1\r\nHo st: x\r\n\r\n",
+        b"GET /api/v1/he alth HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello on the plain port\r\n\r\n",
+    ],
+    ids=["nul-in-header", "escape-in-header", "space-in-name", "space-in-path", "tls-hello"],
+)
+def test_a_request_the_http_parser_refuses_gets_a_json_400(
+    shared_hall: HallProcess, request_bytes: bytes
+) -> None:
+    status, headers, body = raw_request(shared_hall, request_bytes)
+    assert status.startswith("HTTP/1.1 400"), status
+    assert headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(body)
+    assert json.loads(body) == {
+        "error": {"code": "request.bad_http", "message": json.loads(body)["error"]["message"]}
+    }
+    assert json.loads(body)["error"]["message"]
+    assert httpx.get(f"{shared_hall.url}/api/v1/health").status_code == 200

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
+from hall_server.certificates import CertificateAuthority
 from hall_server.cli import app as hall_cli
 from models.certificates import frame_qr, unframe_qr
 from models.enums import ApplicantType, MaterialStatus, Role, Tolerance
@@ -127,22 +128,21 @@ def test_publish_then_verify_at_the_hall_and_at_another_station(
     pull(jhzx, server, "H001")
     assert jhzx.certificates.check(qr, TODAY).status.value == "valid"
 
-    # Every verification the hall answered is in its log, by status, without the holder's data.
+    # Every verification the hall answered is counted in its log, by status, without the
+    # holder's data; only a QR whose seal verified keeps its own row (with the text's hash).
     with server.engine.connect() as conn:
         log = conn.execute(
-            sql("SELECT status, identifier, qr_sha256 FROM certificate_verifications ORDER BY id")
+            sql("SELECT status, identifier, qr_sha256, times FROM certificate_verifications ORDER BY id")
         )
         rows = log.all()
-    assert [r.status for r in rows] == [
-        "unknown_key",
-        "valid",
-        "altered",
-        "malformed",
-        "malformed",
-        "unknown_key",
+    assert [(r.status, r.times) for r in rows] == [
+        ("unknown_key", 2),
+        ("valid", 1),
+        ("altered", 1),
+        ("malformed", 2),
     ]
-    assert rows[1].identifier == identifier
-    assert all(len(r.qr_sha256) == 64 and "王" not in r.qr_sha256 for r in rows)
+    assert rows[1].identifier == identifier and len(rows[1].qr_sha256) == 64
+    assert all(r.qr_sha256 == "" and r.identifier is None for r in rows if r.status != "valid")
 
 
 def test_revocation_at_the_hall_reaches_every_station(
@@ -274,3 +274,34 @@ def test_verify_endpoint_answers_bad_input_without_errors(server: Served) -> Non
     missing = server.api.http.get("/api/v1/certificates/verify")
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "request.invalid"
     assert isinstance(httpx.get(f"{server.url}/api/v1/certificates/keys").json()["keys"], list)
+
+
+def test_anonymous_verifications_cannot_fill_the_disk(
+    server: Served, stations: tuple[Runtime, Runtime]
+) -> None:
+    gxzx, _ = stations
+    identifier, qr = issued_certificate(gxzx)
+    pull(gxzx, server, "C001")  # publishes the key: the QR verifies as valid
+    rng = random.Random(5)
+    junk = ["ZZ1:" + "".join(rng.choice("ABCDEFGHJK0123456789") for _ in range(40)) for _ in range(1000)]
+    content, signature = unframe_qr(qr)
+    forged = [frame_qr(content + f"#{n}".encode(), signature) for n in range(500)]
+    texts = [qr] * 500 + junk + forged
+    with httpx.Client(base_url=server.url, timeout=60) as http:  # the endpoint, a few times
+        for text in texts[:10] + texts[-10:]:
+            assert http.get("/api/v1/certificates/verify", params={"qr": text}).status_code == 200
+    authority = CertificateAuthority(server.engine, server.clock)  # the rest without HTTP's latency
+    for text in texts[10:-10]:
+        authority.verify(text)
+    with server.engine.connect() as conn:
+        rows = conn.execute(
+            sql("SELECT status, identifier, qr_sha256, times FROM certificate_verifications ORDER BY id")
+        ).all()
+    assert len(rows) <= 5, rows  # one per day and outcome, and one per sealed QR text
+    by_status: dict[str, int] = {}
+    for row in rows:
+        by_status[row.status] = by_status.get(row.status, 0) + row.times
+    assert by_status["valid"] == 500 and sum(by_status.values()) == 2000
+    (valid,) = [r for r in rows if r.status == "valid"]
+    assert valid.identifier == identifier and len(valid.qr_sha256) == 64
+    assert all(r.identifier is None and r.qr_sha256 == "" for r in rows if r.status != "valid")

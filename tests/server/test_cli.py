@@ -237,3 +237,32 @@ def test_every_command_has_help() -> None:
         result = run(*name, "--help")
         assert result.exit_code == 0, name
         assert "Usage" in result.output
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\u202eexe.\x00\x9b"
+
+
+def test_stored_text_with_controls_is_printed_as_visible_escapes(db: str) -> None:
+    # Text from before the hall refused it at the door, or written by other tools.
+    case_no = "GXZX-20261120-00720"
+    push(db, [accept(case_no)])
+    engine = make_engine(db)
+    with write_transaction(engine) as conn:
+        conn.execute(text("UPDATE cases SET item_code = :t, station = :t"), {"t": HOSTILE})
+        conn.execute(
+            text(
+                "INSERT INTO certificate_revocations (identifier, reason, revoked_at, revoked_by, station,"
+                " received_at) VALUES (:t, :t, :t, 'S001', 'GXZX', 't')"
+            ),
+            {"t": HOSTILE},
+        )
+    engine.dispose()
+    outputs = [
+        run("cases", "list", "--db", db).output,
+        run("cases", "show", case_no, "--db", db).output,
+        run("certs", "revocations", "--db", db).output,
+    ]
+    for output in outputs:
+        assert not any(ch in output for ch in "\x1b\x07\x00\x9b\u202e"), repr(output)
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202eexe.\\x00\\x9b" in output
+    assert json.loads(run("cases", "list", "--json", "--db", db).output)["cases"][0]["item_code"] == HOSTILE

@@ -60,10 +60,12 @@ def test_a_station_sees_its_own_cases_and_broadcasts_only(server: Served) -> Non
 def test_the_limit_and_cursor_are_checked(server: Served) -> None:
     api = server.api
     token = api.token()
-    for query in ({"after": -1}, {"limit": 0}, {"limit": 5001}, {"after": "x"}):
+    beyond_64_bits = ({"after": 2**63}, {"after": 2**64 + 1}, {"after": 10**40}, {"after": -(2**70)})
+    for query in ({"after": -1}, {"limit": 0}, {"limit": 5001}, {"after": "x"}, *beyond_64_bits):
         response = api.http.get(
             "/api/v1/sync/changes", params=query, headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code == 422, query
         assert response.json()["error"]["code"] == "request.invalid"
     assert api.pull(token, 0, 5000).status_code == 200
+    assert api.pull(token, 2**63 - 1).json()["changes"] == []  # the largest cursor is still one

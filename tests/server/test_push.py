@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from hall_server import backoffice
@@ -214,3 +215,43 @@ def test_a_full_batch_uses_a_fixed_number_of_queries(server: Served) -> None:
     assert {r["case_state"] for r in results} == {"supplemented", "approved"}
     # The exact number depends on the backend (e.g. the PostgreSQL write lock); it must not scale.
     assert len(statements) < 40, statements
+
+
+def test_the_largest_outbox_sequence_number_is_stored(server: Served) -> None:
+    op = {**accept("GXZX-20261120-00040"), "seq": 2**63 - 1}
+    assert statuses(server.api.results(server.api.token(), [op])) == [("applied", None)]
+
+
+UNSAFE_TEXTS = [
+    "\x1b[2J\x1b[31m",  # ANSI: clear the screen, red
+    "\x1b]0;pwned\x07",  # OSC: set the window title
+    "\x1b]52;c;ZWNobyBwd25lZA==\x07",  # OSC 52: write the clipboard
+    "a\x00b",
+    "a\x9bb",  # C1 CSI
+    "\u202egpj.exe",  # RLO
+    "\u2066x\u2069",  # isolates
+    "line\nbreak",
+]
+
+
+@pytest.mark.parametrize("unsafe", UNSAFE_TEXTS, ids=lambda text: repr(text)[1:12])
+def test_control_and_direction_characters_are_refused_in_any_pushed_text(server: Served, unsafe: str) -> None:
+    in_number = accept(f"GXZX-20261120-0{unsafe}")
+    in_item = accept("GXZX-20261120-00051")
+    in_item["payload"]["item_code"] = f"SCJG-001{unsafe}"
+    in_name = accept("GXZX-20261120-00052")
+    in_name["payload"]["applicant_name"] = f"张{unsafe}三"
+    in_material = accept("GXZX-20261120-00053")
+    in_material["payload"]["materials"][1][0] = unsafe
+    in_key = accept("GXZX-20261120-00054")
+    in_key["payload"][f"note{unsafe}"] = "x"
+    in_stamp = accept("GXZX-20261120-00055", created_at=f"2026-11-20T09:15:00{unsafe}")
+    good = accept("GXZX-20261120-00056")
+    ops = [in_number, in_item, in_name, in_material, in_key, in_stamp, good]
+    results = server.api.results(server.api.token(), ops)
+    assert statuses(results) == [("refused", "op.unsafe_text")] * 6 + [("applied", None)]
+    assert "控制字符" in results[2]["reason"] and "payload.applicant_name" in results[2]["reason"]
+    for result in results:  # the reason names the character without carrying it
+        assert not any(ch in (result["reason"] or "") for ch in "\x1b\x00\x9b\u202e\u2066\n")
+    with server.engine.connect() as conn:
+        assert conn.execute(text("SELECT case_no FROM cases")).scalars().all() == ["GXZX-20261120-00056"]

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from sqlalchemy import inspect, text
 
+from hall_server.certificates import CertificateAuthority
 from hall_server.db import MIGRATIONS, SCHEMA_VERSION, SchemaError, make_engine, migrate, schema_version
 from hall_server.schema import METADATA
 
@@ -48,4 +49,53 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_an_older_database_is_migrated_to_64_bit_outbox_numbers(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with engine.begin() as conn:  # a v4 database whose client_seq was created 32-bit
+        METADATA.create_all(conn, tables=[METADATA.tables["hall_schema_version"]])
+        for step in MIGRATIONS[:4]:
+            step.apply(conn)
+            conn.execute(
+                text("INSERT INTO hall_schema_version VALUES (:v, :n, 'then')"),
+                {"v": step.version, "n": step.name},
+            )
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE operations ALTER COLUMN client_seq TYPE INTEGER"))
+        serial = "SERIAL" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.execute(text("DROP TABLE certificate_verifications"))  # one row per verification
+        conn.execute(
+            text(
+                f"CREATE TABLE certificate_verifications (id {serial} PRIMARY KEY, at VARCHAR NOT NULL,"
+                " status VARCHAR NOT NULL, identifier VARCHAR(128), key_id VARCHAR(64),"
+                " qr_sha256 VARCHAR(64) NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO certificate_verifications (at, status, qr_sha256) VALUES"
+                " ('2026-11-19T02:00:00+00:00', 'malformed', 'aa'),"
+                " ('2026-11-19T03:00:00+00:00', 'malformed', 'bb')"
+            )
+        )
+    migrate(engine)
+    authority = CertificateAuthority(engine)
+    for _ in range(3):
+        authority.verify("ZZ1:junk")
+    log = [(r["status"], r["day"], r["times"], r["qr_sha256"]) for r in authority.verifications()]
+    assert log[:2] == [("malformed", "2026-11-19", 1, "aa"), ("malformed", "2026-11-19", 1, "bb")]
+    assert [entry[2:] for entry in log[2:]] == [(3, "")]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO operations (server_seq, op_id, station, staff_no, origin, kind, payload,"
+                " client_seq, created_at, received_at, status, fold)"
+                " VALUES (1, 'op-00000001', 'GXZX', 'C001', 'station', 'case.accept', '{}', :seq,"
+                " 't', 't', 'applied', 'applied')"
+            ),
+            {"seq": 2**63 - 1},
+        )
+        assert conn.execute(text("SELECT client_seq FROM operations")).scalar() == 2**63 - 1
     engine.dispose()

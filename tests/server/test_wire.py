@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hall_server.wire import decode_fast, decode_push
-from models.sync import MAX_SEQ, PushRequest
+from models.sync import MAX_PAYLOAD_DEPTH, MAX_SEQ, PushRequest
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
 json_values = st.recursive(
@@ -158,3 +158,32 @@ def test_an_audit_head_is_read_the_same_by_both_readers() -> None:
     assert fast is not None and fast.audit is not None
     assert fast.audit == PushRequest.model_validate_json(raw).audit
     assert fast.audit.model_dump() == anchor
+
+
+def nested(depth: int) -> str:
+    """A JSON object ``depth`` levels deep (the object itself is level 1)."""
+    return '{"a":' + "[" * (depth - 1) + "1" + "]" * (depth - 1) + "}"
+
+
+def push_with_payload(payload: str) -> bytes:
+    return (
+        '{"station":"GXZX","operations":[{"op_id":"op-00000001","seq":1,"kind":"case.accept",'
+        f'"payload":{payload},"created_at":"t"}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize("depth", [MAX_PAYLOAD_DEPTH + 1, 150, 250, 1_000, 5_000, 100_000])
+def test_a_payload_nested_too_deep_is_refused_by_both_readers(depth: int) -> None:
+    raw = push_with_payload(nested(depth))
+    assert decode_fast(raw) is None
+    with pytest.raises(ValidationError):
+        decode_push(raw)
+
+
+def test_a_payload_at_the_depth_limit_is_read() -> None:
+    raw = push_with_payload(nested(MAX_PAYLOAD_DEPTH))
+    fast = decode_fast(raw)
+    assert fast is not None and json.loads(fast.operations[0].payload_json) == json.loads(
+        nested(MAX_PAYLOAD_DEPTH)
+    )
+    assert PushRequest.model_validate_json(raw).operations[0].payload == fast.operations[0].payload

@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
+    epilog="Exit codes: 0 done; 1 some rows or checks failed; 2 bad usage or unreadable input;"
+    " 3 the disk is full (nothing saved is lost: free some space and run the command again).",
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(batch_cmd.app, name="batch")

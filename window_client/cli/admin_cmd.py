@@ -9,7 +9,7 @@ import typer
 
 from models.enums import TimeUnit
 from models.timelimits import TimeLimit
-from window_client.cli.common import out, print_json, runtime
+from window_client.cli.common import out, print_json, runtime, shown
 from window_client.services.runtime import parse_day
 
 calendar_app = typer.Typer(help="Working days and holiday arrangements (调休).", no_args_is_help=True)
@@ -24,7 +24,7 @@ def import_year(
         arrangement = rt.import_arrangement(file)
         out.print(
             f"imported {arrangement.year}: {len(arrangement.holidays)} holidays,"
-            f" {len(arrangement.workdays)} adjusted workdays ({arrangement.source})"
+            f" {len(arrangement.workdays)} adjusted workdays ({shown(arrangement.source)})"
         )
 
 
@@ -33,7 +33,7 @@ def years() -> None:
     """List the years whose arrangement is known (others count weekends only: provisional)."""
     with runtime() as rt:
         for year, arrangement in sorted(rt.calendar.arrangements.items()):
-            out.print(f"{year}\t{arrangement.source}")
+            out.print(f"{year}\t{shown(arrangement.source)}")
 
 
 @calendar_app.command("add")

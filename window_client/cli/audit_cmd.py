@@ -18,10 +18,9 @@ import os
 from typing import Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 
 from offline_cache.audit_cases import AuditReport
-from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, err, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, err, out, print_json, runtime, shown
 from window_client.cli.sync_cmd import ServerOption, with_server
 from window_client.hall_client import HallError, Unreachable
 from window_client.services.audit_trail import compare_with_hall
@@ -48,7 +47,7 @@ def _against_hall(rt: Runtime, report: AuditReport, user: str, password: str) ->
 
 
 def _usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -93,8 +92,10 @@ def _print(report: AuditReport) -> None:
         return
     out.print(f"audit trail BROKEN ({report.events} good events, {report.cases_checked} cases checked):")
     for problem in report.problems:
-        out.print(f"  {problem.kind}: {escape(problem.message)}")
+        out.print(f"  {problem.kind}: {shown(problem.message)}")
     for drift in report.cases[:SHOWN_CASES]:
-        out.print(f"  case {drift.case_no}: stored {drift.stored or '-'}, audited {drift.audited or '-'}")
+        out.print(
+            shown(f"  case {drift.case_no}: stored {drift.stored or '-'}, audited {drift.audited or '-'}")
+        )
     if len(report.cases) > SHOWN_CASES:
         out.print(f"  ... and {len(report.cases) - SHOWN_CASES} more case(s) (see --json)")

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from window_client.cli.common import EXIT_FAILED, EXIT_OK, err, out, runtime
+from window_client.cli.common import EXIT_FAILED, EXIT_OK, err, out, runtime, shown
 from window_client.services.acceptance import Outcome
 from window_client.services.batch import BatchRunner, BatchSummary
 from window_client.services.runtime import parse_day
@@ -36,9 +35,9 @@ def print_summary(summary: BatchSummary) -> None:
     table.add_row("total", "合计", str(summary.rows), style="bold")
     out.print(table)
     if summary.rejected and summary.rejects_path:
-        out.print(f"{summary.rejected} row(s) rejected, with reasons: {escape(str(summary.rejects_path))}")
+        out.print(f"{summary.rejected} row(s) rejected, with reasons: {shown(str(summary.rejects_path))}")
     if summary.report_path:
-        out.print(f"report: {escape(str(summary.report_path))}")
+        out.print(f"report: {shown(str(summary.report_path))}")
 
 
 @app.command("accept")
@@ -56,7 +55,8 @@ def accept(
     """Accept every row of FILE; rejected rows go to FILE.rejects.csv with their reasons.
 
     Exit code 0 when every row was accepted (or had been before), 1 when some rows were
-    rejected, 2 when the file itself cannot be used.
+    rejected, 2 when the file itself cannot be used, 3 when the disk is full (the rows
+    committed so far are kept: free some space and run it again).
     """
     with runtime("batch") as rt:
         day = parse_day(today)

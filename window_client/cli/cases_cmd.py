@@ -7,14 +7,13 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from window_client.cli.cert_cmd import SIGN_IN_EN
-from window_client.cli.common import EXIT_FAILED, fail, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, fail, out, print_json, runtime, shown
 from window_client.services.documents import documents_for
 from window_client.services.runtime import parse_day
 from window_client.services.staff import SignInError
@@ -58,7 +57,7 @@ def list_cases(
         for c in cases:
             due = c.supplement_due if c.state == CaseState.ACCEPTED_TOLERATED else c.due_date
             table.add_row(
-                c.case_no, escape(c.item_name), escape(c.applicant_name), c.applicant_id_masked,
+                shown(c.case_no), shown(c.item_name), shown(c.applicant_name), shown(c.applicant_id_masked),
                 STATE_ZH[CaseState(c.state)], due.isoformat() if due else "", FLAG_ZH[c.flag],
             )  # fmt: skip
         out.print(table)
@@ -92,22 +91,22 @@ def show(
             return
         if documents:
             for doc in docs:
-                out.print(escape(doc.to_text()))
+                out.print(shown(doc.to_text()))
             return
         c = detail.case
-        out.print(f"[bold]{c.case_no}[/]  {escape(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
-        out.print(f"申请人：{escape(c.applicant_name)}（{c.applicant_id_masked}）")
+        out.print(f"[bold]{shown(c.case_no)}[/]  {shown(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
+        out.print(f"申请人：{shown(c.applicant_name)}（{shown(c.applicant_id_masked)}）")
         table = Table("材料", "类别", "状态", "补正期限")
         for m in detail.materials:
             table.add_row(
-                escape(m.name),
-                m.tolerance,
-                m.status,
+                shown(m.name),
+                shown(m.tolerance),
+                shown(m.status),
                 m.supplement_due.isoformat() if m.supplement_due else "",
             )
         out.print(table)
         for h in detail.history:
-            out.print(f"{h.at}  {escape(h.actor)}  {h.action}")
+            out.print(f"{shown(h.at)}  {shown(h.actor)}  {shown(h.action)}")
 
 
 @app.command("supplement")
@@ -144,7 +143,7 @@ def supplement(
         case, problem = rt.cases.supplement(
             case_no, codes, day, conforming=not nonconforming, approval=approval
         )
-        out.print(f"{case.case_no}: {case.state}" + (f" ({problem.en()})" if problem else ""))
+        out.print(shown(f"{case.case_no}: {case.state}" + (f" ({problem.en()})" if problem else "")))
         if case.state == CaseState.TERMINATED:
             raise typer.Exit(1)
 
@@ -154,7 +153,7 @@ def terminate_overdue(today: TodayOption = None) -> None:
     """Terminate tolerated cases whose 补正 deadline has passed (supervisor duty)."""
     with runtime() as rt:
         done = rt.cases.terminate_overdue(parse_day(today))
-        out.print(f"terminated {len(done)} case(s)" + (": " + ", ".join(done) if done else ""))
+        out.print(shown(f"terminated {len(done)} case(s)" + (": " + ", ".join(done) if done else "")))
 
 
 DAY_CLOSE_COLUMNS = (
@@ -193,7 +192,8 @@ def day_close(
                 }
             )
             return
-        table = Table(title=f"{figures.day} {rt.station.name}", box=None, header_style="bold underline")
+        title = shown(f"{figures.day} {rt.station.name}")
+        table = Table(title=title, box=None, header_style="bold underline")
         table.add_column("窗口", no_wrap=True)
         for _, label in DAY_CLOSE_COLUMNS:
             table.add_column(label, justify="right", no_wrap=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from models.catalog import Acceptable
-from window_client.cli.common import out, print_json, runtime
+from window_client.cli.common import out, print_json, runtime, shown
 from window_client.services.catalog import contract
 
 app = typer.Typer(help="List and search the service items and 一件事 packages.", no_args_is_help=True)
@@ -32,10 +31,10 @@ def list_items(json_output: JsonOption = False, every: AllOption = False) -> Non
         if json_output:
             print_json(contract(entries))
             return
-        table = Table("编码", "事项名称", "类型", "承诺时限", title=f"{rt.station.name} 可受理事项")
+        table = Table("编码", "事项名称", "类型", "承诺时限", title=f"{shown(rt.station.name)} 可受理事项")
         for entry in entries:
             kind = "一件事" if entry.is_package else ("即办件" if entry.kind.value == "instant" else "承诺件")
-            table.add_row(entry.code, escape(entry.name), kind, entry.promised.zh())
+            table.add_row(shown(entry.code), shown(entry.name), kind, entry.promised.zh())
         out.print(table)
 
 
@@ -52,9 +51,9 @@ def search(
             print_json(contract(found))
             return
         if not found:
-            out.print(f"没有找到与“{escape(query)}”匹配的事项")
+            out.print(f"没有找到与“{shown(query)}”匹配的事项")
             return
         table = Table("编码", "事项名称", "承诺时限")
         for entry in found:
-            table.add_row(entry.code, escape(entry.name), entry.promised.zh())
+            table.add_row(shown(entry.code), shown(entry.name), entry.promised.zh())
         out.print(table)

@@ -7,11 +7,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from models.certificates import HANDOVER_ZH, CertificateView
-from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, fail, out, print_json, runtime
+from window_client.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    fail,
+    out,
+    print_json,
+    runtime,
+    shown,
+    storage_full,
+)
 from window_client.services.certificate_print import qr_terminal, render_html, render_svg
 from window_client.services.certificates import DEFAULT_VALID_YEARS, MAX_VALID_YEARS
 from window_client.services.runtime import Runtime, parse_day
@@ -109,19 +117,19 @@ def issue(
 
 def _print_view(view: CertificateView, show_qr: bool, status: str | None = None) -> None:
     b = view.body
-    out.print(f"[bold]{escape(b.type_name)}[/]  {b.identifier}")
-    out.print(f"持证主体：{escape(b.holder_name)}（{b.holder_id_type.zh} {view.holder_id_masked}）")
+    out.print(f"[bold]{shown(b.type_name)}[/]  {shown(b.identifier)}")
+    out.print(f"持证主体：{shown(b.holder_name)}（{b.holder_id_type.zh} {shown(view.holder_id_masked)}）")
     until = b.valid_until.isoformat() if b.valid_until else "长期有效"
-    out.print(f"颁发：{b.issued_on.isoformat()}  有效期至：{until}  办件：{'、'.join(b.case_nos)}")
+    out.print(f"颁发：{b.issued_on.isoformat()}  有效期至：{until}  办件：{shown('、'.join(b.case_nos))}")
     if status:
-        out.print(f"状态：{STATUS_ZH.get(status, status)}")
+        out.print(f"状态：{shown(STATUS_ZH.get(status, status))}")
     if view.handover is not None:
         h = view.handover
         who = h.tracking_no or f"{h.collector_name}（{h.collector_id_masked}）"
-        out.print(f"交付：{HANDOVER_ZH[h.kind]} {escape(who)} {h.handed_over_on.isoformat()}")
+        out.print(f"交付：{HANDOVER_ZH[h.kind]} {shown(who)} {h.handed_over_on.isoformat()}")
     if view.revocation is not None:
-        out.print(f"撤销：{view.revocation.revoked_at[:10]} {escape(view.revocation.reason)}")
-    out.print(f"QR: {view.qr}")
+        out.print(f"撤销：{shown(view.revocation.revoked_at[:10])} {shown(view.revocation.reason)}")
+    out.print(f"QR: {shown(view.qr)}")
     if show_qr:
         out.print(qr_terminal(view.qr), highlight=False, markup=False)
 
@@ -166,7 +174,7 @@ def list_certificates(
     table = Table("证照标识", "证照", "持证主体", "颁发日期", "状态")
     for v in views:
         table.add_row(
-            v.identifier, escape(v.body.type_name), escape(v.body.holder_name),
+            shown(v.identifier), shown(v.body.type_name), shown(v.body.holder_name),
             v.body.issued_on.isoformat(), STATUS_ZH.get(v.status(day), v.status(day)),
         )  # fmt: skip
     out.print(table)
@@ -193,9 +201,11 @@ def print_form(
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(page, encoding="utf-8")
         except OSError as exc:
+            if storage_full(exc):
+                raise  # the runtime answers it with exit code 3
             fail(f"cannot write {out_file}: {exc.strerror or exc}", EXIT_USAGE)
         rt.certificates.printed(view.identifier, chosen, str(out_file))
-    out.print(f"saved {chosen.upper()} of {view.identifier} to {out_file}")
+    out.print(shown(f"saved {chosen.upper()} of {view.identifier} to {out_file}"))
 
 
 @app.command("handover")
@@ -222,9 +232,8 @@ def handover(
     assert view.handover is not None
     h = view.handover
     who = h.tracking_no or f"{h.collector_name} ({h.collector_id_masked})"
-    out.print(
-        f"{view.identifier}: handed over ({h.kind.value}) {escape(who)} on {h.handed_over_on.isoformat()}"
-    )
+    on = h.handed_over_on.isoformat()
+    out.print(f"{shown(view.identifier)}: handed over ({h.kind.value}) {shown(who)} on {on}")
 
 
 @app.command("revoke")
@@ -240,7 +249,7 @@ def revoke(
     with runtime() as rt:
         member = _verified_supervisor(rt, staff_no, password)
         view = rt.certificates.revoke(ref, reason, member)
-    out.print(f"{view.identifier}: revoked by {member.staff_no}")
+    out.print(shown(f"{view.identifier}: revoked by {member.staff_no}"))
 
 
 @app.command("counts")
@@ -290,7 +299,7 @@ def list_keys(json_output: JsonOption = False) -> None:
         return
     table = Table("key id", "station", "origin", "state", "created")
     for k in keys:
-        table.add_row(k.key_id, k.station, k.origin, k.state, k.created_at[:19])
+        table.add_row(*(shown(text) for text in (k.key_id, k.station, k.origin, k.state, k.created_at[:19])))
     out.print(table)
 
 
@@ -304,7 +313,7 @@ def rotate() -> None:
         member = _verified_supervisor(rt, staff_no, password)
         key = rt.certificates.rotate_key(member)
     out.print(
-        f"new signing key {key.key_id}, approved by {member.staff_no}; earlier keys retired"
+        f"new signing key {shown(key.key_id)}, approved by {member.staff_no}; earlier keys retired"
         " (they still verify old certificates)"
     )
 
@@ -352,8 +361,8 @@ def publish(
     if json_output:
         print_json({"keys": report.keys, "revocations": report.revocations, "refused": report.refused})
     else:
-        out.print(f"published {report.keys} key(s) and {report.revocations} revocation(s) to {url}")
+        out.print(f"published {report.keys} key(s) and {report.revocations} revocation(s) to {shown(url)}")
         for line in report.refused:
-            out.print(f"refused: {escape(line)}")
+            out.print(f"refused: {shown(line)}")
     if report.refused:
         raise typer.Exit(EXIT_FAILED)

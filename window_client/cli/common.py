@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,23 +17,45 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from models.problems import DomainError
+from models.text import printable
 from window_client.services.batch import BatchFileError
 from window_client.services.key_vault import SECRET_PROBLEMS
 from window_client.services.runtime import Runtime, UnknownStationError
 from window_client.services.settings import Settings, SettingsError
 from window_client.services.workdays import ArrangementError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# 3 extends DESIGN.md §6 (0/1/2): the disk holding the store or an output file is full. Each
+# step is one transaction, so the step in progress was rolled back and everything reported
+# before is kept; freeing space and running the same command again continues.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE_FULL = 0, 1, 2, 3
+STORAGE_FULL = (
+    "the disk is full: the step in progress was undone and nothing saved before it was lost;"
+    " free some space and run the same command again (a batch continues where it stopped)"
+)
 USAGE_PROBLEMS = frozenset({"case.unknown", "field.invalid", "cert.unknown", "cert.several"})
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
+def shown(value: object) -> str:
+    """``value`` as text safe to print with Rich markup: controls and direction marks become
+    visible escapes (:func:`models.text.printable`) and ``[...]`` is printed, not applied."""
+    return escape(printable(value))
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/] {escape(message)}")
+    err.print(f"[red]error:[/] {shown(message)}")
     raise typer.Exit(code)
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the driver error inside it) says the disk or the store is full."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, sqlite3.Error):
+        return getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def actor_name(default: str) -> str:
@@ -53,7 +77,13 @@ def runtime(actor: str = "cli") -> Iterator[Runtime]:
             fail(f"{exc.problem.en()}\n{exc.problem.zh()}", EXIT_USAGE)
         fail(exc.problem.en(), EXIT_USAGE if exc.problem.code in USAGE_PROBLEMS else EXIT_FAILED)
     except OperationalError as exc:
+        if storage_full(exc):
+            fail(STORAGE_FULL, EXIT_STORAGE_FULL)
         fail(f"the local store could not be used: {exc.orig}", EXIT_FAILED)
+    except OSError as exc:
+        if storage_full(exc):
+            fail(STORAGE_FULL, EXIT_STORAGE_FULL)
+        raise
     finally:
         if rt is not None:
             rt.close()

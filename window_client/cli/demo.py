@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from window_client.cli.batch_cmd import print_summary
-from window_client.cli.common import out, runtime
+from window_client.cli.common import out, runtime, shown
 from window_client.services.batch import BatchRunner
 
 
@@ -38,8 +38,8 @@ def run_sample_batch() -> None:
         target = Path(rt.settings.home) / "sample_batch.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source.read_bytes())
-        out.print(f"[bold]{rt.station.name}[/]：批量受理示例文件 {target}")
+        out.print(f"[bold]{shown(rt.station.name)}[/]：批量受理示例文件 {shown(target)}")
         summary = BatchRunner(rt.acceptance).run(target, dt.date.today(), report_path=None)
         print_summary(summary)
-        out.print(f"本地库：{rt.settings.db_path}（window-client cases list 查看办件）")
+        out.print(f"本地库：{shown(rt.settings.db_path)}（window-client cases list 查看办件）")
     raise typer.Exit(0)

@@ -15,10 +15,9 @@ from dataclasses import replace
 from typing import Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out, print_json, runtime, shown
 from window_client.hall_client import (
     AuthRequired,
     BadServerURL,
@@ -54,7 +53,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """``error: message`` on stderr, on one line however narrow the terminal (scripts grep it)."""
-    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -113,12 +112,13 @@ def sync(
             print_json(report.as_contract())
         else:
             out.print(
-                f"synced with {rt.settings.server}: pushed {report.pushed}, duplicates {report.duplicates},"
+                f"synced with {shown(rt.settings.server)}: pushed {report.pushed},"
+                f" duplicates {report.duplicates},"
                 f" refused {report.refused}, pulled {report.pulled}, pending {report.pending}"
             )
         if report.audit_alarm is not None:
             err.print(
-                f"[red]audit alarm:[/] {escape(report.audit_alarm.en())}"
+                f"[red]audit alarm:[/] {shown(report.audit_alarm.en())}"
                 " (see `window-client audit verify --against-hall`)",
                 soft_wrap=True,
             )
@@ -147,7 +147,7 @@ def _report_failure(report: SyncReport, error: HallError, json_output: bool, ser
         message = f"the hall server reported an error ({error.status} {error.code}): {error.message}"
     else:
         message = describe_error(error, retry).en()
-    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
 
 
 @app.command("status")
@@ -187,13 +187,13 @@ def status(
         print_json(data)
         return
     state = {True: "online", False: "unreachable", None: "not checked"}[online]
-    out.print(f"hall server: {escape(str(data['server']))} ({state})")
-    out.print(f"station:     {data['station']}")
+    out.print(f"hall server: {shown(str(data['server']))} ({state})")
+    out.print(f"station:     {shown(data['station'])}")
     out.print(f"pending:     {data['pending']} operation(s)")
     out.print(f"refused:     {data['refused']} operation(s) not yet reviewed")
-    out.print(f"last sync:   {data['last_sync_at'] or 'never'}")
+    out.print(f"last sync:   {shown(data['last_sync_at'] or 'never')}")
     if stale is not None:
-        out.print(f"[red]new cases refused:[/] {escape(stale.en())}")
+        out.print(f"[red]new cases refused:[/] {shown(stale.en())}")
 
 
 @app.command("refused")
@@ -216,13 +216,13 @@ def refused(
     table = Table("op", "case", "event", "code", "reason", "what to do", "reviewed")
     for r in rows:
         table.add_row(
-            r.op_id[:12],
-            r.case_no or "",
-            r.event or r.kind,
-            r.code,
-            escape(r.reason),
-            escape(r.action_en),
-            f"{r.reviewed_by} {r.reviewed_at}" if r.reviewed_by else "",
+            shown(r.op_id[:12]),
+            shown(r.case_no or ""),
+            shown(r.event or r.kind),
+            shown(r.code),
+            shown(r.reason),
+            shown(r.action_en),
+            shown(f"{r.reviewed_by} {r.reviewed_at}") if r.reviewed_by else "",
         )
     out.print(table)
 
@@ -242,4 +242,4 @@ def acknowledge(
         if len(matches) > 1:
             _fail(f"{op_id!r} matches {len(matches)} refused operations: give more of the id")
         row = rt.sync.acknowledge(matches[0].op_id, by)
-    out.print(f"{row.op_id}: reviewed by {row.reviewed_by} at {row.reviewed_at}")
+    out.print(shown(f"{row.op_id}: reviewed by {row.reviewed_by} at {row.reviewed_at}"))

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH
-from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, out, print_json, runtime
+from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, out, print_json, runtime, shown
 from window_client.services.runtime import parse_day
 
 MAX_INPUT_BYTES = 4 * 1024 * 1024
@@ -69,13 +68,15 @@ def verify(
     else:
         data = result.to_dict()
         status = f"{result.status.value} ({VERIFY_STATUS_ZH[result.status]})"
-        out.print(f"[bold]{status}[/]: {escape(result.problem.en())}")
+        out.print(f"[bold]{status}[/]: {shown(result.problem.en())}")
         if result.payload is not None and result.status.value in ("valid", "revoked", "expired"):
             p = result.payload
-            out.print(f"identifier:  {p.identifier}")
-            out.print(f"type:        {escape(str(data.get('type_name', data.get('type_code', ''))))}")
-            out.print(f"holder:      {escape(p.holder_name)} ({p.holder_id_type.zh} {p.holder_id_masked})")
+            out.print(f"identifier:  {shown(p.identifier)}")
+            out.print(f"type:        {shown(str(data.get('type_name', data.get('type_code', ''))))}")
+            out.print(
+                f"holder:      {shown(p.holder_name)} ({p.holder_id_type.zh} {shown(p.holder_id_masked)})"
+            )
             until = p.valid_until.isoformat() if p.valid_until else "long-term"
             out.print(f"valid:       {p.issued_on.isoformat()} .. {until}")
-            out.print(f"sealed by:   {p.key_id} (station {data.get('station', '')})")
+            out.print(f"sealed by:   {shown(p.key_id)} (station {shown(data.get('station', ''))})")
     raise typer.Exit(EXIT_OK if result.valid else EXIT_FAILED)

@@ -9,12 +9,10 @@ file's SHA-256 and the row number (the same file re-run accepts nothing twice).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import hashlib
 import json
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,30 +30,34 @@ from window_client.services.acceptance import (
     Decision,
     Outcome,
 )
+from window_client.services.batch_files import (
+    ALL_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    BatchFileError,
+    RawRow,
+    neutralise,
+    read_rows,
+    unquote,
+)
 from window_client.services.tolerance import ApplicantStanding
 
-REQUIRED_COLUMNS = (
-    "item_code", "applicant_type", "applicant_id", "applicant_name", "phone", "materials",
-    "commitment",
-)  # fmt: skip
-OPTIONAL_COLUMNS = ("external_ref",)
-ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+__all__ = [  # the reading side lives in batch_files; these names are imported from here too
+    "ALL_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "BatchFileError",
+    "BatchRunner",
+    "BatchSummary",
+    "RawRow",
+    "RowResult",
+    "parse_row",
+    "read_rows",
+    "rejects_path_for",
+]
+
 REJECTED = frozenset({Outcome.INVALID, Outcome.NEEDS_APPROVAL, Outcome.NOT_ACCEPTED})
 CHUNK = 1000
-csv.field_size_limit(64 * 1024 * 1024)  # oversized fields are refused per row, not by the reader
-
-
-class BatchFileError(Exception):
-    """The file as a whole cannot be used (exit code 2)."""
-
-
-@dataclass
-class RawRow:
-    """One data row as read: its 1-based number and either values or a read error."""
-
-    number: int
-    values: dict[str, str]
-    error: str | None = None
 
 
 @dataclass
@@ -101,9 +103,6 @@ class BatchSummary:
         return sum(self.counts[s.value] for s in REJECTED)
 
 
-# ------------------------------------------------------------------ reading
-
-
 def _fingerprint(path: Path) -> tuple[str, int]:
     """SHA-256 of the file and its number of line breaks (for the progress total)."""
     digest = hashlib.sha256()
@@ -113,170 +112,6 @@ def _fingerprint(path: Path) -> tuple[str, int]:
             digest.update(block)
             lines += block.count(b"\n")
     return digest.hexdigest(), lines
-
-
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 with BOM, UTF-8, or GBK (read as GB 18030, its superset) — checked over the whole
-    file, strictly, so a GBK file is never taken for UTF-8 because its first lines are ASCII."""
-    with path.open("rb") as fh:
-        head = fh.read(3)
-    if head == codecs.BOM_UTF8:
-        return "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)("strict")
-        try:
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise BatchFileError("the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again")
-
-
-def _check_header(header: Sequence[str]) -> list[str]:
-    columns = [h.strip() for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    unknown = [c for c in columns if c not in ALL_COLUMNS]
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    problems = []
-    if missing:
-        problems.append("missing column(s): " + ", ".join(missing))
-    if unknown:
-        shown = ", ".join(repr(c[:40]) for c in unknown[:10])
-        problems.append(f"unknown column(s): {shown} (expected: {', '.join(ALL_COLUMNS)})")
-    if duplicated:
-        problems.append("duplicated column(s): " + ", ".join(duplicated))
-    if problems:
-        raise BatchFileError("; ".join(problems))
-    return columns
-
-
-def _read_csv(path: Path) -> Iterator[RawRow]:
-    encoding = _detect_encoding(path)
-    with path.open("r", encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise BatchFileError("the file is empty: it needs a header row") from None
-        except csv.Error as exc:
-            raise BatchFileError(f"the header row cannot be read: {exc}") from None
-        columns = _check_header(header)
-        number = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                number += 1
-                yield RawRow(number, {}, f"malformed CSV: {exc}")
-                continue
-            if not any(c.strip() for c in cells):
-                continue  # blank lines are not rows
-            number += 1
-            if len(cells) != len(columns):
-                yield RawRow(number, {}, f"expected {len(columns)} fields, found {len(cells)}")
-                continue
-            yield RawRow(number, dict(zip(columns, cells, strict=True)))
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(path: Path) -> Iterator[RawRow]:
-    from openpyxl import load_workbook  # imported here: only XLSX files pay its start-up cost
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise BatchFileError(f"not a readable XLSX workbook (truncated or corrupt?): {exc}") from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        try:
-            header = next(rows)
-        except StopIteration:
-            raise BatchFileError("the first sheet is empty: it needs a header row") from None
-        columns = _check_header([_cell_text(h) for h in header if h is not None])
-        number = 0
-        for cells in rows:
-            texts = [_cell_text(c) for c in cells]
-            if not any(t.strip() for t in texts):
-                continue
-            number += 1
-            extra = [t for t in texts[len(columns) :] if t.strip()]
-            if extra:
-                yield RawRow(number, {}, f"values beyond the {len(columns)} named columns")
-                continue
-            texts += [""] * (len(columns) - len(texts))
-            yield RawRow(number, dict(zip(columns, texts[: len(columns)], strict=True)))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise BatchFileError(f"the XLSX workbook is damaged: {exc}") from None
-    finally:
-        workbook.close()
-
-
-def _read_jsonl(path: Path) -> Iterator[RawRow]:
-    encoding = _detect_encoding(path)
-    checked = False
-    number = 0
-    with path.open("r", encoding=encoding) as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            number += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawRow(number, {}, f"not valid JSON: {exc.msg}")
-                continue
-            if not isinstance(obj, dict):
-                yield RawRow(number, {}, "each line must be a JSON object")
-                continue
-            if not checked:
-                _check_header(
-                    list(obj.keys()) + [c for c in REQUIRED_COLUMNS if c not in obj and c == "phone"]
-                )
-                checked = True
-            unknown = [k for k in obj if k not in ALL_COLUMNS]
-            if unknown:
-                yield RawRow(number, {}, "unknown key(s): " + ", ".join(repr(k[:40]) for k in unknown))
-                continue
-            values = {}
-            for key, value in obj.items():
-                if key == "materials" and isinstance(value, list):
-                    value = ";".join(str(v) for v in value)
-                elif key == "commitment" and isinstance(value, bool):
-                    value = "yes" if value else "no"
-                values[key] = _cell_text(value)
-            yield RawRow(number, values)
-    if number == 0:
-        raise BatchFileError("the file has no JSON lines")
-
-
-def read_rows(path: Path) -> Iterator[RawRow]:
-    """Rows of a batch file, whatever its format; :class:`BatchFileError` for the file."""
-    if not path.is_file():
-        raise BatchFileError(f"no such file: {path}")
-    with path.open("rb") as fh:
-        head = fh.read(64)
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
-    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
-    if suffix in (".jsonl", ".ndjson", ".json") or stripped.startswith(b"{"):
-        return _read_jsonl(path)
-    return _read_csv(path)
 
 
 # ------------------------------------------------------------------ parsing rows
@@ -289,7 +124,7 @@ def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, 
     """Turn the text of a row into a request; field-level problems are collected, not raised."""
     if raw.error:
         return None, [Problem("row.unreadable", {"detail": raw.error})]
-    v = {k: (raw.values.get(k) or "") for k in ALL_COLUMNS}
+    v = {k: unquote(raw.values.get(k) or "") for k in ALL_COLUMNS}
     problems: list[Problem] = []
     for name in ("item_code", "applicant_type", "applicant_id", "applicant_name"):
         if not v[name].strip():
@@ -385,8 +220,11 @@ class _RejectsWriter:
         self.writer.writerow(["row", "status", *ALL_COLUMNS, "errors"])
 
     def add(self, raw: RawRow, result: RowResult) -> None:
+        # Every cell is neutralised: a rejected value (or a reason quoting one) that starts like
+        # a formula must not run when the clerk opens the file in a spreadsheet.
         values = [_printable(raw.values.get(c, "")) for c in ALL_COLUMNS]
-        self.writer.writerow([raw.number, result.status.value, *values, " | ".join(result.errors)])
+        cells = [*values, " | ".join(result.errors)]
+        self.writer.writerow([raw.number, result.status.value, *(neutralise(c) for c in cells)])
 
     def close(self) -> None:
         self.fh.close()

@@ -718,6 +718,11 @@ REFUSED_ACTIONS: dict[str, tuple[str, str]] = {
         "大厅认为该操作内容不完整或无效；请联系系统管理员核查",
         "the hall found the operation incomplete or invalid: ask the system administrator",
     ),
+    "op.unsafe_text": (
+        "操作中含有控制字符或文字方向控制符，大厅未保存；请核对办件信息中的异常字符后重新办理",
+        "the operation holds a control or text-direction character and was not kept: correct the"
+        " case's text and redo it",
+    ),
     "request.invalid": (
         "大厅无法识别该操作（格式无效）；请联系系统管理员",
         "the hall could not read this operation (invalid format): ask the system administrator",
