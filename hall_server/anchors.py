@@ -38,7 +38,7 @@ ACCEPTED, REJECTED, RESET = "accepted", "rejected", "reset"
 
 
 class AuditAnchorRow(HallModel, table=True):
-    """One audit head a station sent (or a back-office reset of its baseline); schema v8."""
+    """One audit head a station sent (or a back-office reset of its baseline); schema v7."""
 
     __tablename__ = "audit_anchors"
 
@@ -59,7 +59,7 @@ class AuditAnchorRow(HallModel, table=True):
 
 
 ANCHORS: Table = AuditAnchorRow.__table__  # type: ignore[attr-defined]
-TABLES_V8 = [ANCHORS]
+TABLES_V7 = [ANCHORS]
 # The registered station keys (hall_server.certificates), named here without importing it.
 _KEYS = table("certificate_keys", column("key_id"), column("station"), column("revoked_at"))
 

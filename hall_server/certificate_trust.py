@@ -7,7 +7,7 @@ The hall trusts no claim it can check:
   back office), or by a supervisor's signed :class:`~models.approval.Approval` of exactly that
   act on exactly that subject at that station (made offline at a counter and pushed later by
   anyone's sync), checked by :func:`hall_server.auth.approver_of`. The proof is kept
-  (``certificate_proofs``, schema version 7) so anyone can check it again later.
+  (``certificate_proofs``, schema version 6) so anyone can check it again later.
 - **What a station may seal** comes from the catalogue in force (:class:`StationRights`): its
   issuing authority code and the certificate types of the items it may accept
   (:func:`models.seal.issuing_stations`), the same rule every station applies offline.
@@ -49,7 +49,7 @@ class CertificateProofRow(HallModel, table=True):
 
 
 PROOFS: Table = CertificateProofRow.__table__  # type: ignore[attr-defined]
-TABLES_V7 = [PROOFS]
+TABLES_V6 = [PROOFS]
 
 
 @dataclass(frozen=True, slots=True)

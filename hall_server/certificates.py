@@ -99,7 +99,7 @@ class VerificationLogRow(HallModel, table=True):
     certificate, key and the text's SHA-256; any other text (made up by the sender, in any
     number) is only counted per day and outcome (``identifier``/``key_id`` empty, ``qr_sha256``
     ``""``). ``at`` is the first verification of the row, ``last_at`` the latest, ``times`` how
-    many. (Rows written before version 10 are one verification each.)
+    many. (Rows written before version 9 are one verification each.)
     """
 
     __tablename__ = "certificate_verifications"

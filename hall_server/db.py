@@ -137,25 +137,25 @@ def _v5_operation_approvals(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V5)
 
 
-def _v7_certificate_proofs(conn: Connection) -> None:
-    from hall_server.certificate_trust import TABLES_V7
+def _v6_certificate_proofs(conn: Connection) -> None:
+    from hall_server.certificate_trust import TABLES_V6
+
+    METADATA.create_all(conn, tables=TABLES_V6)
+
+
+def _v7_audit_anchors(conn: Connection) -> None:
+    from hall_server.anchors import TABLES_V7  # imported here: that module needs this one's package
 
     METADATA.create_all(conn, tables=TABLES_V7)
 
 
-def _v9_sign_in_throttle(conn: Connection) -> None:
-    from hall_server.throttle import TABLES_V9
-
-    METADATA.create_all(conn, tables=TABLES_V9)
-
-
-def _v8_audit_anchors(conn: Connection) -> None:
-    from hall_server.anchors import TABLES_V8  # imported here: that module needs this one's package
+def _v8_sign_in_throttle(conn: Connection) -> None:
+    from hall_server.throttle import TABLES_V8
 
     METADATA.create_all(conn, tables=TABLES_V8)
 
 
-def _v10_robustness(conn: Connection) -> None:
+def _v9_robustness(conn: Connection) -> None:
     from hall_server.certificates import count_verifications
 
     # The protocol allows any 64-bit outbox sequence number (models.sync.MAX_SEQ); PostgreSQL's
@@ -172,10 +172,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "verification_log", _v3_verification_log),
     Migration(4, "approval_keys", _v4_approval_keys),
     Migration(5, "operation_approvals", _v5_operation_approvals),
-    Migration(7, "certificate_proofs", _v7_certificate_proofs),
-    Migration(8, "audit_anchors", _v8_audit_anchors),
-    Migration(9, "sign_in_throttle", _v9_sign_in_throttle),
-    Migration(10, "wide_client_seq_and_verification_counts", _v10_robustness),
+    Migration(6, "certificate_proofs", _v6_certificate_proofs),
+    Migration(7, "audit_anchors", _v7_audit_anchors),
+    Migration(8, "sign_in_throttle", _v8_sign_in_throttle),
+    Migration(9, "wide_client_seq_and_verification_counts", _v9_robustness),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

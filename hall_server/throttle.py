@@ -47,7 +47,7 @@ class SignInThrottleRow(HallModel, table=True):
     locked_until: str | None = None
 
 
-TABLES_V9 = [METADATA.tables["sign_in_throttle"]]
+TABLES_V8 = [METADATA.tables["sign_in_throttle"]]
 _TABLE = METADATA.tables["sign_in_throttle"]
 
 
