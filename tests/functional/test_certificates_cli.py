@@ -229,7 +229,8 @@ def test_handover_by_holder_agent_and_mail_with_id_checks(rt: Runtime) -> None:
 
     not_holder = run("cert", "handover", own, "--collector-id", stranger, "--collector-name", "李四")
     assert not_holder.exit_code == 1 and "use --agent" in not_holder.output
-    bad_id = run("cert", "handover", own, "--collector-id", pid[:-1] + "0", "--collector-name", "王小明")
+    wrong = pid[:-1] + ("0" if pid[-1] != "0" else "1")  # the check character changed
+    bad_id = run("cert", "handover", own, "--collector-id", wrong, "--collector-name", "王小明")
     assert bad_id.exit_code == 1 and "check character" in bad_id.output
     neither = run("cert", "handover", own)
     assert neither.exit_code == 1 and "--mail" in neither.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_app
+from models.approval import ApprovalAct
 from models.enums import Tolerance
 from tests.conftest import TODAY
 from tests.functional.test_acceptance_flow import request, tolerable_item
@@ -33,7 +34,11 @@ def test_a_tolerance_beyond_policy_reaches_the_hall_only_with_a_signed_approval(
     pid = person_id(random.Random(11))
     first = rt.acceptance.accept(request(item, (missing.code,), pid=pid), TODAY)
     assert first.outcome is Outcome.ACCEPTED_TOLERATED and first.case_no
-    rt.cases.terminate(first.case_no, TODAY, "supplement.late")  # a broken promise
+    seed_demo_staff(rt.staff, "GXZX")  # the accounts a station caches (S001: demo-5678)
+    supervisor = rt.staff.verify_supervisor("S001", "demo-5678")  # as the SupervisorDialog does
+    # A broken promise, terminated with the supervisor's signed approval.
+    approval = supervisor.approve(ApprovalAct.TERMINATE, first.case_no)
+    rt.cases.terminate(first.case_no, TODAY, "申请人未补正", approved_by="S001", approval=approval)
     online(rt)
     assert rt.sync_once().refused == 0
 
@@ -42,8 +47,6 @@ def test_a_tolerance_beyond_policy_reaches_the_hall_only_with_a_signed_approval(
         rt.acceptance.decide(again, TODAY, rt.acceptance.standing_of(pid)).outcome is Outcome.NEEDS_APPROVAL
     )
     named = rt.acceptance.accept(again, TODAY, approved_by="S001")  # a name typed, nobody signed
-    seed_demo_staff(rt.staff, "GXZX")  # the accounts a station caches (S001: demo-5678)
-    supervisor = rt.staff.verify_supervisor("S001", "demo-5678")  # as the SupervisorDialog does
     signed = rt.acceptance.accept(again, TODAY, approver=supervisor)
     assert named.case_no and signed.case_no
     assert {named.outcome, signed.outcome} == {Outcome.ACCEPTED_TOLERATED}
