@@ -28,7 +28,8 @@ from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 
-from models.seal import _CURVE, _N, KeyPair, PublicKey, _crypt, sm3_hex
+from models.seal import KeyPair, PublicKey, sm3_hex
+from models.sm2 import N, public_key_hex
 
 APPROVAL_PREFIX = "ZZAPPR1"
 # The same work as the password hashes (argon2-cffi's PasswordHasher defaults, RFC 9106 low-memory).
@@ -60,9 +61,9 @@ def derive_approval_key(staff_no: str, password: str) -> KeyPair:
         hash_len=48,  # 384 bits reduced mod n: the bias is below 2**-128
         type=Type.ID,
     )
-    d = int.from_bytes(seed, "big") % (_N - 2) + 1
+    d = int.from_bytes(seed, "big") % (N - 2) + 1
     private_hex = f"{d:064x}"
-    public_hex = str(_crypt(private_hex, "")._kg(d, _CURVE["g"]))
+    public_hex = public_key_hex(d)
     return KeyPair(approval_key_id(staff_no, public_hex), staff_no, private_hex, public_hex)
 
 

@@ -1,9 +1,9 @@
 """The electronic seal: SM2 signatures over SM3 (国密, as GB/T 38540 seals use), and verification.
 
-All curve arithmetic is gmssl's (``gmssl.sm2.CryptSM2``); this module only chooses the
-randomness, names keys, frames signatures and turns every failure into a precise status.
-Both the client and the hall server verify with :func:`verify_qr` / :func:`verify_record`, so
-the two can never disagree on what "valid" means.
+The curve arithmetic is :mod:`models.sm2`'s (OpenSSL 3 in C, gmssl as the fallback); this module
+names keys, frames signatures and turns every failure into a precise status. Both the client and
+the hall server verify with :func:`verify_qr` / :func:`verify_record`, so the two can never
+disagree on what "valid" means.
 
 A good seal is not enough: a station's key may only seal identifiers that station may issue
 (:func:`binding_problem`). The serial must start with the key's station, the issuer code must be
@@ -11,12 +11,8 @@ that station's issuing authority, and the type must be one of the certificate ty
 the station may accept — all from the catalogue (:func:`issuing_stations`). Otherwise any station
 could seal a certificate carrying another station's identifier with its own, genuine key.
 
-Two gmssl habits are worked around here, each where it matters:
-
-- ``func.random_hex`` draws from :mod:`random`, not a CSPRNG; an SM2 nonce that can be
-  predicted gives the private key away, so nonces and private keys come from :mod:`secrets`.
-- ``CryptSM2.__init__`` drops a leading ``04`` with ``str.lstrip("04")``, which also eats any
-  further ``0``/``4`` digits of the key; keys are therefore set on the object directly.
+Private keys are drawn from :mod:`secrets`; signing nonces from OpenSSL's CSPRNG (or
+:mod:`secrets` with gmssl): a predictable SM2 nonce gives the private key away.
 """
 
 from __future__ import annotations
@@ -28,8 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gmssl import func, sm2, sm3
-
+from models import sm2
 from models.catalog import Catalog, Package
 from models.certificates import (
     SIGNATURE_BYTES,
@@ -44,27 +39,18 @@ from models.certificates import (
 )
 from models.problems import Problem
 
-_CURVE = sm2.default_ecc_table
-_N = int(_CURVE["n"], 16)
+_N = sm2.N
 _PUBLIC_HEX = re.compile(r"^[0-9a-f]{128}$")
 _PRIVATE_HEX = re.compile(r"^[0-9a-f]{64}$")
 KEY_PROOF_PREFIX = "ZZKEY1"
 
 
-def sm3_hex(data: bytes) -> str:
-    """SM3 digest of ``data`` as 64 lower-case hex digits (gmssl)."""
-    return str(sm3.sm3_hash(func.bytes_to_list(data)))
+sm3_hex = sm2.sm3_hex
 
 
 def _scalar() -> int:
-    """A uniformly random scalar in [1, n-2] (valid both as an SM2 private key and a nonce)."""
+    """A uniformly random scalar in [1, n-2] (an SM2 private key)."""
     return secrets.randbelow(_N - 2) + 1
-
-
-def _crypt(private_hex: str | None, public_hex: str) -> sm2.CryptSM2:
-    obj = sm2.CryptSM2(private_key=private_hex, public_key="")
-    obj.public_key = public_hex  # see the module docstring: the constructor mangles some keys
-    return obj
 
 
 def key_id_for(station: str, public_hex: str) -> str:
@@ -89,20 +75,20 @@ class KeyPair:
     station: str
     private_hex: str
     public_hex: str
-    _signer: sm2.CryptSM2 = field(init=False, repr=False, compare=False)
+    _signer: sm2.Signer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (_PRIVATE_HEX.match(self.private_hex) and _PUBLIC_HEX.match(self.public_hex)):
             raise ValueError("an SM2 key pair is 64 + 128 lower-case hex digits")
-        object.__setattr__(self, "_signer", _crypt(self.private_hex, self.public_hex))
+        d = int(self.private_hex, 16)
+        if not 0 < d < _N - 1:
+            raise ValueError("an SM2 private key is a scalar in [1, n-2]")
+        signer = sm2.backend().signer(d, bytes.fromhex(self.public_hex))
+        object.__setattr__(self, "_signer", signer)
 
     def sign(self, data: bytes) -> bytes:
         """SM2 signature (r||s, 64 bytes) of SM3(Z_A || data), with a CSPRNG nonce."""
-        for _ in range(8):
-            signature = self._signer.sign_with_sm3(data, f"{_scalar():064x}")
-            if signature:  # gmssl returns None for the rare nonces that give r = 0 or s = 0
-                return bytes.fromhex(signature)
-        raise RuntimeError("SM2 signing failed eight times in a row")  # never in practice
+        return self._signer(data)
 
     def proof(self) -> str:
         """The proof of possession published with the public key (hex)."""
@@ -114,41 +100,33 @@ class KeyPair:
 
 
 def generate_key_pair(station: str) -> KeyPair:
-    """A new SM2 key pair for ``station`` (public key = d·G, computed by gmssl)."""
+    """A new SM2 key pair for ``station`` (public key = d·G)."""
     d = _scalar()
     private_hex = f"{d:064x}"
-    public_hex = str(_crypt(private_hex, "")._kg(d, _CURVE["g"]))
+    public_hex = sm2.public_key_hex(d)
     return KeyPair(key_id_for(station, public_hex), station, private_hex, public_hex)
 
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A published verification key, with its gmssl object built once (verification is hot)."""
+    """A published verification key, with its verifier built once (verification is hot)."""
 
     key_id: str
     station: str
     public_hex: str
     revoked_at: str | None = None
     revoked_reason: str | None = None
-    _verifier: sm2.CryptSM2 = field(init=False, repr=False, compare=False)
+    _verifier: sm2.Verifier = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not _PUBLIC_HEX.match(self.public_hex):
             raise ValueError("an SM2 public key is 128 lower-case hex digits (x || y)")
-        object.__setattr__(self, "_verifier", _crypt(None, self.public_hex))
+        # A point off the curve gets a verifier that accepts nothing.
+        object.__setattr__(self, "_verifier", sm2.backend().verifier(bytes.fromhex(self.public_hex)))
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        """Whether ``signature`` (r||s) signs ``data``; never raises."""
-        if len(signature) != SIGNATURE_BYTES:
-            return False
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:], "big")
-        if not (0 < r < _N and 0 < s < _N):  # gmssl does not check the ranges itself
-            return False
-        try:
-            return bool(self._verifier.verify_with_sm3(signature.hex(), data))
-        except (ValueError, TypeError, IndexError, ZeroDivisionError):
-            return False  # a point that is not on the curve ends in gmssl's arithmetic
+        """Whether ``signature`` (r||s, 64 bytes, r and s in [1, n-1]) signs ``data``; never raises."""
+        return len(signature) == SIGNATURE_BYTES and self._verifier(signature, data)
 
 
 def check_published_key(key_id: str, station: str, public_hex: str, proof_hex: str) -> PublicKey | None:
@@ -220,11 +198,15 @@ def binding_problem(identifier_text: str, key: PublicKey, trust: TrustStore) -> 
     The serial's station part must be the key's station, the issuer code that station's issuing
     authority, and the type one the station may issue.
     """
+    return _binding_problem(Identifier.parse(identifier_text), key, trust)
+
+
+def _binding_problem(identifier: Identifier | None, key: PublicKey, trust: TrustStore) -> Problem | None:
+    """:func:`binding_problem` of an identifier already parsed (verification parses it once)."""
     station = key.station
     rights = trust.stations.get(station)
     if rights is None:
         return Problem("cert.verify.station_unknown", {"station": station})
-    identifier = Identifier.parse(identifier_text)
     if identifier is None:
         return Problem("cert.verify.content")
     own = identifier.station_sequence
@@ -238,9 +220,11 @@ def binding_problem(identifier_text: str, key: PublicKey, trust: TrustStore) -> 
     return None
 
 
-def _judge(payload: QrPayload, key: PublicKey, trust: TrustStore, today: dt.date) -> Verification:
-    """The status of an authentic payload: revoked, expired or valid."""
-    identifier = Identifier.parse(payload.identifier)
+def _judge(
+    payload: QrPayload, identifier: Identifier | None, key: PublicKey, trust: TrustStore, today: dt.date
+) -> Verification:
+    """The status of an authentic payload (``identifier``: its identifier, parsed): revoked,
+    expired or valid."""
     details: dict[str, Any] = {"station": key.station}
     if identifier is not None:
         details["type_code"] = identifier.type_code
@@ -284,17 +268,17 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
         )
     if not key.verify(signature, content):
         return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
-    unbound = binding_problem(payload.identifier, key, trust)
+    identifier = Identifier.parse(payload.identifier)
+    unbound = _binding_problem(identifier, key, trust)
     if unbound is not None:
         return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
-    return _judge(payload, key, trust, today)
+    return _judge(payload, identifier, key, trust, today)
 
 
-def _record_problem(body: CertificateBody, key: PublicKey) -> Problem | None:
+def _record_problem(body: CertificateBody, identifier: Identifier | None, key: PublicKey) -> Problem | None:
     """A sealed record must also name the key's station and the identifier's issuer."""
     if body.station != key.station:
         return Problem("cert.verify.record_station", {"claimed": body.station, "station": key.station})
-    identifier = Identifier.parse(body.identifier)
     if identifier is None or body.issuer_code != identifier.issuer_code:
         return Problem("cert.verify.content")
     return None
@@ -317,10 +301,11 @@ def verify_record(record: Any, trust: TrustStore, today: dt.date) -> Verificatio
         return Verification(VerifyStatus.UNKNOWN_KEY, problem, payload)
     if not key.verify(seal, body.canonical_bytes()):
         return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), payload)
-    unbound = binding_problem(body.identifier, key, trust) or _record_problem(body, key)
+    identifier = Identifier.parse(body.identifier)
+    unbound = _binding_problem(identifier, key, trust) or _record_problem(body, identifier, key)
     if unbound is not None:
         return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
-    return _judge(payload, key, trust, today)
+    return _judge(payload, identifier, key, trust, today)
 
 
 def seal_certificate(key: KeyPair, body: CertificateBody) -> tuple[str, str]:
