@@ -95,8 +95,11 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         n = f"{verify['certificates']:,}"
         rows += [
             ("verify", f"ours, {n} certificates", f"{verify['ours_per_s']:.1f} certificates/s"),
-            ("verify", "gmssl bare verify", f"{verify['bare_per_s']:.1f} certificates/s"),
+            ("verify", "bare C verify (OpenSSL)", f"{verify['bare_per_s']:.1f} certificates/s"),
             ("verify", "ratio bare/ours", f"{verify['ratio']:.3f}  (target >= {verify['target_ratio']})"),
+            ("verify", "gmssl verify (reference)", f"{verify['gmssl_verify_per_s']:.1f} certificates/s"),
+            ("verify", "sign, ours", f"{verify['sign_per_s']:.1f} signatures/s"),
+            ("verify", "sign, gmssl (reference)", f"{verify['gmssl_sign_per_s']:.1f} signatures/s"),
         ]
         if verify.get("problems"):
             rows.append(("verify", "SANITY PROBLEMS", "; ".join(verify["problems"])))
