@@ -97,7 +97,7 @@ class FindScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", TEXT["back"], id="find.back"),
-        Binding("down", "results", TEXT["results"], id="find.results", show=False, tooltip="从查询框进入结果"),
+        Binding("down", "results", TEXT["results"], id="find.results", show=False, tooltip="到结果"),
     ]
 
     def __init__(self) -> None:
