@@ -76,7 +76,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "field {field} has an invalid value: {value}",
     ),
     "field.required": ("缺少必填字段：{field}", "required field {field} is empty"),
-    "row.unreadable": ("该行无法读取：{detail}", "the row cannot be read: {detail}"),
     # Batch files (window_client.services.batch_files): the file as a whole, then one row.
     "file.missing": ("找不到文件：{path}", "no such file: {path}"),
     "file.empty": ("文件是空的：第一行须为表头", "the file is empty: it needs a header row"),

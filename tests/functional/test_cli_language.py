@@ -5,6 +5,9 @@ terminals without a cut case number or date. Driven through CliRunner on a real 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,18 @@ NO_LOCALE = {"WINDOW_CLIENT_LANG": None, "LC_ALL": None, "LC_MESSAGES": None, "L
 def invoke(*args: str, **env: str | None) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env={**NO_LOCALE, **env}, catch_exceptions=False)
     return result.exit_code, result.output
+
+
+def terminal(*args: str, columns: int) -> str:
+    """``window-client ARGS`` in its own process on a terminal ``columns`` wide (a console
+    reads COLUMNS once, when it is made: in-process runs would all share the first width)."""
+    env = {k: v for k, v in os.environ.items() if k not in NO_LOCALE} | {"COLUMNS": str(columns)}
+    done = subprocess.run(
+        [sys.executable, "-c", "from window_client.cli import main; main()", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @pytest.mark.parametrize(
@@ -97,8 +112,7 @@ def test_cases_list_never_cuts_a_case_number_or_a_date(home: Path, columns: int)
     code, listed = invoke("cases", "list", "--json")
     cases = json.loads(listed)["cases"]
     assert len(cases) > 20
-    code, table = invoke("cases", "list", COLUMNS=str(columns))
-    assert code == 0
+    table = terminal("cases", "list", columns=columns)
     lines = table.splitlines()
     assert max(cell_len(line) for line in lines) <= columns  # the table fits the terminal
     assert "…" not in table
@@ -108,5 +122,5 @@ def test_cases_list_never_cuts_a_case_number_or_a_date(home: Path, columns: int)
         assert due is None or due in line, (case["case_no"], due, line)
     [caption] = [line for line in lines if "未显示" in line]  # the columns left out are named
     assert "证件号码" in caption
-    code, english = invoke("--lang", "en", "cases", "list", COLUMNS=str(columns))
+    english = terminal("--lang", "en", "cases", "list", columns=columns)
     assert "narrow terminal, not shown:" in english

@@ -69,7 +69,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "the hall server at {server} refused the sign-in of {user}: check the password",
     ),
     "sync.unreachable": (
-        "{message}；{pending} 项操作仍在本地排队",
+        "无法连接大厅服务器（{message}）；{pending} 项操作仍在本地排队",
         "{message}; {pending} operation(s) stay queued locally",
     ),
     "sync.auth_required": (
@@ -86,8 +86,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "synced with {server}: pushed {pushed}, duplicates {duplicates}, refused {refused},"
         " pulled {pulled}, pending {pending}",
     ),
-    "sync.audit_alarm": (
-        "审计告警：{reason}（见 `window-client audit verify --against-hall`）",
+    "sync.audit_alarm": (  # the Chinese reason starts with 大厅审计告警 itself
+        "{reason}（见 `window-client audit verify --against-hall`）",
         "audit alarm: {reason} (see `window-client audit verify --against-hall`)",
     ),
     "sync.refused": (
