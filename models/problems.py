@@ -1,12 +1,13 @@
 """Problems found in input, with their texts in both languages kept in one reviewable table.
 
-The screen shows the Chinese text; the CLI and its JSON reports use the English one.
+The screen shows the Chinese text; the CLI and its reports show the one its ``--lang`` chose
+(Chinese unless told otherwise).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # code -> (Chinese, English). Placeholders use str.format names.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -75,7 +76,73 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "field {field} has an invalid value: {value}",
     ),
     "field.required": ("缺少必填字段：{field}", "required field {field} is empty"),
-    "row.unreadable": ("该行无法读取：{detail}", "the row cannot be read: {detail}"),
+    # Batch files (window_client.services.batch_files): the file as a whole, then one row.
+    "file.missing": ("找不到文件：{path}", "no such file: {path}"),
+    "file.empty": ("文件是空的：第一行须为表头", "the file is empty: it needs a header row"),
+    "file.sheet_empty": (
+        "第一张工作表是空的：第一行须为表头",
+        "the first sheet is empty: it needs a header row",
+    ),
+    "file.header_unreadable": ("表头无法读取：{detail}", "the header row cannot be read: {detail}"),
+    "file.columns_missing": ("缺少列：{columns}", "missing column(s): {columns}"),
+    "file.columns_unknown": (
+        "未知的列：{columns}（应为：{expected}）",
+        "unknown column(s): {columns} (expected: {expected})",
+    ),
+    "file.columns_duplicated": ("列重复：{columns}", "duplicated column(s): {columns}"),
+    "file.encoding_unknown": (
+        "文件既不是UTF-8也不是GBK编码：请另存为UTF-8 CSV后重试",
+        "the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again",
+    ),
+    "file.encoding_bom": (
+        "文件以UTF-8标记开头，但第{line}行不是UTF-8（GBK？）：请将整个文件另存为UTF-8后重试",
+        "the file starts with a UTF-8 byte order mark but line {line} is not UTF-8 (GBK?): save the"
+        " whole file as UTF-8 and try again",
+    ),
+    "file.encoding_mixed": (
+        "文件混用了编码：第{utf8_line}行是UTF-8，第{other_line}行不是（GBK？）：请将整个文件另存为"
+        "同一种编码（UTF-8）后重试",
+        "the file mixes encodings: line {utf8_line} is UTF-8 but line {other_line} is not (GBK?):"
+        " save the whole file in one encoding (UTF-8) and try again",
+    ),
+    "file.changed": (
+        "读取期间文件被改动（已不再是{encoding}编码）",
+        "the file changed while it was read (not {encoding} any more)",
+    ),
+    "file.xlsx_unreadable": (
+        "不是可读取的XLSX工作簿（文件不完整或已损坏？）：{detail}",
+        "not a readable XLSX workbook (truncated or corrupt?): {detail}",
+    ),
+    "file.xlsx_damaged": ("XLSX工作簿已损坏：{detail}", "the XLSX workbook is damaged: {detail}"),
+    "file.no_json_lines": ("文件中没有JSON行", "the file has no JSON lines"),
+    "row.csv_malformed": ("CSV格式错误：{detail}", "malformed CSV: {detail}"),
+    "row.field_count": ("应有{expected}个字段，实有{found}个", "expected {expected} fields, found {found}"),
+    "row.extra_values": (
+        "在{count}个命名列之外还有数据",
+        "values beyond the {count} named columns",
+    ),
+    "row.numeric_id_cell": (
+        "applicant_id是数字单元格：电子表格只保留数字的15位，18位证件号码可能已被改动；请将该列设为"
+        "文本格式后重新输入证件号码",
+        "applicant_id is a number cell: a spreadsheet keeps only 15 digits of a number, so an"
+        " 18-character ID may already have changed; format the column as text and type the ID again",
+    ),
+    "row.numeric_id_json": (
+        "applicant_id是JSON数字：请把证件号码写成文本（字符串）",
+        "applicant_id is a JSON number: write the ID as text (a string)",
+    ),
+    "row.json_invalid": ("不是有效的JSON：{detail}", "not valid JSON: {detail}"),
+    "row.json_too_deep": ("该JSON行嵌套过深", "the JSON line is nested too deeply"),
+    "row.json_not_object": ("每一行须为一个JSON对象", "each line must be a JSON object"),
+    "row.json_unknown_keys": ("未知的键：{keys}", "unknown key(s): {keys}"),
+    "row.json_materials": (
+        "materials须为材料编码（文本）的列表",
+        "materials must be a list of material codes (text)",
+    ),
+    "row.json_not_text": (
+        "{key}须为文本，不能是JSON{kind_zh}",
+        "{key} must be text, not a JSON {kind}",
+    ),
     "applicant_type.mismatch": (
         "申请人类型与证件号码不符",
         "the applicant type does not match the ID (person needs a resident ID, org a credit code)",
@@ -463,6 +530,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+Language = Literal["zh", "en"]  # which of a problem's texts a front end shows
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem with a stable code; render with :meth:`zh` or :meth:`en`."""
@@ -477,6 +547,10 @@ class Problem:
     def en(self) -> str:
         """English text for the CLI and JSON reports."""
         return MESSAGES[self.code][1].format(**self.params)
+
+    def text(self, language: Language) -> str:
+        """The text in ``language`` (the CLI's ``--lang``)."""
+        return self.zh() if language == "zh" else self.en()
 
 
 class DomainError(Exception):

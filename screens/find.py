@@ -39,7 +39,8 @@ TEXT: dict[str, Any] = {
     "columns": ("办件编号", "申请人", "证件号码", "事项", "状态"),
     "open": "查看",
     "back": "返回",
-    "found": "找到 {count} 件（回车查看）",
+    "found": "找到 {count} 件（↓ 或 Tab 进入结果，回车查看）",
+    "results": "结果",
     "reveal": "完整证件号",
     "documents": "文书",
     "detail": (
@@ -94,11 +95,20 @@ class FindScreen(Screen[None]):
     total = 0
     applicant_width = item_width = 0
 
-    BINDINGS = [Binding("escape", "back", TEXT["back"], id="find.back")]
+    BINDINGS = [
+        Binding("escape", "back", TEXT["back"], id="find.back"),
+        Binding("down", "results", TEXT["results"], id="find.results", show=False, tooltip="到结果"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.last_filter: CaseFilter | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """↓ moves from the query to the results only when there are results to move to."""
+        if action == "results":
+            return self.focused is self.query_one("#find-query", Input) and self.total > 0
+        return True
 
     @property
     def app_(self) -> WindowClientApp:
@@ -131,8 +141,10 @@ class FindScreen(Screen[None]):
         else:
             f = CaseFilter(text=query or None)
         self.last_filter = f
-        if self.show_results(f):
-            self.query_one(DataTable).focus()
+        # The cursor stays in the query: a clerk who types the next query straight away (or
+        # presses Enter again) searches again instead of opening whichever case is first.
+        # ↓ or Tab moves to the results.
+        self.show_results(f)
 
     def show_results(self, f: CaseFilter) -> int:
         """The newest page of cases matching ``f`` (more pages load as the cursor goes down);
@@ -172,6 +184,10 @@ class FindScreen(Screen[None]):
         """Item names get what a wider (or narrower) screen leaves them."""
         if self.is_mounted and self.last_filter is not None and event.size.width != self.fitted_width:
             self.show_results(self.last_filter)
+
+    def action_results(self) -> None:
+        """From the query to the results."""
+        self.query_one(DataTable).focus()
 
     @on(DataTable.RowSelected, "#find-table")
     def _open(self, event: DataTable.RowSelected) -> None:

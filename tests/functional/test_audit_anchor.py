@@ -45,7 +45,7 @@ def counter(tmp_path: Path, hall: HallProcess, monkeypatch: pytest.MonkeyPatch) 
 
 
 def cli(*args: str) -> tuple[int, Any, str]:
-    result = runner.invoke(cli_app, list(args))
+    result = runner.invoke(cli_app, ["--lang", "en", *args])  # the tests read the English messages
     data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else result.stdout
     return result.exit_code, data, result.stderr
 

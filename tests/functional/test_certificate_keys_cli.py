@@ -31,7 +31,8 @@ CLERK = {"WINDOW_CLIENT_USER": "C001", "WINDOW_CLIENT_PASSWORD": "demo-1234"}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    return runner.invoke(app, list(args), catch_exceptions=False, env=env)
+    # These tests read the English messages (the CLI speaks Chinese unless told otherwise).
+    return runner.invoke(app, ["--lang", "en", *args], catch_exceptions=False, env=env)
 
 
 def own_keys(rt: Runtime) -> list[tuple[str, str | None, str | None]]:

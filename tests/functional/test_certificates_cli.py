@@ -40,7 +40,8 @@ PULLED_INSERT = (
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    return runner.invoke(app, list(args), catch_exceptions=False, env=env)
+    # These tests read the English messages (the CLI speaks Chinese unless told otherwise).
+    return runner.invoke(app, ["--lang", "en", *args], catch_exceptions=False, env=env)
 
 
 def approved_case(

@@ -135,21 +135,22 @@ def test_batch_with_every_kind_of_bad_row_keeps_the_good_ones(
     data = report_of(report)
     statuses = [r["status"] for r in data["rows"]]
     assert statuses == ["accepted"] + ["invalid"] * 4 + ["accepted"] + ["invalid"] * 7 + ["accepted"]
+    codes = {r["row"]: r["codes"] for r in data["rows"]}
+    assert codes[2] == ["id.check"] and codes[3] == ["uscc.check"]
+    assert codes[4] == ["item.unknown"] and codes[5] == ["material.unknown"]
+    assert "name.empty" in codes[7] and codes[8] == ["name.control"]
+    assert codes[9] == codes[10] == ["name.chars"] and codes[11] == ["name.too_long"]
+    assert codes[12] == codes[13] == ["field.invalid"]
     errors = {r["row"]: " ".join(r["errors"]) for r in data["rows"]}
-    assert "check character" in errors[2]
-    assert "credit code" in errors[3]
-    assert "unknown item" in errors[4]
-    assert "NOT_A_MATERIAL" in errors[5]
-    assert "empty" in errors[7]
-    assert "control characters" in errors[8]
-    assert "not allowed in a name" in errors[9] and "not allowed in a name" in errors[10]
-    assert "too long" in errors[11]
+    # The reasons are Chinese by default (the counter's language), with the values they name.
+    assert "校验位" in errors[2] and "NOT_A_MATERIAL" in errors[5]
     assert "applicant_type" in errors[12] and "commitment" in errors[13]
     assert data["summary"]["accepted"] == 3 and data["summary"]["invalid"] == 11
-    rejects = list(csv.DictReader((tmp_path / "mixed.rejects.csv").open(encoding="utf-8-sig")))
+    rejects_path = tmp_path / "mixed.csv.rejects.csv"
+    rejects = list(csv.DictReader(rejects_path.open(encoding="utf-8-sig")))
     assert [int(r["row"]) for r in rejects] == list(range(2, 5 + 1)) + list(range(7, 13 + 1))
-    assert all(r["errors"] for r in rejects)
-    assert "\x1b" not in (tmp_path / "mixed.rejects.csv").read_text(encoding="utf-8-sig")
+    assert all(r["errors"] for r in rejects) and "校验位" in rejects[0]["errors"]
+    assert "\x1b" not in rejects_path.read_text(encoding="utf-8-sig")
     db = sqlite3.connect(home / "station.db")
     assert db.execute("SELECT COUNT(*) FROM cases").fetchone() == (3,)
     assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (3,)
@@ -201,7 +202,7 @@ def test_csv_encodings_are_detected(home: Path, tmp_path: Path, catalog: Catalog
 def test_file_in_no_known_encoding_is_refused_whole(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "utf16.csv"
     path.write_bytes(",".join(ALL_COLUMNS).encode("utf-16"))
-    result = runner.invoke(app, ["batch", "accept", str(path)])
+    result = runner.invoke(app, ["--lang", "en", "batch", "accept", str(path)])
     assert result.exit_code == 2
     assert "neither UTF-8 nor GBK" in result.output
 
@@ -220,7 +221,7 @@ def test_file_in_no_known_encoding_is_refused_whole(home: Path, tmp_path: Path) 
 def test_bad_header_rejects_the_file(home: Path, tmp_path: Path, header: str, message: str) -> None:
     path = tmp_path / "h.csv"
     path.write_text(header + ("\n" if header else ""), encoding="utf-8")
-    result = runner.invoke(app, ["batch", "accept", str(path)])
+    result = runner.invoke(app, ["--lang", "en", "batch", "accept", str(path)])
     assert result.exit_code == 2
     assert message in result.output
     assert not (home / "station.db").exists() or sqlite3.connect(home / "station.db").execute(
@@ -299,7 +300,9 @@ def test_tolerated_and_provisional_rows_in_the_report(home: Path, tmp_path: Path
 def test_unknown_case_is_exit_2(home: Path) -> None:
     result = runner.invoke(app, ["cases", "show", "NOPE-1", "--json"])
     assert result.exit_code == 2
-    assert "no such case" in result.output
+    assert "找不到办件：NOPE-1" in result.output  # Chinese by default
+    english = runner.invoke(app, ["--lang", "en", "cases", "show", "NOPE-1", "--json"])
+    assert english.exit_code == 2 and "no such case" in english.output
 
 
 def test_audit_verify_names_the_altered_event(home: Path, tmp_path: Path, catalog: Catalog) -> None:

@@ -68,7 +68,7 @@ def test_a_full_disk_is_exit_3_and_a_rerun_with_room_finishes_the_file(
 
     full = _cli("batch", "accept", str(batch), "--today", TODAY, home=home)
     assert full.returncode == 3, full.stdout + full.stderr
-    assert "disk is full" in " ".join(full.stderr.split()) and "Traceback" not in full.stderr
+    assert "磁盘已满" in full.stderr and "Traceback" not in full.stderr  # Chinese unless told otherwise
     kept = _query(db, "SELECT COUNT(*) FROM cases")[0][0]
     assert isinstance(kept, int) and 0 < kept < ROWS  # whole chunks, none half-written
     assert _query(db, "SELECT COUNT(*) FROM outbox")[0][0] == kept

@@ -488,7 +488,7 @@ def test_batch_refuses_a_stale_station_with_a_clear_message(home: Path, tmp_path
     )
     result = runner.invoke(cli_app, ["batch", "accept", str(path)])
     assert result.exit_code == 1
-    assert "never synced" in result.output and "window-client sync" in result.output
+    assert "从未与大厅同步" in result.output and "暂停受理新办件" in result.output  # Chinese by default
     status = runner.invoke(cli_app, ["sync", "status", "--json", "--offline"])
     assert status.exit_code == 0
     data = json.loads(status.output)
@@ -607,7 +607,7 @@ def test_sync_json_contract_and_exit_codes(
     rt.close()
     monkeypatch.setenv("WINDOW_CLIENT_USER", "C001")
     monkeypatch.setenv("WINDOW_CLIENT_PASSWORD", "not-the-password")
-    wrong = runner.invoke(cli_app, ["sync", "--server", hall.url, "--json"])
+    wrong = runner.invoke(cli_app, ["--lang", "en", "sync", "--server", hall.url, "--json"])
     assert wrong.exit_code == 2 and "refused the sign-in of C001" in wrong.stderr
     assert wrong.stdout == ""
     monkeypatch.setenv("WINDOW_CLIENT_PASSWORD", "demo-1234")
@@ -641,13 +641,20 @@ def test_sync_cli_refused_operations_exit_1_and_are_listed(
     result = runner.invoke(cli_app, ["sync", "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["refused"] == 1
-    assert "sync refused" in result.stderr
+    assert "大厅拒收了 1 项操作" in result.stderr and "sync refused" in result.stderr
     listed = json.loads(runner.invoke(cli_app, ["sync", "refused", "--json"]).stdout)["refused"]
     assert [r["case_no"] for r in listed] == [case_no]
     assert listed[0]["reason"] and listed[0]["action"] and listed[0]["action_zh"]
+    # The table speaks the clerk's language: what to do in Chinese, or in English on request.
+    table = runner.invoke(cli_app, ["sync", "refused"])
+    assert "原因" in table.stdout and listed[0]["action_zh"][:3] in table.stdout
+    english = runner.invoke(cli_app, ["--lang", "en", "sync", "refused"])
+    assert "reason" in english.stdout and listed[0]["action"][:5] in english.stdout
     unknown = runner.invoke(cli_app, ["sync", "acknowledge", "ffffffffffff"])
+    assert unknown.exit_code == 2 and "没有被拒收的操作" in unknown.stderr
+    unknown = runner.invoke(cli_app, ["--lang", "en", "sync", "acknowledge", "ffffffffffff"])
     assert unknown.exit_code == 2 and "no refused operation" in unknown.stderr
-    ack = runner.invoke(cli_app, ["sync", "acknowledge", listed[0]["op_id"][:10]])
+    ack = runner.invoke(cli_app, ["--lang", "en", "sync", "acknowledge", listed[0]["op_id"][:10]])
     assert ack.exit_code == 0 and "reviewed by C001" in ack.stdout
     assert json.loads(runner.invoke(cli_app, ["sync", "refused", "--json"]).stdout) == {"refused": []}
 
@@ -667,7 +674,7 @@ def test_sync_cli_usage_errors_and_unreachable_server(home: Path, monkeypatch: p
     down = f"http://127.0.0.1:{free_port()}"
     result = runner.invoke(cli_app, ["sync", "--server", down, "--json"])
     assert result.exit_code == 1
-    assert "cannot reach the hall server" in result.stderr
+    assert "无法连接大厅服务器" in result.stderr and "3 项操作仍在本地排队" in result.stderr
     assert json.loads(result.stdout) == {
         "pushed": 0,
         "duplicates": 0,

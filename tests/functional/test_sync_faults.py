@@ -486,7 +486,7 @@ def test_a_timeout_leaves_the_push_queued_and_the_next_sync_counts_duplicates(
         proxy.script(PUSH, Fault.STALL)
         code, report, stderr = run_sync(station, proxy.url)
         assert code == 1
-        assert "cannot reach the hall server" in stderr and "12 operation(s) stay queued" in stderr
+        assert "无法连接大厅服务器" in stderr and "12 项操作仍在本地排队" in stderr
         assert report == {"pushed": 0, "duplicates": 0, "refused": 0, "pulled": 0, "pending": 12}
         assert proxy.holding.is_set() and hall_case_count(hall) == 12  # the hall had committed
         code, report, stderr = run_sync(station, proxy.url)

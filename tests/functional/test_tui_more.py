@@ -121,7 +121,7 @@ async def test_full_id_is_shown_on_request_and_audited(rt: Runtime) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen.query_one(DataTable).row_count == 1
-        await pilot.press("enter")  # open the case
+        await pilot.press("down", "enter")  # to the results, open the case
         await pilot.pause()
         assert isinstance(app.screen, CaseDetailScreen)
         head = str(app.screen.query_one("#detail-head", Static).render())
@@ -133,6 +133,39 @@ async def test_full_id_is_shown_on_request_and_audited(rt: Runtime) -> None:
     assert db_rows(rt, "SELECT actor, subject FROM audit_events WHERE action = 'id.view'") == [
         ("C001", case_no)
     ]
+
+
+async def test_find_keeps_the_query_focused_for_the_next_search(rt: Runtime) -> None:
+    first = accept(rt, tolerated=False, name="钱多多")
+    second = accept(rt, tolerated=False, name="孙小美")
+    app = make_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        find = app.screen
+        assert isinstance(find, FindScreen)
+        table = find.query_one(DataTable)
+        # One query after another, as a clerk types them: every key lands in the query.
+        await pilot.press(*"钱多多", "enter", "ctrl+u", *"孙小美", "enter")
+        await pilot.pause()
+        assert app.screen is find  # no case opened
+        assert find.query_one("#find-query", Input).value == "孙小美"
+        assert list(table.rows) == [second] and find.focused is find.query_one("#find-query", Input)
+        assert "找到 1 件" in str(find.query_one("#find-count", Static).render())
+        await pilot.press("enter")  # Enter again searches again; it opens nothing
+        await pilot.pause()
+        assert app.screen is find and list(table.rows) == [second]
+        await pilot.press("down")  # the clerk moves to the results …
+        assert find.focused is table
+        await pilot.press("enter")  # … and Enter opens the case under the cursor
+        await pilot.pause()
+        assert isinstance(app.screen, CaseDetailScreen) and app.screen.case_no == second
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("shift+tab", "ctrl+u", *"钱多多", "enter", "tab", "enter")  # Tab works too
+        await pilot.pause()
+        assert isinstance(app.screen, CaseDetailScreen) and app.screen.case_no == first
 
 
 async def test_idle_screen_locks_and_needs_the_password(rt: Runtime) -> None:

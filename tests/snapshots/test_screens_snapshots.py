@@ -190,7 +190,7 @@ def test_case_detail(snap_compare: Callable[..., bool], home: Path, fixed_clock:
         await pilot.press("f4")
         await pilot.pause()
         await _type_and_enter(pilot, "王小明")
-        await pilot.press("enter")
+        await pilot.press("down", "enter")
         await pilot.pause()
 
     assert snap_compare(filled_app(home), terminal_size=SIZE, run_before=detail)
@@ -202,7 +202,7 @@ def test_document_dialog(snap_compare: Callable[..., bool], home: Path, fixed_cl
         await pilot.press("f4")
         await pilot.pause()
         await _type_and_enter(pilot, "王小明")
-        await pilot.press("enter")
+        await pilot.press("down", "enter")
         await pilot.pause()
         await pilot.press("f7")  # the 容缺受理通知书
         await pilot.pause()

@@ -14,6 +14,7 @@ from window_client.cli import (
     sync_cmd,
     verify_cmd,
 )
+from window_client.cli.common import LangOption, choose_language
 
 app = typer.Typer(
     name="window-client",
@@ -36,9 +37,12 @@ app.add_typer(sync_cmd.app, name="sync")
 
 
 @app.callback(invoke_without_command=True)
-def default(ctx: typer.Context) -> None:
+def default(ctx: typer.Context, lang: LangOption = None) -> None:
     """Without a command: the counter (TUI). A new station gets the demo staff accounts and the
-    bundled sample cases first, so there is something to see."""
+    bundled sample cases first, so there is something to see. ``--lang`` (before the command)
+    picks the language of messages and reasons: Chinese unless WINDOW_CLIENT_LANG or an
+    English locale says otherwise."""
+    choose_language(lang)
     if ctx.invoked_subcommand is None:
         from window_client.cli.demo import run_counter
 

@@ -21,6 +21,7 @@ import typer
 
 from offline_cache.audit_cases import AuditReport
 from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, err, out, print_json, runtime, shown
+from window_client.cli.lang import say
 from window_client.cli.sync_cmd import ServerOption, with_server
 from window_client.hall_client import HallError, Unreachable
 from window_client.services.audit_trail import compare_with_hall
@@ -47,7 +48,7 @@ def _against_hall(rt: Runtime, report: AuditReport, user: str, password: str) ->
 
 
 def _usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
+    err.print(f"[red]{say('error')}[/]{shown(message)}", soft_wrap=True)
     raise typer.Exit(EXIT_USAGE)
 
 

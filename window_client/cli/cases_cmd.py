@@ -12,6 +12,7 @@ from rich.table import Table
 from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
+from window_client.cli.case_table import cases_table
 from window_client.cli.cert_cmd import SIGN_IN_EN
 from window_client.cli.common import EXIT_FAILED, fail, out, print_json, runtime, shown
 from window_client.services.documents import documents_for
@@ -23,7 +24,6 @@ app = typer.Typer(help="Cases in the local store.", no_args_is_help=True)
 
 TodayOption = Annotated[str | None, typer.Option(help="Today's date YYYY-MM-DD, for flags.", metavar="DATE")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-FLAG_ZH = {"green": "绿", "yellow": "黄", "red": "红", None: ""}
 
 
 def case_json(case: CaseView) -> dict[str, Any]:
@@ -53,14 +53,7 @@ def list_cases(
         if json_output:
             print_json({"cases": [case_json(c) for c in cases]})
             return
-        table = Table("办件编号", "事项", "申请人", "证件号码", "状态", "到期", "标")
-        for c in cases:
-            due = c.supplement_due if c.state == CaseState.ACCEPTED_TOLERATED else c.due_date
-            table.add_row(
-                shown(c.case_no), shown(c.item_name), shown(c.applicant_name), shown(c.applicant_id_masked),
-                STATE_ZH[CaseState(c.state)], due.isoformat() if due else "", FLAG_ZH[c.flag],
-            )  # fmt: skip
-        out.print(table)
+        out.print(cases_table(cases, out.width))
 
 
 @app.command("show")

@@ -1,7 +1,9 @@
-"""What every command shares: the runtime, the consoles and turning errors into exit codes."""
+"""What every command shares: the runtime, the consoles, the language (``--lang``) and turning
+errors into exit codes."""
 
 from __future__ import annotations
 
+import enum
 import errno
 import json
 import os
@@ -9,7 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from models.problems import DomainError
 from models.text import printable
+from window_client.cli.lang import TEXT, choose, current, problem_text, say
 from window_client.services.batch import BatchFileError
 from window_client.services.key_vault import SECRET_PROBLEMS
 from window_client.services.runtime import Runtime, UnknownStationError
@@ -28,10 +31,6 @@ from window_client.services.workdays import ArrangementError
 # step is one transaction, so the step in progress was rolled back and everything reported
 # before is kept; freeing space and running the same command again continues.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE_FULL = 0, 1, 2, 3
-STORAGE_FULL = (
-    "the disk is full: the step in progress was undone and nothing saved before it was lost;"
-    " free some space and run the same command again (a batch continues where it stopped)"
-)
 USAGE_PROBLEMS = frozenset({"case.unknown", "field.invalid", "cert.unknown", "cert.several"})
 
 out = Console(highlight=False, soft_wrap=True)
@@ -44,9 +43,39 @@ def shown(value: object) -> str:
     return escape(printable(value))
 
 
+class Lang(enum.StrEnum):
+    """The choices of ``--lang``."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+LangOption = Annotated[
+    Lang | None,
+    typer.Option(
+        "--lang",
+        help="Language of messages and reasons: zh or en (default: WINDOW_CLIENT_LANG, else the"
+        " locale, else zh). JSON keys do not change.",
+        case_sensitive=False,
+    ),
+]
+
+
+def choose_language(lang: Lang | None) -> None:
+    """Fix the language for this command from ``--lang`` or the environment. A bad
+    WINDOW_CLIENT_LANG is a usage error, said in both languages since neither was chosen."""
+    try:
+        choose(None if lang is None else "zh" if lang is Lang.ZH else "en")
+    except ValueError as exc:
+        choose("en")
+        zh = TEXT["lang.invalid"][0].format(value=str(exc))
+        fail(f"{say('lang.invalid', value=str(exc))} / {zh}")
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/] {shown(message)}")
+    """Print ``error: message`` (``错误：`` in Chinese) on stderr and exit with ``code``;
+    ``message`` is already in the chosen language (:func:`say`)."""
+    err.print(f"[red]{say('error')}[/]{shown(message)}")
     raise typer.Exit(code)
 
 
@@ -70,19 +99,21 @@ def runtime(actor: str = "cli") -> Iterator[Runtime]:
     try:
         rt = Runtime(Settings.from_env(), actor=actor_name(actor))
         yield rt
-    except (SettingsError, UnknownStationError, BatchFileError, ArrangementError) as exc:
-        fail(str(exc))
+    except BatchFileError as exc:
+        fail(exc.text(current()))
+    except (SettingsError, UnknownStationError, ArrangementError) as exc:
+        fail(str(exc))  # a configuration or catalogue problem, for the office's admin: English
     except DomainError as exc:
         if exc.problem.code in SECRET_PROBLEMS:  # for the office's admin too: both languages
             fail(f"{exc.problem.en()}\n{exc.problem.zh()}", EXIT_USAGE)
-        fail(exc.problem.en(), EXIT_USAGE if exc.problem.code in USAGE_PROBLEMS else EXIT_FAILED)
+        fail(problem_text(exc.problem), EXIT_USAGE if exc.problem.code in USAGE_PROBLEMS else EXIT_FAILED)
     except OperationalError as exc:
         if storage_full(exc):
-            fail(STORAGE_FULL, EXIT_STORAGE_FULL)
-        fail(f"the local store could not be used: {exc.orig}", EXIT_FAILED)
+            fail(say("storage.full"), EXIT_STORAGE_FULL)
+        fail(say("store.unusable", detail=exc.orig), EXIT_FAILED)
     except OSError as exc:
         if storage_full(exc):
-            fail(STORAGE_FULL, EXIT_STORAGE_FULL)
+            fail(say("storage.full"), EXIT_STORAGE_FULL)
         raise
     finally:
         if rt is not None:

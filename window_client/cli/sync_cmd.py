@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out, print_json, runtime, shown
+from window_client.cli.lang import current, labels, problem_text, say
 from window_client.hall_client import (
     AuthRequired,
     BadServerURL,
@@ -52,8 +53,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """``error: message`` on stderr, on one line however narrow the terminal (scripts grep it)."""
-    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
+    """``error: message`` (``错误：`` in Chinese) on stderr, on one line however narrow the
+    terminal (scripts grep it)."""
+    err.print(f"[red]{say('error')}[/]{shown(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -82,24 +84,19 @@ def sync(
     user = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
     if not user or not password:
-        _fail("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to sync as")
+        _fail(say("sync.credentials"))
     with runtime() as rt:
         with_server(rt, server)
         service = rt.sync
         try:
             member = service.sign_in_online(user, password)
         except SignInError as exc:
+            where = {"user": user, "station": rt.station.code, "server": rt.settings.server}
             if exc.code == "forbidden":
-                _fail(f"{user} may not sign in for station {rt.station.code} at {rt.settings.server}")
+                _fail(say("sync.forbidden", **where))
             if exc.code == "locked":
-                _fail(
-                    f"the hall server at {rt.settings.server} locked the sign-in of {user} after repeated"
-                    f" failures: try again later or ask the back office (hall-server staff unlock {user})"
-                    f"\n{exc.message}"
-                )
-            _fail(
-                f"the hall server at {rt.settings.server} refused the sign-in of {user}: check the password"
-            )
+                _fail(f"{say('sync.locked', **where)}\n{exc.message}")
+            _fail(say("sync.sign_in_refused", **where))
         except HallError as exc:
             _report_failure(SyncReport(pending=rt.pending_operations()), exc, json_output, service)
             raise typer.Exit(EXIT_FAILED) from None
@@ -111,43 +108,33 @@ def sync(
         if json_output:
             print_json(report.as_contract())
         else:
-            out.print(
-                f"synced with {shown(rt.settings.server)}: pushed {report.pushed},"
-                f" duplicates {report.duplicates},"
-                f" refused {report.refused}, pulled {report.pulled}, pending {report.pending}"
-            )
+            counts = report.as_contract()
+            out.print(say("sync.done", server=shown(rt.settings.server), **counts))
         if report.audit_alarm is not None:
-            err.print(
-                f"[red]audit alarm:[/] {shown(report.audit_alarm.en())}"
-                " (see `window-client audit verify --against-hall`)",
-                soft_wrap=True,
-            )
+            alarm = say("sync.audit_alarm", reason=shown(problem_text(report.audit_alarm)))
+            err.print(f"[red]{alarm}[/]", soft_wrap=True)
         if report.refused:
-            err.print(
-                f"{report.refused} operation(s) were refused by the hall and kept:"
-                " see `window-client sync refused`",
-                soft_wrap=True,
-            )
+            err.print(say("sync.refused", count=report.refused), soft_wrap=True)
         if report.refused or report.audit_alarm is not None:
             raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_OK)
 
 
 def _report_failure(report: SyncReport, error: HallError, json_output: bool, service: SyncService) -> None:
-    """Whatever was done is printed; the reason goes to stderr in English."""
+    """Whatever was done is printed; the reason goes to stderr in the chosen language."""
     if json_output:
         print_json(report.as_contract())
     retry_at = service.status.next_retry_at
     retry = (retry_at - service.engine.clock()).total_seconds() if retry_at else None
     if isinstance(error, Unreachable):
-        message = f"{error.message}; {report.pending} operation(s) stay queued locally"
+        message = say("sync.unreachable", message=error.message, pending=report.pending)
     elif isinstance(error, AuthRequired):
-        message = f"the hall server asks for a new sign-in ({error.code}): nothing was lost, run sync again"
+        message = say("sync.auth_required", code=error.code)
     elif isinstance(error, ServerError):
-        message = f"the hall server reported an error ({error.status} {error.code}): {error.message}"
+        message = say("sync.server_error", status=error.status, code=error.code, message=error.message)
     else:
-        message = describe_error(error, retry).en()
-    err.print(f"[red]error:[/] {shown(message)}", soft_wrap=True)
+        message = problem_text(describe_error(error, retry))
+    err.print(f"[red]{say('error')}[/]{shown(message)}", soft_wrap=True)
 
 
 @app.command("status")
@@ -181,7 +168,7 @@ def status(
             "refused": st.refused,
             "last_sync_at": st.last_sync_at.isoformat() if st.last_sync_at else None,
             "accepting": stale is None,
-            "stale_reason": stale.en() if stale else None,
+            "stale_reason": problem_text(stale) if stale else None,
         }
     if json_output:
         print_json(data)
@@ -193,7 +180,7 @@ def status(
     out.print(f"refused:     {data['refused']} operation(s) not yet reviewed")
     out.print(f"last sync:   {shown(data['last_sync_at'] or 'never')}")
     if stale is not None:
-        out.print(f"[red]new cases refused:[/] {shown(stale.en())}")
+        out.print(f"[red]new cases refused:[/] {shown(problem_text(stale))}")
 
 
 @app.command("refused")
@@ -211,9 +198,10 @@ def refused(
         print_json({"refused": [r.to_json() for r in rows]})
         return
     if not rows:
-        out.print("no refused operations" + ("" if include_reviewed else " awaiting review"))
+        out.print(say("sync.none_refused" if include_reviewed else "sync.none_awaiting"))
         return
-    table = Table("op", "case", "event", "code", "reason", "what to do", "reviewed")
+    table = Table(*labels("sync.refused_columns"))
+    chinese = current() == "zh"
     for r in rows:
         table.add_row(
             shown(r.op_id[:12]),
@@ -221,7 +209,7 @@ def refused(
             shown(r.event or r.kind),
             shown(r.code),
             shown(r.reason),
-            shown(r.action_en),
+            shown(r.action_zh if chinese else r.action_en),
             shown(f"{r.reviewed_by} {r.reviewed_at}") if r.reviewed_by else "",
         )
     out.print(table)
@@ -234,12 +222,12 @@ def acknowledge(
     """Record that you reviewed a refused operation (WINDOW_CLIENT_USER); it stays on record."""
     by = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     if not by:
-        _fail("set WINDOW_CLIENT_USER to the staff number reviewing the operation")
+        _fail(say("sync.reviewer"))
     with runtime(by) as rt:
         matches = [r for r in rt.sync.refused(include_reviewed=True) if op_id and r.op_id.startswith(op_id)]
         if not matches:
-            _fail(f"no refused operation {op_id!r} (see `window-client sync refused --all`)")
+            _fail(say("sync.no_such_refused", op_id=op_id))
         if len(matches) > 1:
-            _fail(f"{op_id!r} matches {len(matches)} refused operations: give more of the id")
+            _fail(say("sync.ambiguous_refused", op_id=op_id, count=len(matches)))
         row = rt.sync.acknowledge(matches[0].op_id, by)
-    out.print(shown(f"{row.op_id}: reviewed by {row.reviewed_by} at {row.reviewed_at}"))
+    out.print(shown(say("sync.reviewed", op_id=row.op_id, by=row.reviewed_by, at=row.reviewed_at)))

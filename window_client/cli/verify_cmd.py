@@ -14,6 +14,7 @@ import typer
 
 from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH
 from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, out, print_json, runtime, shown
+from window_client.cli.lang import say
 from window_client.services.runtime import parse_day
 
 MAX_INPUT_BYTES = 4 * 1024 * 1024
@@ -36,7 +37,7 @@ def _read_input(arg: str) -> tuple[str, bool, str]:
             with path.open("rb") as fh:
                 raw = fh.read(MAX_INPUT_BYTES + 1)
         except OSError as exc:
-            fail(f"cannot read {arg}: {exc.strerror or exc}", EXIT_USAGE)
+            fail(say("file.unreadable", path=arg, detail=exc.strerror or exc), EXIT_USAGE)
         if len(raw) > MAX_INPUT_BYTES:
             fail(
                 f"{arg} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB: not a certificate", EXIT_USAGE
@@ -44,7 +45,7 @@ def _read_input(arg: str) -> tuple[str, bool, str]:
         # Undecodable bytes become U+FFFD: random bytes are then simply not a certificate.
         return raw.decode("utf-8", errors="replace"), True, "file"
     if path.suffix.lower() in _FILE_SUFFIXES or "/" in arg:
-        fail(f"no such file: {arg}", EXIT_USAGE)
+        fail(say("file.missing", path=arg), EXIT_USAGE)
     return arg, False, "text"
 
 

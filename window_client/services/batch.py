@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from models.enums import ApplicantType, Channel, MaterialStatus
 from models.identity import normalize_id
-from models.problems import Problem
+from models.problems import Language, Problem
 from window_client.services.acceptance import (
     FIELD_LIMIT,
     AcceptanceRequest,
@@ -62,7 +62,8 @@ CHUNK = 1000
 
 @dataclass
 class RowResult:
-    """One line of the report (DESIGN.md §6)."""
+    """One line of the report (DESIGN.md §6); ``problems`` are its ``errors``, written in the
+    language the run was asked for, with their stable ``codes`` beside them."""
 
     row: int
     status: Outcome
@@ -71,10 +72,14 @@ class RowResult:
     missing: list[str] = field(default_factory=list)
     supplement_due: str | None = None
     provisional_dates: bool = False
-    errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """The report's JSON object for this row."""
+    def errors(self, language: Language) -> list[str]:
+        """The reasons, as people read them."""
+        return [p.text(language) for p in self.problems]
+
+    def to_json(self, language: Language = "en") -> dict[str, Any]:
+        """The report's JSON object for this row (``codes`` extends the §6 contract)."""
         return {
             "row": self.row,
             "status": self.status.value,
@@ -83,7 +88,8 @@ class RowResult:
             "missing": self.missing,
             "supplement_due": self.supplement_due,
             "provisional_dates": self.provisional_dates,
-            "errors": self.errors,
+            "errors": self.errors(language),
+            "codes": [p.code for p in self.problems],
         }
 
 
@@ -123,7 +129,7 @@ _NO = {"no", "n", "false", "0", "否", ""}
 def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, list[Problem]]:
     """Turn the text of a row into a request; field-level problems are collected, not raised."""
     if raw.error:
-        return None, [Problem("row.unreadable", {"detail": raw.error})]
+        return None, [raw.error]
     v = {k: unquote(raw.values.get(k) or "") for k in ALL_COLUMNS}
     problems: list[Problem] = []
     for name in ("item_code", "applicant_type", "applicant_id", "applicant_name"):
@@ -185,22 +191,24 @@ def _result(number: int, decision: Decision, dry_run: bool) -> RowResult:
             decision.supplement_due.date.isoformat() if show_dates and decision.supplement_due else None
         ),
         provisional_dates=provisional and show_dates,
-        errors=[p.en() for p in decision.problems] if decision.outcome is not Outcome.ACCEPTED else [],
+        problems=list(decision.problems) if decision.outcome is not Outcome.ACCEPTED else [],
     )
 
 
 class _ReportWriter:
     """Streams the JSON report so a 500,000-row file never holds its report in memory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, language: Language) -> None:
         self.path = path
+        self.language = language
         self.tmp = path.with_name(path.name + ".partial")
         self.fh: IO[str] = self.tmp.open("w", encoding="utf-8")
         self.fh.write('{"rows": [')
         self.first = True
 
     def add(self, result: RowResult) -> None:
-        self.fh.write(("\n" if self.first else ",\n") + json.dumps(result.to_json(), ensure_ascii=False))
+        line = json.dumps(result.to_json(self.language), ensure_ascii=False)
+        self.fh.write(("\n" if self.first else ",\n") + line)
         self.first = False
 
     def close(self, counts: Counter[str]) -> None:
@@ -213,8 +221,9 @@ class _ReportWriter:
 class _RejectsWriter:
     """Rejected rows with their reasons, as CSV next to the input, ready to fix and re-run."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, language: Language) -> None:
         self.path = path
+        self.language = language
         self.fh = path.open("w", encoding="utf-8-sig", newline="")
         self.writer = csv.writer(self.fh)
         self.writer.writerow(["row", "status", *ALL_COLUMNS, "errors"])
@@ -223,7 +232,7 @@ class _RejectsWriter:
         # Every cell is neutralised: a rejected value (or a reason quoting one) that starts like
         # a formula must not run when the clerk opens the file in a spreadsheet.
         values = [_printable(raw.values.get(c, "")) for c in ALL_COLUMNS]
-        cells = [*values, " | ".join(result.errors)]
+        cells = [*values, " | ".join(result.errors(self.language))]
         self.writer.writerow([raw.number, result.status.value, *(neutralise(c) for c in cells)])
 
     def close(self) -> None:
@@ -240,16 +249,27 @@ def _printable(text: str) -> str:
 
 
 def rejects_path_for(path: Path) -> Path:
-    """Where the rejects of ``path`` are written: ``<name>.rejects.csv`` beside it."""
-    return path.with_name(path.stem + ".rejects.csv")
+    """Where the rejects of ``path`` are written: ``<whole name>.rejects.csv`` beside it, so
+    ``b.csv``, ``b.jsonl`` and ``b.xlsx`` each keep their own (``b.csv.rejects.csv`` …), and
+    a rejects file run again never overwrites itself."""
+    return path.with_name(path.name + ".rejects.csv")
 
 
 class BatchRunner:
-    """Runs one batch file through an :class:`AcceptanceService`."""
+    """Runs one batch file through an :class:`AcceptanceService`.
 
-    def __init__(self, service: AcceptanceService, chunk_size: int = CHUNK) -> None:
+    Args:
+        service: the acceptance service (the counter's rules).
+        chunk_size: rows decided and committed together.
+        language: the language of the reasons in the rejects file and the report.
+    """
+
+    def __init__(
+        self, service: AcceptanceService, chunk_size: int = CHUNK, language: Language = "zh"
+    ) -> None:
         self.service = service
         self.chunk_size = chunk_size
+        self.language = language
 
     def run(
         self,
@@ -259,13 +279,16 @@ class BatchRunner:
         report_path: Path | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> BatchSummary:
-        """Accept every row of ``path``; raises :class:`BatchFileError` for a bad file."""
+        """Accept every row of ``path``; raises :class:`BatchFileError` for a bad file.
+
+        A dry run writes no rejects file (one from an earlier real run is left as it was): only
+        the report, when one was asked for, says which rows would be rejected and why."""
         digest, lines = _fingerprint(path) if path.is_file() else ("", 0)
         rows = read_rows(path)
         first = next(rows, None)  # header problems surface before any output is created
-        report = _ReportWriter(report_path) if report_path else None
-        rejects_file = rejects_path_for(path)
-        rejects = _RejectsWriter(rejects_file)
+        report = _ReportWriter(report_path, self.language) if report_path else None
+        rejects_file = None if dry_run else rejects_path_for(path)
+        rejects = _RejectsWriter(rejects_file, self.language) if rejects_file else None
         counts: Counter[str] = Counter()
         seen_keys: set[str] = set()  # dry runs only: in a real run the store remembers
         total = 0
@@ -284,11 +307,13 @@ class BatchRunner:
             if on_progress:
                 on_progress(total, total)
         except BaseException:
-            rejects.close()
+            if rejects:
+                rejects.close()
             if report:
                 report.fh.close()
             raise
-        rejects.close()
+        if rejects:
+            rejects.close()
         if report:
             report.close(counts)
         return BatchSummary(counts, total, rejects_file, report_path, dry_run)
@@ -302,7 +327,7 @@ class BatchRunner:
         seen_keys: set[str],
         counts: Counter[str],
         report: _ReportWriter | None,
-        rejects: _RejectsWriter,
+        rejects: _RejectsWriter | None,
     ) -> int:
         service = self.service
         parsed = [parse_row(raw, digest) for raw in chunk]
@@ -335,7 +360,7 @@ class BatchRunner:
             counts[result.status.value] += 1
             if report:
                 report.add(result)
-            if result.status in REJECTED:
+            if rejects and result.status in REJECTED:
                 rejects.add(raw, result)
         return len(chunk)
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.problems import Language, Problem
+
 REQUIRED_COLUMNS = (
     "item_code", "applicant_type", "applicant_id", "applicant_name", "phone", "materials",
     "commitment",
@@ -35,16 +37,22 @@ REJECTS_COLUMNS = ("row", "status", "errors")  # what the rejects file adds; ign
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 csv.field_size_limit(64 * 1024 * 1024)  # oversized fields are refused per row, not by the reader
 
-NUMERIC_ID_CELL = (
-    "applicant_id is a number cell: a spreadsheet keeps only 15 digits of a number, so an"
-    " 18-character ID may already have changed; format the column as text and type the ID again"
-)
-NUMERIC_ID_JSON = "applicant_id is a JSON number: write the ID as text (a string)"
-TOO_DEEP = "the JSON line is nested too deeply"
+NUMERIC_ID_CELL = Problem("row.numeric_id_cell")
+NUMERIC_ID_JSON = Problem("row.numeric_id_json")
+TOO_DEEP = Problem("row.json_too_deep")
 
 
 class BatchFileError(Exception):
-    """The file as a whole cannot be used (exit code 2)."""
+    """The file as a whole cannot be used (exit code 2): one problem (``code`` and its
+    parameters) or several (``problems``); ``str()`` is the English text, :meth:`text` either."""
+
+    def __init__(self, code: str = "", /, *, problems: Sequence[Problem] = (), **params: Any) -> None:
+        self.problems = [Problem(code, params)] if code else list(problems)
+        super().__init__(self.text("en"))
+
+    def text(self, language: Language) -> str:
+        """What is wrong, in ``language``."""
+        return ("；" if language == "zh" else "; ").join(p.text(language) for p in self.problems)
 
 
 @dataclass
@@ -53,7 +61,7 @@ class RawRow:
 
     number: int
     values: dict[str, str]
-    error: str | None = None
+    error: Problem | None = None
 
 
 def neutralise(text: str) -> str:
@@ -114,18 +122,12 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig" if bom else "utf-8"
     utf8_line, other_line = _line_kinds(path)
     if bom:
-        raise BatchFileError(
-            f"the file starts with a UTF-8 byte order mark but line {other_line} is not UTF-8"
-            " (GBK?): save the whole file as UTF-8 and try again"
-        )
+        raise BatchFileError("file.encoding_bom", line=other_line)
     if utf8_line is not None:
-        raise BatchFileError(
-            f"the file mixes encodings: line {utf8_line} is UTF-8 but line {other_line} is not"
-            " (GBK?): save the whole file in one encoding (UTF-8) and try again"
-        )
+        raise BatchFileError("file.encoding_mixed", utf8_line=utf8_line, other_line=other_line)
     if _decodes(path, "gb18030"):
         return "gb18030"
-    raise BatchFileError("the file is neither UTF-8 nor GBK text: save it as UTF-8 CSV and try again")
+    raise BatchFileError("file.encoding_unknown")
 
 
 # ------------------------------------------------------------------ formats
@@ -138,14 +140,15 @@ def _check_header(header: Sequence[str]) -> list[str]:
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     problems = []
     if missing:
-        problems.append("missing column(s): " + ", ".join(missing))
+        problems.append(Problem("file.columns_missing", {"columns": ", ".join(missing)}))
     if unknown:
         shown = ", ".join(repr(c[:40]) for c in unknown[:10])
-        problems.append(f"unknown column(s): {shown} (expected: {', '.join(ALL_COLUMNS)})")
+        expected = ", ".join(ALL_COLUMNS)
+        problems.append(Problem("file.columns_unknown", {"columns": shown, "expected": expected}))
     if duplicated:
-        problems.append("duplicated column(s): " + ", ".join(duplicated))
+        problems.append(Problem("file.columns_duplicated", {"columns": ", ".join(duplicated)}))
     if problems:
-        raise BatchFileError("; ".join(problems))
+        raise BatchFileError(problems=problems)
     return columns
 
 
@@ -156,9 +159,9 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
         try:
             header = next(reader)
         except StopIteration:
-            raise BatchFileError("the file is empty: it needs a header row") from None
+            raise BatchFileError("file.empty") from None
         except csv.Error as exc:
-            raise BatchFileError(f"the header row cannot be read: {exc}") from None
+            raise BatchFileError("file.header_unreadable", detail=str(exc)) from None
         columns = _check_header(header)
         number = 0
         while True:
@@ -168,13 +171,14 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
                 return
             except csv.Error as exc:
                 number += 1
-                yield RawRow(number, {}, f"malformed CSV: {exc}")
+                yield RawRow(number, {}, Problem("row.csv_malformed", {"detail": str(exc)}))
                 continue
             if not any(c.strip() for c in cells):
                 continue  # blank lines are not rows
             number += 1
             if len(cells) != len(columns):
-                yield RawRow(number, {}, f"expected {len(columns)} fields, found {len(cells)}")
+                found = Problem("row.field_count", {"expected": len(columns), "found": len(cells)})
+                yield RawRow(number, {}, found)
                 continue
             yield RawRow(number, dict(zip(columns, cells, strict=True)))
 
@@ -199,14 +203,14 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise BatchFileError(f"not a readable XLSX workbook (truncated or corrupt?): {exc}") from None
+        raise BatchFileError("file.xlsx_unreadable", detail=str(exc)) from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         try:
             header = next(rows)
         except StopIteration:
-            raise BatchFileError("the first sheet is empty: it needs a header row") from None
+            raise BatchFileError("file.sheet_empty") from None
         columns = _check_header([_cell_text(h) for h in header if h is not None])
         id_column = columns.index("applicant_id")
         number = 0
@@ -217,30 +221,31 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
             number += 1
             extra = [t for t in texts[len(columns) :] if t.strip()]
             if extra:
-                yield RawRow(number, {}, f"values beyond the {len(columns)} named columns")
+                yield RawRow(number, {}, Problem("row.extra_values", {"count": len(columns)}))
                 continue
             texts += [""] * (len(columns) - len(texts))
             values = dict(zip(columns, texts[: len(columns)], strict=True))
             numeric_id = id_column < len(cells) and _is_number(cells[id_column])
             yield RawRow(number, values, NUMERIC_ID_CELL if numeric_id else None)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise BatchFileError(f"the XLSX workbook is damaged: {exc}") from None
+        raise BatchFileError("file.xlsx_damaged", detail=str(exc)) from None
     finally:
         workbook.close()
 
 
-def _json_values(obj: dict[str, Any]) -> tuple[dict[str, str], str | None]:
+def _json_values(obj: dict[str, Any]) -> tuple[dict[str, str], Problem | None]:
     """A JSON line's values as cell texts, and what is wrong with them (None when nothing)."""
     values: dict[str, str] = {}
     for key, value in obj.items():
         if key == "materials" and isinstance(value, list):
             if not all(isinstance(v, str | int) for v in value):
-                return {}, "materials must be a list of material codes (text)"
+                return {}, Problem("row.json_materials")
             value = ";".join(str(v) for v in value)
         elif key == "commitment" and isinstance(value, bool):
             value = "yes" if value else "no"
         elif isinstance(value, dict | list):
-            return {}, f"{key} must be text, not a JSON {'object' if isinstance(value, dict) else 'array'}"
+            kind, kind_zh = ("object", "对象") if isinstance(value, dict) else ("array", "数组")
+            return {}, Problem("row.json_not_text", {"key": key, "kind": kind, "kind_zh": kind_zh})
         elif key == "applicant_id" and _is_number(value):
             return {}, NUMERIC_ID_JSON
         values[key] = _cell_text(value)
@@ -259,13 +264,13 @@ def _read_jsonl(path: Path) -> Iterator[RawRow]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield RawRow(number, {}, f"not valid JSON: {exc.msg}")
+                yield RawRow(number, {}, Problem("row.json_invalid", {"detail": exc.msg}))
                 continue
             except RecursionError:
                 yield RawRow(number, {}, TOO_DEEP)
                 continue
             if not isinstance(obj, dict):
-                yield RawRow(number, {}, "each line must be a JSON object")
+                yield RawRow(number, {}, Problem("row.json_not_object"))
                 continue
             if not checked:
                 _check_header(
@@ -274,12 +279,13 @@ def _read_jsonl(path: Path) -> Iterator[RawRow]:
                 checked = True
             unknown = [k for k in obj if k not in ALL_COLUMNS]
             if unknown:
-                yield RawRow(number, {}, "unknown key(s): " + ", ".join(repr(k[:40]) for k in unknown))
+                keys = ", ".join(repr(k[:40]) for k in unknown)
+                yield RawRow(number, {}, Problem("row.json_unknown_keys", {"keys": keys}))
                 continue
             values, error = _json_values(obj)
             yield RawRow(number, values, error)
     if number == 0:
-        raise BatchFileError("the file has no JSON lines")
+        raise BatchFileError("file.no_json_lines")
 
 
 def _guarded(rows: Iterator[RawRow]) -> Iterator[RawRow]:
@@ -287,13 +293,13 @@ def _guarded(rows: Iterator[RawRow]) -> Iterator[RawRow]:
     try:
         yield from rows
     except UnicodeDecodeError as exc:
-        raise BatchFileError(f"the file changed while it was read (not {exc.encoding} any more)") from None
+        raise BatchFileError("file.changed", encoding=exc.encoding) from None
 
 
 def read_rows(path: Path) -> Iterator[RawRow]:
     """Rows of a batch file, whatever its format; :class:`BatchFileError` for the file."""
     if not path.is_file():
-        raise BatchFileError(f"no such file: {path}")
+        raise BatchFileError("file.missing", path=str(path))
     with path.open("rb") as fh:
         head = fh.read(64)
     suffix = path.suffix.lower()
