@@ -88,9 +88,8 @@ def test_tolerated_case_pauses_the_clock_and_resumes_on_supplement(rt: Runtime) 
     assert any("终止办理" in p for p in notice.paragraphs)
     # The signed 承诺书 stays with the case: the promise, the deadline and the record of signing.
     assert commitment.kind == "commitment" and commitment.title == "容缺受理承诺书"
-    assert commitment.table_rows == (
-        (missing.name, f"{case.supplement_due.year}年{case.supplement_due.month}月{case.supplement_due.day}日"),
-    )
+    due = case.supplement_due
+    assert commitment.table_rows == ((missing.name, f"{due.year}年{due.month}月{due.day}日"),)
     assert any("郑重承诺" in p for p in commitment.paragraphs)
     record = commitment.paragraphs[-1]
     assert record.startswith("签署记录：王小明于") and rt.station.name in record and case.clerk in record

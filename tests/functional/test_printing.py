@@ -8,6 +8,7 @@ the tests, so a sent job is not exercised: lp's own refusal is, with its message
 from __future__ import annotations
 
 import html
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def test_each_document_of_a_tolerated_case_gets_an_a4_page_with_its_facts(
         assert "申请人留存联" in text and "档案联" in text  # one sheet per copy
     assert "<h1>容缺受理通知书</h1>" in notice and "容缺受理承诺书" not in notice.split("<body>")[1][:40]
     assert "<h1>容缺受理承诺书</h1>" in commitment and "郑重承诺" in commitment
-    assert "承诺人（申请人）签字" in commitment and f"签署记录：王小明于2026年11月20日" in commitment
+    assert "承诺人（申请人）签字" in commitment and "签署记录：王小明于2026年11月20日" in commitment
 
     # Without --doc: both documents in one page, in the case's documents folder.
     result = run("cases", "print", case_no)
@@ -74,7 +75,9 @@ def test_each_document_of_a_tolerated_case_gets_an_a4_page_with_its_facts(
     assert str(default) in result.stderr and "warning: not printed" in result.stderr
 
 
-def test_receipt_and_one_time_notice_pages(rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_receipt_and_one_time_notice_pages(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     item = tolerable_item(rt)
     accepted = rt.acceptance.accept(request(item), TODAY).case_no or ""
     core = next(m for m in item.materials if m.tolerance is Tolerance.CORE)
@@ -83,7 +86,8 @@ def test_receipt_and_one_time_notice_pages(rt: Runtime, tmp_path: Path, monkeypa
     assert run("cases", "print", accepted, "--out", str(tmp_path / "r.html")).exit_code == 1
     receipt = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<h1>受理回执</h1>" in receipt and accepted in receipt and "承诺办结日期" in receipt
-    assert run("cases", "print", refused, "--doc", "one_time_notice", "--out", str(tmp_path / "n.html")).exit_code == 1
+    result = run("cases", "print", refused, "--doc", "one_time_notice", "--out", str(tmp_path / "n.html"))
+    assert result.exit_code == 1
     notice = (tmp_path / "n.html").read_text(encoding="utf-8")
     assert "<h1>一次性告知书</h1>" in notice and core.name in notice and refused in notice
 
@@ -106,7 +110,10 @@ def test_every_text_from_the_store_is_escaped_in_the_page(
     hostile = '<script>alert("x")</script>&<img src=x onerror=alert(1)>'
     db = sqlite3.connect(rt.store.path)
     with db:
-        db.execute("UPDATE cases SET applicant_name = ?, item_name = ? WHERE case_no = ?", (hostile, hostile, case_no))
+        db.execute(
+            "UPDATE cases SET applicant_name = ?, item_name = ? WHERE case_no = ?",
+            (hostile, hostile, case_no),
+        )
     db.close()
     no_lp(monkeypatch, tmp_path)
     page = tmp_path / "p.html"
@@ -155,7 +162,5 @@ def test_show_documents_text_contract_is_unchanged_and_json_lists_the_commitment
     case_no, _ = tolerated_case(rt)
     text = run("cases", "show", case_no, "--documents").output
     assert text.index("容缺受理通知书") < text.index("容缺受理承诺书")
-    import json
-
     docs = json.loads(run("cases", "show", case_no, "--json").output)["documents"]
     assert [d["kind"] for d in docs] == ["tolerance_notice", "commitment"]
