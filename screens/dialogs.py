@@ -109,6 +109,9 @@ class DocumentDialog(ModalScreen[str]):
         return True
 
     def _status(self, message: str) -> None:
+        if not self.is_current:  # closed while the job went to the printer: tell the clerk anyway
+            self.app.notify(message)
+            return
         self.query_one("#document-status", Label).update(Text(message))
 
     def action_save(self) -> None:
