@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
@@ -49,7 +49,8 @@ TEXT: dict[str, Any] = {
     "issued": "已出证：{identifier}",
     "key_approval": "本站尚无经值班长批准的签章密钥：出证前须值班长登录确认（密钥随下次同步报总台登记）",
     "key_not_approved": "未经值班长确认，未出证",
-    "printed": "证照打印页已保存：{path}",
+    # CUPS has no HTML renderer and a certificate needs its QR code: the page goes to a browser.
+    "printed": "证照打印页（A4，含二维码）已保存：{path}；请用浏览器打开后打印",
     "print_failed": "保存失败：{reason}",
     "select_case": "请先在“待出证”中选择办件",
     "select_certificate": "请先在“待领取”中选择证照",
@@ -57,7 +58,7 @@ TEXT: dict[str, Any] = {
     # QR dialog
     "qr_title": "{type_name} · {holder}",
     "qr_lines": (
-        "证照标识：{identifier}\n持证主体：{holder}（{id_type} {masked}）\n颁发：{issued}  有效期至：{until}"
+        "证照标识：\n{identifier}\n\n持证主体：\n{holder}\n{id_type}\n{masked}\n\n颁发：{issued}\n有效期至：{until}"
     ),
     "qr_save": "保存打印页",
     "close": "关闭",
@@ -115,21 +116,23 @@ class QrDialog(ModalScreen[str]):
             yield Label(
                 TEXT["qr_title"].format(type_name=b.type_name, holder=b.holder_name), classes="dialog-title"
             )
-            yield Static(
-                Text(
-                    TEXT["qr_lines"].format(
-                        identifier=b.identifier,
-                        holder=b.holder_name,
-                        id_type=b.holder_id_type.zh,
-                        masked=self.view.holder_id_masked,
-                        issued=b.issued_on.isoformat(),
-                        until=b.valid_until.isoformat() if b.valid_until else TEXT["long_term"],
-                    )
-                ),
-                id="qr-details",
-            )
-            with VerticalScroll(id="qr-scroll"):
-                yield Static(Text(self.drawing, no_wrap=True), id="qr-drawing")
+            # The code on the left at full height, the facts beside it: the drawing gets every row.
+            with Horizontal(id="qr-body"):
+                with VerticalScroll(id="qr-scroll"):
+                    yield Static(Text(self.drawing.rstrip("\n"), no_wrap=True), id="qr-drawing")
+                yield Static(
+                    Text(
+                        TEXT["qr_lines"].format(
+                            identifier=b.identifier,
+                            holder=b.holder_name,
+                            id_type=b.holder_id_type.zh,
+                            masked=self.view.holder_id_masked,
+                            issued=b.issued_on.isoformat(),
+                            until=b.valid_until.isoformat() if b.valid_until else TEXT["long_term"],
+                        )
+                    ),
+                    id="qr-details",
+                )
             yield Footer(compact=True)
 
     def action_dismiss_with(self, choice: str) -> None:

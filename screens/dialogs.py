@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -21,9 +22,11 @@ TEXT: dict[str, Any] = {
     "close": "关闭",
     "confirm": "确定",
     "cancel": "取消",
-    "save": "保存到文件",
-    "saved": "已保存：{path}",
+    "save": "保存打印页",
+    "saved": "打印页（A4）已保存：{path}",
     "save_failed": "保存失败：{reason}",
+    "print": "打印",
+    "printing": "正在送打印机……",
     "finish": "当场办结",
     "supervisor_title": "值班长审批（现场验证身份）",
     "staff_no": "值班长工号",
@@ -75,12 +78,13 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class DocumentDialog(ModalScreen[str]):
-    """A receipt or notice on screen; it can be saved for printing. Returns the action chosen
-    ("close" or "finish" for 当场办结)."""
+    """A receipt or notice on screen; F9 prints it (CUPS ``lp``), Ctrl+S saves its A4 page.
+    Returns the action chosen ("close" or "finish" for 当场办结)."""
 
     BINDINGS = [
         Binding("escape", "close", TEXT["close"], id="document.close"),
-        Binding("ctrl+s", "save", TEXT["save"], id="document.save"),
+        Binding("f9", "print", TEXT["print"], id="document.print", tooltip="送打印机，并保存A4打印页"),
+        Binding("ctrl+s", "save", TEXT["save"], id="document.save", tooltip="保存A4打印页，用浏览器打印"),
         Binding("f8", "finish", TEXT["finish"], id="document.finish"),
     ]
 
@@ -104,17 +108,37 @@ class DocumentDialog(ModalScreen[str]):
             return self.can_finish
         return True
 
-    def action_save(self) -> None:
-        """Write the documents as UTF-8 text beside the station's data."""
-        status = self.query_one("#document-status", Label)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / f"{self.documents[0].case_no}-{self.documents[0].kind}.txt"
-            path.write_text("\n".join(d.to_text() for d in self.documents), encoding="utf-8")
-        except OSError as exc:
-            status.update(Text(TEXT["save_failed"].format(reason=exc.strerror or exc)))
+    def _status(self, message: str) -> None:
+        if not self.is_current:  # closed while the job went to the printer: tell the clerk anyway
+            self.app.notify(message)
             return
-        status.update(Text(TEXT["saved"].format(path=path)))
+        self.query_one("#document-status", Label).update(Text(message))
+
+    def action_save(self) -> None:
+        """Write the documents' A4 page (HTML) beside the station's data."""
+        from window_client.services.printing import page_name, save_page
+
+        try:
+            path = save_page(self.documents, self.folder / page_name(self.documents))
+        except OSError as exc:
+            self._status(TEXT["save_failed"].format(reason=exc.strerror or exc))
+            return
+        self._status(TEXT["saved"].format(path=path))
+
+    def action_print(self) -> None:
+        """Save the page and send the documents to the printer, off the UI thread."""
+        self._status(TEXT["printing"])
+        self._print()
+
+    @work(thread=True, exclusive=True, group="print", exit_on_error=False)
+    def _print(self) -> None:
+        from window_client.services.printing import print_documents
+
+        try:
+            message = print_documents(self.documents, self.folder).zh()
+        except OSError as exc:
+            message = TEXT["save_failed"].format(reason=exc.strerror or exc)
+        self.app.call_from_thread(self._status, message)
 
     def action_close(self) -> None:
         """Back to the form."""

@@ -82,10 +82,18 @@ def test_tolerated_case_pauses_the_clock_and_resumes_on_supplement(rt: Runtime) 
     assert missing.supplement is not None
     assert case.supplement_due == rt.calendar.add(TODAY, missing.supplement).date
     detail = rt.cases.detail(case.case_no, TODAY)
-    (notice,) = documents_for(detail.case, detail.materials, rt.station.name)
+    notice, commitment = documents_for(detail.case, detail.materials, rt.station.name)
     assert notice.title == "容缺受理通知书" and notice.copies == ("申请人留存联", "档案联")
     assert notice.table_rows[0][0] == missing.name
     assert any("终止办理" in p for p in notice.paragraphs)
+    # The signed 承诺书 stays with the case: the promise, the deadline and the record of signing.
+    assert commitment.kind == "commitment" and commitment.title == "容缺受理承诺书"
+    due = case.supplement_due
+    assert commitment.table_rows == ((missing.name, f"{due.year}年{due.month}月{due.day}日"),)
+    assert any("郑重承诺" in p for p in commitment.paragraphs)
+    record = commitment.paragraphs[-1]
+    assert record.startswith("签署记录：王小明于") and rt.station.name in record and case.clerk in record
+    assert "承诺人（申请人）签字" in commitment.signatures
 
     later = TODAY + dt.timedelta(days=1)
     after, problem = rt.cases.supplement(case.case_no, [missing.code], later)

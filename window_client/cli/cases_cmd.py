@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,8 +15,9 @@ from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from window_client.cli.case_table import cases_table
 from window_client.cli.cert_cmd import SIGN_IN_EN
-from window_client.cli.common import EXIT_FAILED, fail, out, print_json, runtime, shown
+from window_client.cli.common import EXIT_FAILED, err, fail, out, print_json, runtime, shown, storage_full
 from window_client.services.documents import documents_for
+from window_client.services.printing import print_documents
 from window_client.services.runtime import parse_day
 from window_client.services.staff import SignInError
 from window_client.services.state_machine import STATE_ZH
@@ -100,6 +102,51 @@ def show(
         out.print(table)
         for h in detail.history:
             out.print(f"{shown(h.at)}  {shown(h.actor)}  {shown(h.action)}")
+
+
+@app.command("print")
+def print_case(
+    case_no: Annotated[str, typer.Argument(help="The case number.")],
+    doc: Annotated[
+        str | None,
+        typer.Option(
+            "--doc",
+            help="Only this document: receipt, tolerance_notice, commitment or one_time_notice"
+            " (default: all of the case's documents).",
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to save the A4 page (default: documents/ in the home).", metavar="FILE"
+        ),
+    ] = None,
+    printer: Annotated[
+        str | None, typer.Option(help="The CUPS printer (default: the system's default destination).")
+    ] = None,
+) -> None:
+    """Print the case's documents: save their A4 page (HTML) and send them to the printer with
+    CUPS's ``lp`` where the system has it; otherwise say so and where the page is. Exit 1 when
+    nothing was printed."""
+    with runtime() as rt:
+        detail = rt.cases.detail(case_no, parse_day(None))
+        station = rt.catalog.stations.get(detail.case.station)
+        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        if doc is not None:
+            kinds = [d.kind for d in docs]
+            docs = [d for d in docs if d.kind == doc]
+            if not docs:
+                fail(f"{case_no} has no {doc!r} document; it has: {', '.join(kinds)}")
+        try:
+            result = print_documents(docs, rt.settings.home / "documents", printer, out_file)
+        except OSError as exc:
+            if storage_full(exc):
+                raise  # the runtime reports a full disk with its own exit code
+            fail(f"the page could not be saved: {exc.strerror or exc}", EXIT_FAILED)
+    if not result.sent:
+        err.print(f"[yellow]warning:[/] {shown(result.en())}", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
+    out.print(shown(result.en()))
 
 
 @app.command("supplement")

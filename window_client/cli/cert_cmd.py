@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from models.certificates import HANDOVER_ZH, CertificateView
 from window_client.cli.common import (
@@ -131,7 +132,8 @@ def _print_view(view: CertificateView, show_qr: bool, status: str | None = None)
         out.print(f"撤销：{shown(view.revocation.revoked_at[:10])} {shown(view.revocation.reason)}")
     out.print(f"QR: {shown(view.qr)}")
     if show_qr:
-        out.print(qr_terminal(view.qr), highlight=False, markup=False)
+        # Light modules are the drawn blocks: pinned light on black so any terminal theme scans.
+        out.print(Text(qr_terminal(view.qr).rstrip("\n"), style="bright_white on black", no_wrap=True))
 
 
 @app.command("show")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from typing import Any
 
 import segno
 
 from models.certificates import CertificateView
+from window_client.services.printing import FONTS, SHEET_CSS
 
 TEXT: dict[str, Any] = {
     "identifier": "证照标识",
@@ -37,7 +37,6 @@ TEXT: dict[str, Any] = {
     "revoked": "本证照已撤销",
     "holder_type_zh": {"111": "公民身份号码", "001": "统一社会信用代码"},
 }
-FONTS = '"Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun", serif'
 
 
 def _date_zh(day: dt.date) -> str:
@@ -79,11 +78,31 @@ def qr_svg(qr_text: str, scale: int = 4) -> str:
     return str(qr_code(qr_text).svg_inline(scale=scale, border=2, dark="#000", light="#fff"))
 
 
-def qr_terminal(qr_text: str) -> str:
-    """The QR code as text (half-block characters: two modules a line) for a terminal."""
-    buffer = io.StringIO()
-    qr_code(qr_text).terminal(out=buffer, compact=True, border=2)
-    return buffer.getvalue()
+# The screen's code: error correction L (a screen shows clean modules, and L keeps the symbol
+# smallest: version 9, 53 modules, for the shortest certificate) with a 2-module quiet zone.
+SCREEN_ERROR = "l"
+SCREEN_BORDER = 2
+# Two modules a cell, top and bottom; light modules are the drawn ink, so the code reads on a
+# dark terminal as it is and the screen pins white on black for any theme.
+_HALF_BLOCKS = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
+
+
+def qr_terminal(qr_text: str, border: int = SCREEN_BORDER) -> str:
+    """The QR code as half-block text (two modules a character cell: ▀ ▄ █ and space), light
+    modules drawn, ``border`` light modules of quiet zone around it; one line per two rows."""
+    matrix = segno.make(qr_text, error=SCREEN_ERROR, boost_error=False).matrix
+    width = len(matrix[0]) + 2 * border
+    light_row = [True] * width
+    rows = [light_row] * border
+    rows += [[True] * border + [not dark for dark in row] + [True] * border for row in matrix]
+    rows += [light_row] * border
+    if len(rows) % 2:
+        rows.append(light_row)
+    lines = (
+        "".join(_HALF_BLOCKS[pair] for pair in zip(top, bottom, strict=True))
+        for top, bottom in zip(rows[0::2], rows[1::2], strict=True)
+    )
+    return "\n".join(lines) + "\n"
 
 
 def render_html(view: CertificateView) -> str:
@@ -100,23 +119,14 @@ def render_html(view: CertificateView) -> str:
 <meta name="certificate-qr" content="{e(view.qr)}">
 <title>{e(b.type_name)} {e(b.identifier)}</title>
 <style>
-@page {{ size: A4 portrait; margin: 18mm; }}
-html, body {{ margin: 0; padding: 0; background: #fff; color: #000; }}
-body {{ font-family: {FONTS}; font-size: 12pt; }}
-.sheet {{ width: 174mm; min-height: 255mm; margin: 0 auto; border: 1.2mm double #000;
-  padding: 10mm 12mm; box-sizing: border-box; page-break-inside: avoid; }}
-h1 {{ text-align: center; font-size: 28pt; letter-spacing: 0.4em; margin: 6mm 0 10mm; }}
+{SHEET_CSS}
 table {{ width: 100%; border-collapse: collapse; }}
-th {{ width: 38mm; text-align: justify; text-align-last: justify; padding: 2.2mm 4mm 2.2mm 0;
-  vertical-align: top; font-weight: normal; }}
-td {{ padding: 2.2mm 0; word-break: break-all; }}
 .qr {{ text-align: center; margin-top: 12mm; }}
 .qr svg {{ width: 45mm; height: 45mm; }}
 .qr p {{ margin: 2mm 0 0; font-size: 10pt; }}
 .seal {{ margin-top: 8mm; font-size: 8pt; word-break: break-all; color: #333; }}
 .footer {{ margin-top: 6mm; font-size: 10pt; }}
 .revoked {{ color: #b00; font-size: 20pt; text-align: center; border: 1mm solid #b00; padding: 2mm; }}
-@media print {{ .sheet {{ margin: 0; }} }}
 </style>
 </head>
 <body>

@@ -1,4 +1,5 @@
-"""The documents a case produces, as data: 受理回执, 容缺受理通知书, 一次性告知书.
+"""The documents a case produces, as data: 受理回执, 容缺受理通知书 with the signed 容缺受理承诺书,
+一次性告知书.
 
 Each front end renders a :class:`Document` its own way (the TUI on screen, the CLI as text or
 JSON, the printable form as HTML); the wording lives here, once.
@@ -30,7 +31,7 @@ _STATUS_ZH = {
 class Document:
     """A printable document: heading fields, one table, paragraphs and signature lines."""
 
-    kind: str  # "receipt" | "tolerance_notice" | "one_time_notice"
+    kind: str  # "receipt" | "tolerance_notice" | "commitment" | "one_time_notice"
     title: str
     case_no: str
     copies: tuple[str, ...]
@@ -115,7 +116,7 @@ def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str
 
 def tolerance_notice(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
     """容缺受理通知书, in two copies: the applicant's and the case file's."""
-    missing = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
+    missing = _tolerated(case, materials)
     rows = tuple(
         (
             m.name,
@@ -142,6 +143,42 @@ def tolerance_notice(case: CaseView, materials: Sequence[MaterialView], station_
             "逾期未补正或补正材料不符合要求的，终止办理，并记入申请人容缺承诺履行记录。",
         ),
         signatures=("申请人签字（承诺人）", "受理人签字"),
+    )
+
+
+def _tolerated(case: CaseView, materials: Sequence[MaterialView]) -> list[MaterialView]:
+    return [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
+
+
+def commitment_letter(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
+    """容缺受理承诺书 the applicant signed at acceptance: the promise, the missing materials with
+    their deadlines, and the record of the signing (who, where, when, witnessed by whom)."""
+    rows = tuple(
+        (m.name, _date(m.supplement_due, case.supplement_provisional)) for m in _tolerated(case, materials)
+    )
+    signer = case.applicant_name + (f"（代办人：{case.agent_name}）" if case.agent_name else "")
+    signatures = ["承诺人（申请人）签字"]
+    if case.agent_name:
+        signatures.append("代办人签字")
+    return Document(
+        kind="commitment",
+        title="容缺受理承诺书",
+        case_no=case.case_no,
+        copies=("档案联", "申请人留存联"),
+        fields=tuple(_head(case, station_name)),
+        table_header=("容缺材料", "承诺补正期限"),
+        table_rows=rows,
+        paragraphs=(
+            f"本人（单位）{case.applicant_name}申请办理“{case.item_name}”，"
+            "因上表所列材料暂缺，申请容缺受理，并郑重承诺：",
+            "一、所提交的申请材料真实、合法、有效，如有虚假，愿承担相应法律责任；",
+            "二、在上表所列补正期限内补齐所缺材料，补正材料与承诺内容一致；",
+            "三、补正期间暂停计算办理时限，材料补齐前不出具办理结果；",
+            "四、逾期未补正或补正材料不符合要求的，同意终止办理，并记入本人（单位）容缺承诺履行记录。",
+            f"签署记录：{signer}于{_date(case.accepted_on, False)}在{station_name}签署本承诺书，"
+            f"受理人{case.clerk}见证，随办件{case.case_no}存档。",
+        ),
+        signatures=(*signatures, "受理人签字（见证）"),
     )
 
 
@@ -172,7 +209,7 @@ def one_time_notice(
 
 
 def documents_for(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> list[Document]:
-    """The documents a case's acceptance produced."""
+    """The documents a case's acceptance produced; a tolerated case keeps its signed 承诺书."""
     reasons = []
     for stored in case.reasons:
         params = stored.get("params")
@@ -180,5 +217,6 @@ def documents_for(case: CaseView, materials: Sequence[MaterialView], station_nam
     if case.state == CaseState.NOT_ACCEPTED:
         return [one_time_notice(case, materials, reasons, station_name)]
     if case.verdict == "tolerable":
-        return [tolerance_notice(case, materials, station_name)]
+        notice = tolerance_notice(case, materials, station_name)
+        return [notice, commitment_letter(case, materials, station_name)] if case.commitment else [notice]
     return [receipt(case, materials, station_name)]
