@@ -576,7 +576,7 @@ def test_published_catalogue_replaces_the_shipped_one(tmp_path: Path, hall: Hall
     rt = station(tmp_path, "GXZX", hall.url)
     shipped = rt.catalog
     data = json.loads(
-        (Path(__file__).parents[2] / "window_client" / "data" / "catalog.json").read_text("utf-8")
+        (Path(__file__).parents[2] / "models" / "data" / "catalog.json").read_text("utf-8")
     )
     data["version"] = "2027.1.1"
     first = data["items"][0]

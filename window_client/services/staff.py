@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.approval import Approval, derive_approval_key, sign_approval
+from models.demo_staff import DEMO_STAFF
 from models.enums import Role
 from models.seal import KeyPair
 from offline_cache import Store, UnitOfWork
@@ -161,12 +162,6 @@ class StaffService:
         return member
 
 
-DEMO_STAFF = (
-    ("C001", "张敏", Role.CLERK, "demo-1234"),
-    ("C002", "李娜", Role.CLERK, "demo-1234"),
-    ("S001", "王强", Role.SUPERVISOR, "demo-5678"),
-    ("A001", "刘洋", Role.ADMIN, "demo-9999"),
-)
 
 
 def seed_demo_staff(service: StaffService, station: str) -> None:
