@@ -13,6 +13,7 @@ from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
 from models.identity import mask_id, mask_phone
 from models.problems import DomainError, Problem
 from models.records import CaseFilter, CaseView, HistoryEntry, MaterialView
+from models.supplement import Outstanding, SupplementOutcome, SupplementStep, supplement_outcome
 from models.timelimits import TimeLimit
 from offline_cache import Store
 from offline_cache import repositories as repo
@@ -312,58 +313,64 @@ class CaseService:
         """
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
-            materials = repo.materials_of(unit.conn, case_no)
-            outstanding = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
-            problem: Problem | None = None
-            if case.state == CaseState.ACCEPTED_TOLERATED:
-                late = [
-                    m
-                    for m in outstanding
-                    if m.code in received and m.supplement_due and day > m.supplement_due
-                ]
-                overdue = [m for m in outstanding if m.supplement_due and day > m.supplement_due]
-                if late or overdue:
-                    first = min(m.supplement_due for m in (late or overdue) if m.supplement_due)
-                    problem = Problem("supplement.late", {"due": first.isoformat()})
-                elif not conforming:
-                    problem = Problem("supplement.nonconforming")
-            if problem is not None:
-                detail: dict[str, Any] = {"on": day.isoformat(), "reason": problem.code}
-                if approval is not None and problem.code != "supplement.late":
-                    detail["approved_by"] = approval.by
-                    detail["approval"] = approval.to_dict()
-                self._transition(
-                    unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=self.actor,
-                )  # fmt: skip
-                repo.close_commitment(unit, case.applicant_id, fulfilled=False)
-                return self._locked(unit, case_no, day), problem
-            codes = [m.code for m in outstanding if m.code in received]
-            left = [m for m in outstanding if m.code not in received]
-            if case.state == CaseState.ACCEPTED_TOLERATED and not left:
-                repo.mark_materials_received(unit, case_no, codes, day)
-                unit_of = TimeUnit(case.limit_unit)
-                due = self.calendar.add(day, TimeLimit(case.remaining_days or 0, unit_of))
-                self._transition(
-                    unit, case, CaseEvent.SUPPLEMENT, {"on": day.isoformat(), "received": codes},
-                    due_date=due.date, due_provisional=due.provisional, remaining_days=None,
-                    closed_on=day, closed_by=self.actor,
-                )  # fmt: skip
-                repo.close_commitment(unit, case.applicant_id, fulfilled=True)
-            elif case.state == CaseState.ACCEPTED_TOLERATED and codes:
-                # Partial 补正: record what came; the ledger now watches the next deadline.
-                repo.mark_materials_received(unit, case_no, codes, day)
-                next_due = min(m.supplement_due for m in left if m.supplement_due)
-                repo.update_case(unit, case_no, case.state, supplement_due=next_due)
-                unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
-                unit.enqueue(
-                    "case.partial_supplement",
-                    case_no,
-                    {"case_no": case_no, "received": codes, "on": day.isoformat(), "by": self.actor},
-                )
-                problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
+            outstanding = [
+                Outstanding(m.code, m.name, m.supplement_due)
+                for m in repo.materials_of(unit.conn, case_no)
+                if m.status == MaterialStatus.MISSING and m.supplement_due
+            ]
+            tolerated = case.state == CaseState.ACCEPTED_TOLERATED
+            outcome = supplement_outcome(tolerated, outstanding, received, day, conforming)
+            if outcome.step is SupplementStep.TERMINATE:
+                self._terminate_on_supplement(unit, case, day, outcome, approval)
+            elif outcome.step is SupplementStep.COMPLETE:
+                self._complete_supplement(unit, case, day, outcome)
+            elif outcome.step is SupplementStep.PARTIAL:
+                self._partial_supplement(unit, case_no, case.state, day, outcome)
             else:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
-            return self._locked(unit, case_no, day), problem
+            return self._locked(unit, case_no, day), outcome.problem
+
+    def _terminate_on_supplement(
+        self, unit: Any, case: CaseView, day: dt.date, outcome: SupplementOutcome, approval: Approval | None
+    ) -> None:
+        """Late or non-conforming 补正: 终止, the commitment broken."""
+        assert outcome.problem is not None
+        detail: dict[str, Any] = {"on": day.isoformat(), "reason": outcome.problem.code}
+        if approval is not None and outcome.problem.code != "supplement.late":
+            detail["approved_by"] = approval.by
+            detail["approval"] = approval.to_dict()
+        self._transition(
+            unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=self.actor,
+        )  # fmt: skip
+        repo.close_commitment(unit, case.applicant_id, fulfilled=False)
+
+    def _complete_supplement(
+        self, unit: Any, case: CaseView, day: dt.date, outcome: SupplementOutcome
+    ) -> None:
+        """补齐: the tolerance entry closed (销号), the clock resumes with the limit it had left."""
+        codes = list(outcome.received)
+        repo.mark_materials_received(unit, case.case_no, codes, day)
+        due = self.calendar.add(day, TimeLimit(case.remaining_days or 0, TimeUnit(case.limit_unit)))
+        self._transition(
+            unit, case, CaseEvent.SUPPLEMENT, {"on": day.isoformat(), "received": codes},
+            due_date=due.date, due_provisional=due.provisional, remaining_days=None,
+            closed_on=day, closed_by=self.actor,
+        )  # fmt: skip
+        repo.close_commitment(unit, case.applicant_id, fulfilled=True)
+
+    def _partial_supplement(
+        self, unit: Any, case_no: str, state: str, day: dt.date, outcome: SupplementOutcome
+    ) -> None:
+        """Partial 补正: record what came; the ledger now watches the next deadline."""
+        codes = list(outcome.received)
+        repo.mark_materials_received(unit, case_no, codes, day)
+        repo.update_case(unit, case_no, state, supplement_due=outcome.next_due)
+        unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
+        unit.enqueue(
+            "case.partial_supplement",
+            case_no,
+            {"case_no": case_no, "received": codes, "on": day.isoformat(), "by": self.actor},
+        )
 
     def terminate(
         self,

@@ -162,8 +162,6 @@ class StaffService:
         return member
 
 
-
-
 def seed_demo_staff(service: StaffService, station: str) -> None:
     """Demo accounts for a new station (credentials in the README)."""
     for staff_no, name, role, password in DEMO_STAFF:
