@@ -19,7 +19,7 @@ from screens.saving import save_in_background
 from screens.status import StatusBar
 
 if TYPE_CHECKING:
-    from window_client.services.cases import DayClose, DayCloseRow
+    from window_client.services.dayclose import DayClose, DayCloseRow
     from window_client.services.runtime import Runtime
 
 TEXT: dict[str, Any] = {
