@@ -17,14 +17,10 @@ from hall_server import storage
 from hall_server.auth import hash_password, remember_approval_key, verify_password
 from hall_server.db import write_transaction
 from hall_server.schema import StaffRow
+from models.demo_staff import DEMO_STAFF
 from models.enums import Role
 
-MAIN_STAFF = (
-    ("C001", "张敏", Role.CLERK, "demo-1234"),
-    ("C002", "李娜", Role.CLERK, "demo-1234"),
-    ("S001", "王强", Role.SUPERVISOR, "demo-5678"),
-    ("A001", "刘洋", Role.ADMIN, "demo-9999"),
-)
+MAIN_STAFF = DEMO_STAFF  # one list with the counter's (models/demo_staff.py)
 STATION_CLERK_PASSWORD = "demo-1234"
 STATION_CLERK_NAMES = ("赵磊", "陈静", "杨帆", "黄丽", "周杰", "吴芳", "徐明", "孙悦")
 

@@ -21,13 +21,14 @@ from sqlalchemy import Connection, Engine, func, select
 from hall_server import storage
 from hall_server.db import write_transaction
 from models.catalog import Catalog, catalog_from_dict
+from models.shipped import CATALOG_PATH, HOLIDAYS_DIR
 from models.sync import CatalogDocument, ChangeKind, HolidayDocument
 from models.workdays import ArrangementError, WorkdayCalendar, YearArrangement, parse_arrangement
 
-SHIPPED_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
-# Copies of the client's shipped arrangements (a test keeps them identical): the hall counts
-# deadlines with them until it publishes a year itself.
-SHIPPED_HOLIDAYS = Path(__file__).resolve().parent / "data" / "holidays"
+SHIPPED_CATALOG = CATALOG_PATH
+# The arrangements the client ships too: the hall counts deadlines with them until it publishes
+# a year itself.
+SHIPPED_HOLIDAYS = HOLIDAYS_DIR
 CATALOG, HOLIDAYS = "catalog", "holidays"
 
 
@@ -45,7 +46,7 @@ class HolidayGroup(BaseModel):
 
 
 class HolidayArrangement(BaseModel):
-    """A year's arrangement in the shape of ``window_client/data/holidays/2026.json``."""
+    """A year's arrangement in the shape of ``models/data/holidays/2026.json``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,6 +1,6 @@
 """Catalogue types: service items (事项), their material requirements, 一件事 packages, stations.
 
-The catalogue is data (window_client/data/catalog.json, later served by the hall with a
+The catalogue is data (models/data/catalog.json, later served by the hall with a
 version); :func:`catalog_from_dict` validates it and raises ``ValueError`` naming the first
 inconsistency, so a bad catalogue update is refused instead of half-loaded.
 """

@@ -12,12 +12,39 @@ visible escape (``\\x1b``, ``\\u202e``), so older or foreign data cannot act eit
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
+
+from models.problems import DomainError
 
 # Cc (C0, DEL, C1), the bidirectional marks, embeddings, overrides and isolates, and the Unicode
 # line and paragraph separators (a line break inside one table cell).
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+# The longest reason kept for a revocation (and shown on the verification page).
+REASON_LIMIT = 200
+
+
+def clean_reason(raw: str, limit: int = REASON_LIMIT) -> str:
+    """A reason staff typed (a revocation's), whitespace runs made single spaces.
+
+    Raises :class:`DomainError` when nothing is left (``cert.reason_empty``), when a control or
+    format character is in it (``field.invalid``: it would act in a terminal or hide a change
+    of direction) or when it is longer than ``limit`` (``field.too_long``). The one rule for the
+    client; the hall can catch the error and answer 422.
+    """
+    reason = " ".join(raw.split())
+    if not reason:
+        raise DomainError.of("cert.reason_empty")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in reason):
+        raise DomainError.of(
+            "field.invalid", field="reason", value=reason.encode("unicode_escape").decode()[:40]
+        )
+    if len(reason) > limit:
+        raise DomainError.of("field.too_long", field="reason", limit=limit)
+    return reason
 
 
 def _visible(match: re.Match[str]) -> str:

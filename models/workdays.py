@@ -1,7 +1,7 @@
 """Working-day arithmetic with the official holiday arrangements (调休 included).
 
-Arrangements are data: the years shipped with the client (window_client/data/holidays) and
-the hall (hall_server/data/holidays), plus whatever the hall publishes. A year nobody has
+Arrangements are data: the years shipped with the client and the hall (models/data/holidays,
+one copy for both), plus whatever the hall publishes. A year nobody has
 published yet falls back to weekends-only, and every date computed through it is marked
 provisional. Pure: the counter computes deadlines with it and the hall checks pushed ones.
 """

@@ -8,7 +8,7 @@ rules and writes the case, its audit event and its outbox operation in one trans
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from models.catalog import Acceptable
 from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, VerdictKind
 from models.identity import check_applicant_id, check_name
+from screens.context import Counter, counter
 from screens.dialogs import ConfirmDialog, DocumentDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
 from screens.tables import fit, flexible_width
@@ -31,9 +32,6 @@ from window_client.services.documents import documents_for
 from window_client.services.staff import StaffMember
 from window_client.services.state_machine import CaseEvent
 from window_client.services.tolerance import CLEAN_STANDING, ApplicantStanding, Verdict, assess
-
-if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
 
 TEXT: dict[str, Any] = {
     "search": "事项：中文/拼音/首字母，回车选定",
@@ -158,9 +156,9 @@ class AcceptScreen(Screen[None]):
         self.fitted_half = 0  # the half-screen width the names were last cut for
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

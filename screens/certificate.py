@@ -21,11 +21,11 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from models.certificates import HANDOVER_ZH, VERIFY_STATUS_ZH, CertificateView, Verification, VerifyStatus
 from models.identity import check_name, check_person_id
 from models.problems import DomainError, Problem
+from screens.context import Counter, counter
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from screens.status import StatusBar
 
 if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
     from window_client.services.staff import StaffMember
 
 CSS_PATH = str(Path(__file__).with_suffix(".tcss"))
@@ -325,9 +325,9 @@ class CertificateScreen(Screen[None]):
     ]
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

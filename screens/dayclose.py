@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from screens.dialogs import ErrorDialog
+from screens.context import Counter, counter
+from screens.saving import save_in_background
 from screens.status import StatusBar
 
 if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
-    from window_client.services.cases import DayClose, DayCloseRow
+    from window_client.services.dayclose import DayClose, DayCloseRow
+    from window_client.services.runtime import Runtime
 
 TEXT: dict[str, Any] = {
     "title": "日结 · {day}{weekday} · {station}",
@@ -68,9 +72,9 @@ class DayCloseScreen(Screen[None]):
         self.figures: DayClose | None = None
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -94,28 +98,44 @@ class DayCloseScreen(Screen[None]):
             return None if self.day is None or self.day >= self.app_.today() else True
         return True
 
+    @dataclass
+    class Loaded(Message):
+        """The figures of a day, as a worker read them."""
+
+        figures: DayClose
+        refused: int
+
     def reload(self) -> None:
-        """Read the figures of :attr:`day` (a handful of indexed queries) and show them."""
-        services = self.app_.services
+        """Read the figures of :attr:`day` (a handful of indexed queries) in a worker."""
         today = self.app_.today()
-        day = self.day or today
+        self._load(self.app_.services, self.day or today, today)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dayclose", name="day close")
+    def _load(self, services: Runtime, day: dt.date, today: dt.date) -> None:
         figures = services.cases.day_close(services.station.code, day, today)
+        self.post_message(self.Loaded(figures, services.refused_operations()))
+
+    def on_day_close_screen_loaded(self, message: Loaded) -> None:
+        """Show the figures (unless the clerk has moved to another day meanwhile)."""
+        figures = message.figures
+        if figures.day != (self.day or self.app_.today()):
+            return
         self.figures = figures
-        weekday = f"（周{TEXT['weekdays'][day.weekday()]}）"
+        station = self.app_.services.station.name
+        weekday = f"（周{TEXT['weekdays'][figures.day.weekday()]}）"
         self.query_one("#dayclose-title", Static).update(
-            Text(TEXT["title"].format(day=day.isoformat(), weekday=weekday, station=services.station.name))
+            Text(TEXT["title"].format(day=figures.day.isoformat(), weekday=weekday, station=station))
         )
         table = self.query_one("#dayclose-table", DataTable)
         table.clear()
         for row in figures.windows:
             table.add_row(*self._cells(row, self._window_label(row.window)), key=row.window or "-")
         table.add_row(*self._cells(figures.totals, TEXT["totals"], bold=True), key="totals")
-        note = TEXT["note"].format(as_of=today.isoformat())
+        note = TEXT["note"].format(as_of=figures.as_of.isoformat())
         if not figures.windows:
             note = TEXT["empty"] + "\n" + note
-        refused = services.refused_operations()
-        if refused:
-            note += "\n" + TEXT["refused"].format(refused=refused)
+        if message.refused:
+            note += "\n" + TEXT["refused"].format(refused=message.refused)
         self.query_one("#dayclose-note", Static).update(Text(note))
         self.refresh_bindings()
 
@@ -144,7 +164,8 @@ class DayCloseScreen(Screen[None]):
         self.reload()
 
     def action_save(self) -> None:
-        """Write the day close as a text sheet beside the station's data (for printing)."""
+        """Write the day close as a text sheet beside the station's data (for printing), in a
+        worker."""
         figures = self.figures
         if figures is None:
             return
@@ -156,15 +177,9 @@ class DayCloseScreen(Screen[None]):
             name = self._window_label(row.window) if row is not figures.totals else TEXT["totals"]
             lines.append("\t".join([name, *(str(getattr(row, key)) for _, key in TEXT["columns"][1:])]))
         lines += ["", TEXT["note"].format(as_of=figures.as_of.isoformat())]
+        filename = f"日结-{figures.day.isoformat()}.txt"
         folder = services.settings.home / "documents"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"日结-{figures.day.isoformat()}.txt"
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        except OSError as exc:
-            self.app.push_screen(ErrorDialog(str(exc)))
-            return
-        self.app.notify(TEXT["saved"].format(path=path))
+        save_in_background(self, folder, filename, lines, TEXT["saved"])
 
     def action_back(self) -> None:
         """Back to the workbench."""

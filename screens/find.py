@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -17,6 +17,7 @@ from models.enums import CaseState
 from models.identity import normalize_id
 from models.problems import DomainError
 from models.records import CaseFilter
+from screens.context import Counter, counter
 from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
@@ -30,9 +31,6 @@ from screens.tables import (
 )
 from window_client.services.documents import documents_for
 from window_client.services.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
-
-if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
 
 TEXT: dict[str, Any] = {
     "query": "办件编号 / 证件号码 / 姓名，回车查找",
@@ -111,9 +109,9 @@ class FindScreen(Screen[None]):
         return True
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -215,9 +213,9 @@ class CaseDetailScreen(Screen[None]):
         self.revealed: str | None = None
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

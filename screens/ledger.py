@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
@@ -14,7 +15,9 @@ from models.approval import ApprovalAct
 from models.enums import CaseState, MaterialStatus
 from models.problems import DomainError
 from models.records import CaseFilter
+from screens.context import Counter, counter
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
+from screens.saving import SAVE_GROUP, save_from_worker
 from screens.status import StatusBar
 from screens.tables import (
     PAGE_MARGIN,
@@ -27,7 +30,7 @@ from screens.tables import (
 )
 
 if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
+    from window_client.services.runtime import Runtime
 
 TEXT: dict[str, Any] = {
     "filter": "筛选：办件编号或申请人姓名",
@@ -78,9 +81,9 @@ class LedgerScreen(Screen[None]):
     ]
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     fitted_width = 0  # the screen width the table was last filled for
     loaded = 0  # rows read so far (pages)
@@ -228,10 +231,12 @@ class LedgerScreen(Screen[None]):
         self.reload()
 
     def action_reminder(self) -> None:
-        """Save the red and yellow entries as a printable reminder list."""
-        services = self.app_.services
-        today = self.app_.today()
-        cases = services.cases.list_cases(self._filter(), today, 10_000, order="supplement_due, id")
+        """Save the red and yellow entries as a printable reminder list (in a worker)."""
+        self._save_reminder(self.app_.services, self.app_.today(), self._filter())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group=SAVE_GROUP, name="reminder list")
+    def _save_reminder(self, services: Runtime, today: dt.date, f: CaseFilter) -> None:
+        cases = services.cases.list_cases(f, today, 10_000, order="supplement_due, id")
         urgent = [c for c in cases if c.flag in ("red", "yellow")]
         lines = [TEXT["reminder_title"].format(day=today.isoformat()), ""]
         lines += [
@@ -240,14 +245,7 @@ class LedgerScreen(Screen[None]):
             for c in urgent
         ] or [TEXT["none"]]
         folder = services.settings.home / "documents"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"催办清单-{today.isoformat()}.txt"
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        except OSError as exc:
-            self.app.push_screen(ErrorDialog(str(exc)))
-            return
-        self.app.notify(TEXT["saved"].format(path=path))
+        save_from_worker(self, folder, f"催办清单-{today.isoformat()}.txt", lines, TEXT["saved"])
 
     def action_back(self) -> None:
         """Back to the workbench."""

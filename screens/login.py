@@ -17,8 +17,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
+from screens.context import Counter, counter
+
 if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
     from window_client.services.staff import StaffMember
 
 TEXT: dict[str, Any] = {
@@ -59,9 +60,9 @@ class LoginScreen(Screen["StaffMember"]):
         yield Footer(compact=True)
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def on_mount(self) -> None:
         """Cursor in the staff number."""
@@ -132,7 +133,7 @@ class LockScreen(Screen[bool]):
         """Unlock with the same staff member's password."""
         from window_client.services.staff import SignInError
 
-        app: WindowClientApp = self.app  # type: ignore[assignment]
+        app = counter(self)
         message = self.query_one("#lock-message", Label)
         message.update(TEXT["checking"])
         try:

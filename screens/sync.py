@@ -19,11 +19,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from models.state_machine import EVENT_ZH, CaseEvent
+from screens.context import Counter, counter
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import fit, flexible_width, screen_width
 
 if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
     from window_client.services.sync import RefusedOperation, SyncStatus
 
 TEXT: dict[str, Any] = {
@@ -97,9 +97,9 @@ class SyncScreen(Screen[None]):
         self.reason_width = 0
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

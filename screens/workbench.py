@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
+from screens.context import Counter, counter
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
     PAGE_MARGIN,
@@ -25,9 +26,6 @@ from screens.tables import (
     page_size,
     screen_width,
 )
-
-if TYPE_CHECKING:
-    from window_client.app import WindowClientApp
 
 TEXT: dict[str, Any] = {
     "accept": "受理",
@@ -82,9 +80,9 @@ class WorkbenchScreen(Screen[None]):
     ]
 
     @property
-    def app_(self) -> WindowClientApp:
-        """The typed application."""
-        return self.app  # type: ignore[return-value]
+    def app_(self) -> Counter:
+        """The counter hosting this screen."""
+        return counter(self)
 
     fitted_width = 0  # the screen width the table was last filled for
     loaded = 0  # today's cases read so far (pages)

@@ -33,7 +33,7 @@ def publish_catalog(file: FileArgument, json_out: JsonOption = False, db: DbOpti
 
 @holidays_app.command("publish")
 def publish_holidays(file: FileArgument, json_out: JsonOption = False, db: DbOption = None) -> None:
-    """Publish a year's arrangement (the shape of window_client/data/holidays/2026.json)."""
+    """Publish a year's arrangement (the shape of models/data/holidays/2026.json)."""
     with using_engine(db) as engine:
         try:
             document = reference.publish_holidays(engine, file, dt.datetime.now(dt.UTC))

@@ -575,9 +575,7 @@ def test_published_holidays_are_pulled_into_the_calendar(tmp_path: Path, hall: H
 def test_published_catalogue_replaces_the_shipped_one(tmp_path: Path, hall: HallProcess) -> None:
     rt = station(tmp_path, "GXZX", hall.url)
     shipped = rt.catalog
-    data = json.loads(
-        (Path(__file__).parents[2] / "window_client" / "data" / "catalog.json").read_text("utf-8")
-    )
+    data = json.loads((Path(__file__).parents[2] / "models" / "data" / "catalog.json").read_text("utf-8"))
     data["version"] = "2027.1.1"
     first = data["items"][0]
     first["name"] = first["name"] + "（新版）"

@@ -13,7 +13,7 @@ from models.enums import ApplicantType, MaterialStatus, Tolerance
 from screens.certificate import CertificateScreen, HandoverDialog, QrDialog, VerifyDialog
 from screens.dialogs import ConfirmDialog, ErrorDialog, SupervisorDialog
 from tests.conftest import TODAY
-from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
+from tests.functional.tui_helpers import SIZE, make_app, settle, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
@@ -227,7 +227,7 @@ async def test_day_close_counts_issued_and_handed_over(rt: Runtime) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, "S001", "demo-5678")
         await pilot.press("f9")
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#dayclose-table", DataTable)
         totals = {
             str(column.label): str(table.get_cell("totals", key)) for key, column in table.columns.items()

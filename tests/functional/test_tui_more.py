@@ -23,7 +23,7 @@ from screens.login import LockScreen, LoginScreen
 from screens.workbench import WorkbenchScreen
 from tests.conftest import TODAY
 from tests.functional.test_tui import tolerable_item
-from tests.functional.tui_helpers import SIZE, make_app, sign_in, type_text
+from tests.functional.tui_helpers import SIZE, make_app, settle, sign_in, type_text
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
@@ -253,7 +253,7 @@ async def test_day_close_per_window(rt: Runtime) -> None:
         await pilot.pause()
         await sign_in(pilot, "S001", "demo-5678")
         await pilot.press("f9")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, DayCloseScreen)
         table = app.screen.query_one("#dayclose-table", DataTable)
         rows = {
@@ -265,7 +265,7 @@ async def test_day_close_per_window(rt: Runtime) -> None:
         assert rows["01号"][-1] == "2" and rows["02号"][-1] == "1"  # nothing synced yet
         assert rows["合计"][:3] == ["2", "1", "0"]
         await pilot.press("f5")  # the day before: nothing accepted
-        await pilot.pause()
+        await settle(pilot)
         assert "2026-11-19" in str(app.screen.query_one("#dayclose-title", Static).render())
         table = app.screen.query_one("#dayclose-table", DataTable)
         totals = [str(c) for c in table.get_row_at(table.row_count - 1)]
@@ -303,6 +303,7 @@ async def test_started_without_a_runtime_opens_the_station_in_the_background(hom
                 break
             await pilot.pause(0.1)
         assert isinstance(app.screen, WorkbenchScreen)
+        await settle(pilot)
         assert "张敏" in str(app.screen.query_one("StatusBar").render())
     assert (home / "station.db").exists()
 

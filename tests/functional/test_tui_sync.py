@@ -41,7 +41,7 @@ from tests.functional.test_sync_client import (  # noqa: F401 (fixtures)
     hall_cli,
     seeded_hall_db,
 )
-from tests.functional.tui_helpers import enter_credentials, make_app, type_text
+from tests.functional.tui_helpers import enter_credentials, make_app, settle, type_text
 from tests.hall import HallProcess
 from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
@@ -80,6 +80,7 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
 async def sign_in(pilot: Pilot[None], staff_no: str = "C001", password: str = "demo-1234") -> None:
     await enter_credentials(pilot, staff_no, password)
     await until(pilot, lambda: isinstance(pilot.app.screen, WorkbenchScreen), "the workbench")
+    await settle(pilot)
 
 
 def status_line(app: WindowClientApp) -> str:
@@ -240,6 +241,7 @@ async def test_sync_screen_lists_a_refused_operation_and_records_who_read_it(
             pilot, lambda: "0 项未阅" in str(screen.query_one("#refused-title", Static).render()), "已阅"
         )
         assert str(table.get_row_at(0)[4]) == "C001"  # kept, with who read it
+        await settle(pilot)
         assert "冲突/退回" not in status_line(app)
     db = sqlite3.connect(rt.store.path)
     assert db.execute("SELECT status, reviewed_by FROM outbox WHERE kind = 'case.transition'").fetchall() == [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.pilot import Pilot
 
 from tests.conftest import TODAY
@@ -9,6 +11,10 @@ from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
 
 SIZE = (80, 24)
+# The worker groups that read or write the store for a screen (the status line's counts, the day
+# close, saved sheets): a test waits for them before it looks. The sync thread runs all along.
+DATA_GROUPS = frozenset({"status-bar", "dayclose", "sheets"})
+SETTLE_LIMIT_SECONDS = 30.0
 
 
 def make_app(rt: Runtime) -> WindowClientApp:
@@ -33,4 +39,15 @@ async def enter_credentials(pilot: Pilot[None], staff_no: str, password: str) ->
 async def sign_in(pilot: Pilot[None], staff_no: str = "C001", password: str = "demo-1234") -> None:
     """Sign in offline-capable and let the workbench appear."""
     await enter_credentials(pilot, staff_no, password)
+    await pilot.pause()
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let the screens' data workers finish and their results arrive on screen."""
+    deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+    while any(w.group in DATA_GROUPS and not w.is_finished for w in pilot.app.workers):
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen's data workers did not finish")
+        await pilot.pause(0.01)
     await pilot.pause()

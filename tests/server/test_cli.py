@@ -179,11 +179,11 @@ def test_decide_reports_bad_input_clearly(db: str) -> None:
 
 
 def test_publishing_reference_data_bumps_versions_and_tells_every_station(db: str, tmp_path: Path) -> None:
-    catalog = ROOT / "hall_server" / "data" / "catalog.json"
+    catalog = ROOT / "models" / "data" / "catalog.json"
     first = json.loads(run("catalog", "publish", str(catalog), "--json", "--db", db).output)
     second = json.loads(run("catalog", "publish", str(catalog), "--json", "--db", db).output)
     assert (first["revision"], second["revision"]) == (1, 2)
-    holidays = ROOT / "window_client" / "data" / "holidays" / "2026.json"
+    holidays = ROOT / "models" / "data" / "holidays" / "2026.json"
     published = json.loads(run("holidays", "publish", str(holidays), "--json", "--db", db).output)
     assert published == {"year": 2026, "version": 1}
     engine = make_engine(db)

@@ -12,16 +12,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_servers_catalogue_is_the_clients_catalogue() -> None:
-    """hall_server/data/catalog.json is a copy: when the client's changes, copy it again."""
-    client = (ROOT / "window_client" / "data" / "catalog.json").read_bytes()
-    assert reference.SHIPPED_CATALOG.read_bytes() == client
+    """One file, models/data/catalog.json, read by both."""
+    from window_client.services.catalog import load_shipped_catalog
+
+    assert reference.SHIPPED_CATALOG == ROOT / "models" / "data" / "catalog.json"
+    assert reference.shipped_catalog().version == load_shipped_catalog().version
 
 
 def test_the_servers_holiday_arrangements_are_the_clients() -> None:
-    """hall_server/data/holidays holds copies: the hall checks pushed deadlines with them."""
-    client = {f.name: f.read_bytes() for f in (ROOT / "window_client" / "data" / "holidays").glob("*.json")}
-    hall = {f.name: f.read_bytes() for f in reference.SHIPPED_HOLIDAYS.glob("*.json")}
-    assert client and hall == client
+    """One folder, models/data/holidays: the hall checks pushed deadlines with what the counter
+    computed them with."""
+    from window_client.services.workdays import shipped_arrangements
+
+    assert reference.SHIPPED_HOLIDAYS == ROOT / "models" / "data" / "holidays"
+    hall = [(a.year, a.holidays) for a in reference.shipped_arrangements()]
+    assert hall and hall == [(a.year, a.holidays) for a in shipped_arrangements()]
 
 
 def test_the_catalogue_is_served_and_republished_with_a_new_revision(server: Served, tmp_path: Path) -> None:
@@ -45,7 +50,7 @@ def test_the_catalogue_is_served_and_republished_with_a_new_revision(server: Ser
 def test_a_published_holiday_arrangement_is_served_and_sent_inline(server: Served) -> None:
     api = server.api
     assert api.http.get("/api/v1/holidays/2027").status_code == 404
-    shipped = ROOT / "window_client" / "data" / "holidays" / "2026.json"
+    shipped = ROOT / "models" / "data" / "holidays" / "2026.json"
     reference.publish_holidays(server.engine, shipped, server.clock())
     reference.publish_holidays(server.engine, shipped, server.clock())
     document = api.http.get("/api/v1/holidays/2026").json()

@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 from models.enums import ApplicantType, ItemKind, MaterialStatus, Tolerance
 from offline_cache import store as store_module
 from tests.conftest import TODAY
+from tests.functional.tui_helpers import settle
 from window_client.app import WindowClientApp
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
@@ -131,6 +132,7 @@ def filled_app(home: Path, windows: tuple[str, ...] = ("01",)) -> WindowClientAp
 async def _sign_in_as(pilot: Pilot[Any], staff_no: str, password: str) -> None:
     await _type_and_enter(pilot, staff_no, password)
     await pilot.pause()
+    await settle(pilot)  # the status line's counts
     # The 离线登录 notice is a toast over whatever screen follows; the screens are the subject.
     pilot.app.clear_notifications()
     await pilot.pause()
@@ -214,7 +216,7 @@ def test_day_close(snap_compare: Callable[..., bool], home: Path, fixed_clock: N
     async def day_close(pilot: Pilot[Any]) -> None:
         await _sign_in_as(pilot, "S001", "demo-5678")
         await pilot.press("f9")
-        await pilot.pause()
+        await settle(pilot)  # the figures, read in a worker
 
     app = filled_app(home, windows=("01", "02"))
     assert snap_compare(app, terminal_size=SIZE, run_before=day_close)
@@ -238,8 +240,8 @@ def test_error_dialog(snap_compare: Callable[..., bool], home: Path) -> None:
 def fixed_sync(monkeypatch: pytest.MonkeyPatch, fixed_clock: None) -> None:
     """The sync thread's clock stands still at 09:30 and its backoff has no jitter, so the
     retry time and the error text on the screen are the same on every run."""
-    from window_client.services import background_sync
     from window_client.services.sync import Backoff
+    from window_client.services.sync import background as background_sync
 
     frozen = dt.datetime.fromisoformat(CLOCK)
     monkeypatch.setattr(background_sync, "_utc_now", lambda: frozen)

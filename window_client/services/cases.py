@@ -13,9 +13,11 @@ from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
 from models.identity import mask_id, mask_phone
 from models.problems import DomainError, Problem
 from models.records import CaseFilter, CaseView, HistoryEntry, MaterialView
+from models.supplement import Outstanding, SupplementOutcome, SupplementStep, supplement_outcome
 from models.timelimits import TimeLimit
 from offline_cache import Store
 from offline_cache import repositories as repo
+from window_client.services.dayclose import DayClose, read_day_close
 from window_client.services.state_machine import CaseEvent, next_state
 from window_client.services.workdays import WorkdayCalendar
 
@@ -52,39 +54,6 @@ def compute_flag(
 
 def _d(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
-
-
-# Results waiting at the counter for 领取 (a certificate, or a 批复 that is not one).
-AWAITING_HANDOVER = (CaseState.APPROVED.value, CaseState.CERTIFICATE_ISSUED.value)
-
-
-@dataclass(frozen=True, slots=True)
-class DayCloseRow:
-    """One window's figures in a day close (``window`` is "" for the totals, and for
-    operations or certificates that belong to no case of the station)."""
-
-    window: str
-    accepted: int = 0
-    tolerated: int = 0
-    not_accepted: int = 0
-    certificates_issued: int = 0
-    certificates_handed_over: int = 0
-    awaiting_handover: int = 0
-    red: int = 0
-    yellow: int = 0
-    green: int = 0
-    unsynced: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DayClose:
-    """A day close (日结): per-window rows and the station's totals."""
-
-    station: str
-    day: dt.date
-    as_of: dt.date  # the ledger, 领取 queue and unsynced counts are as of this day
-    windows: list[DayCloseRow]
-    totals: DayCloseRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,43 +155,8 @@ class CaseService:
             return repo.count_by_state(conn, states)
 
     def day_close(self, station: str, day: dt.date, today: dt.date) -> DayClose:
-        """The supervisor's 日结 of ``day`` at ``station``, per window: cases accepted,
-        tolerated and not accepted that day; certificates issued and handed over that day;
-        and, as of ``today``, results awaiting 领取, the 红黄绿 ledger and operations not
-        yet synced. Read in one snapshot of the store."""
-        yellow_until = self.calendar.add(today, TimeLimit(self.warning_workdays, TimeUnit.WORKDAY)).date
-        with self.store.reading() as conn:
-            accepted = repo.day_acceptance_by_window(conn, station, day)
-            certificates = repo.certificates_by_window(conn, station, day)
-            issued, handed_over = repo.certificate_totals(conn, station, day)
-            waiting = repo.waiting_by_window(conn, station, AWAITING_HANDOVER)
-            flags = repo.open_flags_by_window(conn, station, today, yellow_until)
-            unsynced = repo.unsynced_by_window(conn, station)
-        names = set(accepted) | set(certificates) | set(waiting) | set(flags) | set(unsynced)
-        rows = []
-        for window in sorted(names, key=lambda w: (w == "", w)):  # "no window" last
-            a, t, n = accepted.get(window, (0, 0, 0))
-            i, h = certificates.get(window, (0, 0))
-            red, yellow, green = flags.get(window, (0, 0, 0))
-            rows.append(
-                DayCloseRow(
-                    window, a, t, n, i, h, waiting.get(window, 0), red, yellow, green, unsynced.get(window, 0)
-                )
-            )
-        totals = DayCloseRow(
-            window="",
-            accepted=sum(r.accepted for r in rows),
-            tolerated=sum(r.tolerated for r in rows),
-            not_accepted=sum(r.not_accepted for r in rows),
-            certificates_issued=issued,  # a certificate of two windows' cases counts once here
-            certificates_handed_over=handed_over,
-            awaiting_handover=sum(r.awaiting_handover for r in rows),
-            red=sum(r.red for r in rows),
-            yellow=sum(r.yellow for r in rows),
-            green=sum(r.green for r in rows),
-            unsynced=sum(r.unsynced for r in rows),
-        )
-        return DayClose(station, day, today, rows, totals)
+        """The supervisor's 日结 of ``day`` at ``station`` (see :func:`read_day_close`)."""
+        return read_day_close(self.store, self.calendar, self.warning_workdays, station, day, today)
 
     def get(self, case_no: str, today: dt.date) -> CaseView:
         """One case, or a :class:`DomainError`."""
@@ -312,58 +246,64 @@ class CaseService:
         """
         with self.store.transaction(self.actor) as unit:
             case = self._locked(unit, case_no, day)
-            materials = repo.materials_of(unit.conn, case_no)
-            outstanding = [m for m in materials if m.status == MaterialStatus.MISSING and m.supplement_due]
-            problem: Problem | None = None
-            if case.state == CaseState.ACCEPTED_TOLERATED:
-                late = [
-                    m
-                    for m in outstanding
-                    if m.code in received and m.supplement_due and day > m.supplement_due
-                ]
-                overdue = [m for m in outstanding if m.supplement_due and day > m.supplement_due]
-                if late or overdue:
-                    first = min(m.supplement_due for m in (late or overdue) if m.supplement_due)
-                    problem = Problem("supplement.late", {"due": first.isoformat()})
-                elif not conforming:
-                    problem = Problem("supplement.nonconforming")
-            if problem is not None:
-                detail: dict[str, Any] = {"on": day.isoformat(), "reason": problem.code}
-                if approval is not None and problem.code != "supplement.late":
-                    detail["approved_by"] = approval.by
-                    detail["approval"] = approval.to_dict()
-                self._transition(
-                    unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=self.actor,
-                )  # fmt: skip
-                repo.close_commitment(unit, case.applicant_id, fulfilled=False)
-                return self._locked(unit, case_no, day), problem
-            codes = [m.code for m in outstanding if m.code in received]
-            left = [m for m in outstanding if m.code not in received]
-            if case.state == CaseState.ACCEPTED_TOLERATED and not left:
-                repo.mark_materials_received(unit, case_no, codes, day)
-                unit_of = TimeUnit(case.limit_unit)
-                due = self.calendar.add(day, TimeLimit(case.remaining_days or 0, unit_of))
-                self._transition(
-                    unit, case, CaseEvent.SUPPLEMENT, {"on": day.isoformat(), "received": codes},
-                    due_date=due.date, due_provisional=due.provisional, remaining_days=None,
-                    closed_on=day, closed_by=self.actor,
-                )  # fmt: skip
-                repo.close_commitment(unit, case.applicant_id, fulfilled=True)
-            elif case.state == CaseState.ACCEPTED_TOLERATED and codes:
-                # Partial 补正: record what came; the ledger now watches the next deadline.
-                repo.mark_materials_received(unit, case_no, codes, day)
-                next_due = min(m.supplement_due for m in left if m.supplement_due)
-                repo.update_case(unit, case_no, case.state, supplement_due=next_due)
-                unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
-                unit.enqueue(
-                    "case.partial_supplement",
-                    case_no,
-                    {"case_no": case_no, "received": codes, "on": day.isoformat(), "by": self.actor},
-                )
-                problem = Problem("supplement.incomplete", {"names": "、".join(m.name for m in left)})
+            outstanding = [
+                Outstanding(m.code, m.name, m.supplement_due)
+                for m in repo.materials_of(unit.conn, case_no)
+                if m.status == MaterialStatus.MISSING and m.supplement_due
+            ]
+            tolerated = case.state == CaseState.ACCEPTED_TOLERATED
+            outcome = supplement_outcome(tolerated, outstanding, received, day, conforming)
+            if outcome.step is SupplementStep.TERMINATE:
+                self._terminate_on_supplement(unit, case, day, outcome, approval)
+            elif outcome.step is SupplementStep.COMPLETE:
+                self._complete_supplement(unit, case, day, outcome)
+            elif outcome.step is SupplementStep.PARTIAL:
+                self._partial_supplement(unit, case_no, case.state, day, outcome)
             else:
                 next_state(case_no, CaseState(case.state), CaseEvent.SUPPLEMENT)  # raises
-            return self._locked(unit, case_no, day), problem
+            return self._locked(unit, case_no, day), outcome.problem
+
+    def _terminate_on_supplement(
+        self, unit: Any, case: CaseView, day: dt.date, outcome: SupplementOutcome, approval: Approval | None
+    ) -> None:
+        """Late or non-conforming 补正: 终止, the commitment broken."""
+        assert outcome.problem is not None
+        detail: dict[str, Any] = {"on": day.isoformat(), "reason": outcome.problem.code}
+        if approval is not None and outcome.problem.code != "supplement.late":
+            detail["approved_by"] = approval.by
+            detail["approval"] = approval.to_dict()
+        self._transition(
+            unit, case, CaseEvent.TERMINATE, detail, closed_on=day, closed_by=self.actor,
+        )  # fmt: skip
+        repo.close_commitment(unit, case.applicant_id, fulfilled=False)
+
+    def _complete_supplement(
+        self, unit: Any, case: CaseView, day: dt.date, outcome: SupplementOutcome
+    ) -> None:
+        """补齐: the tolerance entry closed (销号), the clock resumes with the limit it had left."""
+        codes = list(outcome.received)
+        repo.mark_materials_received(unit, case.case_no, codes, day)
+        due = self.calendar.add(day, TimeLimit(case.remaining_days or 0, TimeUnit(case.limit_unit)))
+        self._transition(
+            unit, case, CaseEvent.SUPPLEMENT, {"on": day.isoformat(), "received": codes},
+            due_date=due.date, due_provisional=due.provisional, remaining_days=None,
+            closed_on=day, closed_by=self.actor,
+        )  # fmt: skip
+        repo.close_commitment(unit, case.applicant_id, fulfilled=True)
+
+    def _partial_supplement(
+        self, unit: Any, case_no: str, state: str, day: dt.date, outcome: SupplementOutcome
+    ) -> None:
+        """Partial 补正: record what came; the ledger now watches the next deadline."""
+        codes = list(outcome.received)
+        repo.mark_materials_received(unit, case_no, codes, day)
+        repo.update_case(unit, case_no, state, supplement_due=outcome.next_due)
+        unit.audit("case.partial_supplement", case_no, {"on": day.isoformat(), "received": codes})
+        unit.enqueue(
+            "case.partial_supplement",
+            case_no,
+            {"case_no": case_no, "received": codes, "on": day.isoformat(), "by": self.actor},
+        )
 
     def terminate(
         self,

@@ -21,7 +21,8 @@ _SEP = "\n"
 
 def load_shipped_catalog() -> Catalog:
     """The catalogue bundled with the application (the demo catalogue)."""
-    text = (resources.files("window_client") / "data" / "catalog.json").read_text(encoding="utf-8")
+    # Shared with the hall (models/shipped.py).
+    text = (resources.files("models") / "data" / "catalog.json").read_text(encoding="utf-8")
     return catalog_from_dict(json.loads(text))
 
 

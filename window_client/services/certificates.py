@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -57,6 +56,7 @@ from models.seal import (
 )
 from models.state_machine import STATE_ZH
 from models.sync import ChangeKind
+from models.text import clean_reason
 from offline_cache import Store, UnitOfWork, own_key_repo
 from offline_cache import certificate_repo as cert_repo
 from offline_cache import repositories as repo
@@ -68,7 +68,6 @@ from window_client.services.state_machine import CaseEvent
 
 DEFAULT_VALID_YEARS = 5
 MAX_VALID_YEARS = 50
-REASON_LIMIT = 200
 FEED_KINDS = (
     ChangeKind.KEY_PUBLISHED.value,
     ChangeKind.KEY_REVOKED.value,
@@ -107,19 +106,6 @@ class AwaitingIssue:
 
     case: CaseView
     types: tuple[CertificateType, ...]
-
-
-def _clean_reason(raw: str) -> str:
-    reason = " ".join(raw.split())
-    if not reason:
-        raise DomainError.of("cert.reason_empty")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in reason):
-        raise DomainError.of(
-            "field.invalid", field="reason", value=reason.encode("unicode_escape").decode()[:40]
-        )
-    if len(reason) > REASON_LIMIT:
-        raise DomainError.of("field.too_long", field="reason", limit=REASON_LIMIT)
-    return reason
 
 
 class CertificateService:
@@ -469,7 +455,7 @@ class CertificateService:
         at once, queued for the hall with the supervisor's signed approval."""
         if not supervisor.is_supervisor:
             raise DomainError.of("cert.not_supervisor")
-        text = _clean_reason(reason)
+        text = clean_reason(reason)
         with self.store.transaction(supervisor.staff_no) as unit:
             view = self._resolve(unit.conn, ref)
             if view.revocation is not None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from models.approval import ApprovalAct
 from models.catalog import ServiceItem
+from models.demo_staff import DEMO_STAFF
 from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, Tolerance
 from models.problems import DomainError
 from models.records import CaseFilter, CaseView
@@ -27,7 +28,7 @@ from window_client.services.acceptance import AcceptanceRequest, Applicant, Outc
 from window_client.services.batch import BatchRunner
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id, person_name, phone
-from window_client.services.staff import DEMO_STAFF, SignInError, StaffMember
+from window_client.services.staff import SignInError, StaffMember
 from window_client.services.state_machine import CaseEvent
 
 SAMPLE_ACTOR = "demo"  # the sample batch, as `window-client sample` accepts it

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.approval import Approval, derive_approval_key, sign_approval
+from models.demo_staff import DEMO_STAFF
 from models.enums import Role
 from models.seal import KeyPair
 from offline_cache import Store, UnitOfWork
@@ -159,14 +160,6 @@ class StaffService:
         if not member.is_supervisor:
             raise SignInError("该工号不是值班长，不能审批", "not_supervisor")
         return member
-
-
-DEMO_STAFF = (
-    ("C001", "张敏", Role.CLERK, "demo-1234"),
-    ("C002", "李娜", Role.CLERK, "demo-1234"),
-    ("S001", "王强", Role.SUPERVISOR, "demo-5678"),
-    ("A001", "刘洋", Role.ADMIN, "demo-9999"),
-)
 
 
 def seed_demo_staff(service: StaffService, station: str) -> None:

@@ -20,7 +20,7 @@ __all__ = [
 
 def shipped_arrangements() -> list[YearArrangement]:
     """Arrangements bundled with the application."""
-    folder = resources.files("window_client") / "data" / "holidays"
+    folder = resources.files("models") / "data" / "holidays"  # shared with the hall: models/shipped.py
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):

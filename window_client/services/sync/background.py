@@ -1,6 +1,6 @@
 """Sync for the counter: one background thread that keeps the station in step with the hall.
 
-:class:`BackgroundSync` wraps a :class:`~window_client.services.sync.SyncService` for a program
+:class:`BackgroundSync` wraps a :class:`~window_client.services.sync.service.SyncService` for a program
 that stays up all day (the TUI). It decides *when* to sync — at once after a sign-in, then every
 ``interval`` seconds, sooner when staff ask, later while the engine backs off, never while the
 hall wants a new sign-in — and it covers what the engine cannot see: a staff member who signed
@@ -26,13 +26,9 @@ from models.problems import Problem
 from offline_cache import sync_repo
 from window_client.hall_client import AuthRequired, HallError, Unreachable
 from window_client.services.staff import SignInError, StaffMember
-from window_client.services.sync import (
-    Backoff,
-    SyncReport,
-    SyncService,
-    SyncStatus,
-    describe_error,
-)
+from window_client.services.sync.backoff import Backoff
+from window_client.services.sync.service import SyncService
+from window_client.services.sync.status import SyncReport, SyncStatus, describe_error
 
 DEFAULT_INTERVAL = 60.0
 # A case accepted (or changed) at the counter goes to the hall this soon, not at the next
