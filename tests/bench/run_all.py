@@ -56,7 +56,8 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
             ("batch", f"wall time, {n} rows", f"{batch['batch_wall_s']:.2f} s"),
             ("batch", "raw sqlite3 baseline", f"{batch['baseline_s']:.2f} s"),
             ("batch", "rows written (all tables)", f"{batch['rows_written']:,}"),
-            ("batch", "ratio batch/baseline", f"{batch['ratio']:.2f}  (target <= 4.0)"),
+            ("batch", "ratio of each run", "  ".join(f"{r:.2f}" for r in batch["ratios"])),
+            ("batch", "worst ratio batch/baseline", f"{batch['ratio']:.2f}  (target <= 4.0 on every run)"),
             ("batch", f"peak RSS, {n} rows", f"{batch['peak_rss_mib']} MiB"),
         ]
         if "big_rows" in batch:
