@@ -87,7 +87,7 @@ def check_credit_code(raw: str) -> tuple[str, Problem | None]:
     # (which dominated batch validation); tests/unit cross-check the two on random codes.
     if not set(code) <= _USCC_ALPHABET or not code[:8].isdigit():
         return code, Problem("uscc.format")
-    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(code, _USCC_WEIGHTS))
+    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
     if code[17] != _USCC_CHARS[(31 - total) % 31]:
         return code, Problem("uscc.check")
     return code, None

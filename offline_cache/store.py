@@ -17,7 +17,6 @@ from offline_cache import audit
 from offline_cache.audit_cases import AuditReport, local_report
 from offline_cache.migrations import migrate
 
-
 # One encoder for every call: json.dumps with options builds a new JSONEncoder each time, which
 # a 50,000-row batch (two documents a case) pays 100,000 times.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)

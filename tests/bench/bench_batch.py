@@ -334,10 +334,7 @@ def interleaved(
         if not written:
             written = read_written(run.db_path)
         bases.append(baseline_once(work / f"baseline_{n}.db", written))
-    ratios = [
-        run.wall_s / (statistics.mean(bases[max(n - 1, 0) : n + 1]))
-        for n, run in enumerate(runs)
-    ]
+    ratios = [run.wall_s / (statistics.mean(bases[max(n - 1, 0) : n + 1])) for n, run in enumerate(runs)]
     return runs, bases, ratios, written
 
 

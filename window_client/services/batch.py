@@ -276,19 +276,13 @@ class BatchRunner:
         seen_keys: set[str] = set()  # dry runs only: in a real run the store remembers
         total = 0
         try:
-            chunk: list[RawRow] = []
             stream = rows if first is None else _prepend(first, rows)
             with _collector_per_chunk() as collect:
-                for raw in stream:
-                    chunk.append(raw)
-                    if len(chunk) >= self.chunk_size:
-                        total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
-                        chunk = []
-                        collect()
-                        if on_progress:
-                            on_progress(total, max(lines, total))
-                if chunk:
+                for chunk in _chunks(stream, self.chunk_size):
                     total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
+                    collect()
+                    if on_progress and len(chunk) == self.chunk_size:
+                        on_progress(total, max(lines, total))
             if on_progress:
                 on_progress(total, total)
         except BaseException:
@@ -374,6 +368,18 @@ def _collect_young() -> None:
 
 def _nothing() -> None:
     pass
+
+
+def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    chunk: list[RawRow] = []
+    for raw in rows:
+        chunk.append(raw)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _prepend(first: RawRow, rest: Iterator[RawRow]) -> Iterator[RawRow]:
