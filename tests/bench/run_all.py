@@ -85,7 +85,11 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
                 )
             )
         rows += [
-            ("search", "max ms/query", f"{search['search_ms_max']:.3f}  (target < 2 ms)"),
+            (
+                "search",
+                "max ms/query",
+                f"{search['search_ms_max']:.3f} ({search['worst_query']!r})  (target < 2 ms)",
+            ),
             ("search", "over target", ", ".join(search["over_target"]) or "none"),
             ("search", "geometric-mean ratio", f"{search['ratio_geomean']}"),
         ]
