@@ -304,7 +304,10 @@ def reasons_json(reasons: Iterable[tuple[str, dict[str, Any]]]) -> str:
     reasons = list(reasons)
     if not reasons:
         return "[]"
-    return json.dumps([{"code": c, "params": p} for c, p in reasons], ensure_ascii=False)
+    return _REASONS_JSON.encode([{"code": c, "params": p} for c, p in reasons])
+
+
+_REASONS_JSON = json.JSONEncoder(ensure_ascii=False)  # built once: batches store one per case
 
 
 _OPEN_DEADLINES = (

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -247,6 +248,11 @@ class WindowClientApp(Session, SyncEvents, ErrorReporting, App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
                 screen.show_station(runtime.station.name)
+        # The long-lived objects (modules, catalogue, store) are all there now: keep them out of
+        # the collector's full passes, which otherwise walk them all and stall whatever screen
+        # is opening at that moment for a tenth of a second (undone in on_unmount).
+        gc.collect()
+        gc.freeze()
         self._started.set()
 
     def _start_failed(self, error: BaseException) -> None:
@@ -277,6 +283,7 @@ class WindowClientApp(Session, SyncEvents, ErrorReporting, App[None]):
 
     def on_unmount(self) -> None:
         """Stop the sync thread; release the store (shared by both runtimes) and the rest."""
+        gc.unfreeze()
         if self.background is not None:
             self.background.stop()
             self.background.wait_stopped(UNMOUNT_SYNC_WAIT_SECONDS)

@@ -18,8 +18,9 @@ Each store is then opened by a fresh process that runs the real App headless (``
 ledger and the day close until the screen is mounted, its table filled and the screen idle
 (``pilot.pause()``). Figures:
 
-- ``<screen>_first_s`` (the first open in the process, SQLite's page cache cold) and
-  ``<screen>_median_s``; target: the workbench and the ledger under 0.3 s;
+- ``<screen>_runs_s``: every open (five by default; the first in the process with SQLite's
+  page cache cold), with ``<screen>_first_s``, ``<screen>_median_s`` and ``<screen>_max_s``;
+  target: the workbench and the ledger under 0.3 s on every open;
 - ``<screen>_ratio``: the median with 200,000 cases / the median on the empty store;
 - ``peak_rss_screens_mib``: the peak RSS of the measuring process while it opens the screens,
   with 200,000 cases; target: < 150 MB. ``peak_rss_mib`` is the whole process's peak, which
@@ -295,6 +296,8 @@ async def _open_screens(repeats: int) -> dict[str, Any]:
                 await pilot.pause()
             figures[f"{name}_first_s"] = round(times[0], 4)
             figures[f"{name}_median_s"] = round(statistics.median(times), 4)
+            figures[f"{name}_max_s"] = round(max(times), 4)
+            figures[f"{name}_runs_s"] = [round(t, 4) for t in times]
             figures[f"{name}_rows"] = rows
         figures["peak_rss_screens_mib"] = _vm("VmHWM")
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent (which held the
@@ -344,10 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="50,000 cases, 3 repetitions")
     parser.add_argument("--cases", type=int, default=None, help="cases in the full store (200,000)")
-    parser.add_argument("--repeats", type=int, default=None, help="opens of each screen (7)")
+    parser.add_argument("--repeats", type=int, default=None, help="opens of each screen (5)")
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 5)
     if args.measure is not None:  # the child: measure one store and print its figures
         print(json.dumps(asyncio.run(_open_screens(repeats))))
         return 0
@@ -378,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("workbench", "ledger", "dayclose"):
         result[f"{name}_s"] = full[f"{name}_median_s"]
         result[f"{name}_first_s"] = full[f"{name}_first_s"]
+        result[f"{name}_max_s"] = full[f"{name}_max_s"]
+        result[f"{name}_runs_s"] = full[f"{name}_runs_s"]
         result[f"{name}_ratio"] = round(full[f"{name}_median_s"] / empty[f"{name}_median_s"], 2)
     result["peak_rss_mib"] = full["peak_rss_mib"]
     result["peak_rss_empty_mib"] = empty["peak_rss_mib"]
@@ -391,14 +396,17 @@ def main(argv: list[str] | None = None) -> int:
         f" {written['materials']:,} checklist lines, {written['outbox']:,} outbox operations;"
         f" {result['db_mib']} MiB; generated in {result['generate_s']} s)"
     )
-    print(f"  {'screen':<10}{'first s':>9}{'median s':>10}{'empty s':>9}{'ratio':>7}  table rows")
+    print(f"  {'screen':<10}{'first s':>9}{'median s':>10}{'max s':>8}{'empty s':>9}{'ratio':>7}  table rows")
     for name in ("workbench", "ledger", "dayclose"):
-        target = f"  (target < {TARGET_S} s)" if name != "dayclose" else ""
+        target = f"  (target < {TARGET_S} s on every open)" if name != "dayclose" else ""
         print(
             f"  {name:<10}{full[name + '_first_s']:>9.3f}{full[name + '_median_s']:>10.3f}"
-            f"{empty[name + '_median_s']:>9.3f}{result[name + '_ratio']:>7.2f}"
+            f"{full[name + '_max_s']:>8.3f}{empty[name + '_median_s']:>9.3f}{result[name + '_ratio']:>7.2f}"
             f"  {full[name + '_rows']}{target}"
         )
+    for name in ("workbench", "ledger"):
+        runs = "  ".join(f"{t:.3f}" for t in full[name + "_runs_s"])
+        print(f"  {name} opens with {count:,} cases (s): {runs}")
     print(
         f"  peak RSS while the screens open: {full['peak_rss_screens_mib']} MiB with {count:,} cases,"
         f" {empty['peak_rss_screens_mib']} MiB empty (target < {TARGET_RSS_MIB} MB)"

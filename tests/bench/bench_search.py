@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "queries": rows,
         "search_ms_median": round(statistics.median(search_all), 4),
         "search_ms_max": round(max(search_all), 4),
+        "worst_query": max(rows, key=lambda r: r["search_ms"])["query"],
         "scan_ms_median": round(statistics.median(r["scan_ms"] for r in rows), 4),
         "ratio_geomean": round(statistics.geometric_mean(r["ratio"] for r in rows), 2),
         "target_ms": TARGET_MS,
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"  median {result['search_ms_median']:.3f} ms, max {result['search_ms_max']:.3f} ms"
+        f" ({result['worst_query']!r})"
         f" (target < {TARGET_MS} ms per query); geometric-mean ratio {result['ratio_geomean']}"
     )
     print("  over target: " + (", ".join(over) if over else "none"))

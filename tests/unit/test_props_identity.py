@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from models.enums import ApplicantType, MaterialStatus
 from models.identity import (
@@ -279,6 +280,27 @@ def test_short_credit_code_is_a_length_error(code: str, keep: int) -> None:
     _, problem = check_credit_code(code[:keep])
     assert problem is not None and problem.code == "uscc.length"
     assert problem.params == {"length": keep}
+
+
+@PROPS
+@given(
+    st.one_of(
+        credit_codes(),
+        st.text(alphabet=USCC_ALPHABET + FORBIDDEN, min_size=18, max_size=18),
+        credit_codes().flatmap(lambda c: st.integers(0, 17).map(lambda i: c[:i] + "A" + c[i + 1 :])),
+    )
+)
+def test_credit_code_check_agrees_with_stdnum(code: str) -> None:
+    # The product computes the check character itself (for batch speed): it must judge every
+    # 18-character code exactly as python-stdnum's validate does.
+    _, problem = check_credit_code(code)
+    try:
+        uscc.validate(code)
+    except ValidationError as exc:
+        expected = "uscc.check" if isinstance(exc, InvalidChecksum) else "uscc.format"
+        assert problem is not None and problem.code == expected
+    else:
+        assert problem is None
 
 
 # ------------------------------------------------------------------ names

@@ -87,9 +87,10 @@ class AcceptanceRequest:
     def content_hash(self) -> str:
         """Fingerprint of what was asked, to tell a re-run from a corrected row."""
         a = self.applicant
-        materials = ",".join(sorted(f"{k}={v.value}" for k, v in self.presented.items()))
+        # StrEnum members are their values as str: no .value (an enum descriptor call each).
+        materials = ",".join(sorted([f"{k}={v}" for k, v in self.presented.items()]))
         fields = (
-            self.entry_code, a.type.value, normalize_id(a.id), a.name.strip(), a.phone,
+            self.entry_code, a.type, normalize_id(a.id), a.name.strip(), a.phone,
             a.agent_name, a.agent_id, materials, "1" if self.commitment else "0",
         )  # fmt: skip
         return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()[:32]
@@ -273,18 +274,18 @@ class AcceptanceService:
             station=self.station.code,
             window=self.window,
             clerk=self.clerk,
-            channel=request.channel.value,
+            channel=request.channel,
             item_code=entry.code,
             item_name=entry.name,
             is_package=entry.is_package,
-            applicant_type=a.type.value,
+            applicant_type=a.type,
             applicant_id=applicant_id,
             applicant_name=a.name.strip(),
             agent_name=a.agent_name.strip() or None,
             agent_id=normalize_id(a.agent_id) or None,
             phone=normalize_id(a.phone) or None,
-            state=state.value,
-            verdict=verdict.kind.value,
+            state=state,
+            verdict=verdict.kind,
             reasons=repo.reasons_json((p.code, p.params) for p in reasons),
             commitment=request.commitment and state is CaseState.ACCEPTED_TOLERATED,
             approved_by=approved_by if state is CaseState.ACCEPTED_TOLERATED else None,
@@ -295,7 +296,7 @@ class AcceptanceService:
             supplement_due=supplement.date if supplement else None,
             supplement_provisional=bool(supplement and supplement.provisional),
             remaining_days=remaining,
-            limit_unit=entry.promised.unit.value,
+            limit_unit=entry.promised.unit,
             certificate_type=None if entry.is_package else entry.certificate_type,  # type: ignore[union-attr]
             dedupe_key=request.dedupe_key,
             content_hash=request.content_hash() if request.dedupe_key else None,

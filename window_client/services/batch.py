@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -130,7 +132,11 @@ def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, 
     """Turn the text of a row into a request; field-level problems are collected, not raised."""
     if raw.error:
         return None, [raw.error]
-    v = {k: unquote(raw.values.get(k) or "") for k in ALL_COLUMNS}
+    values = raw.values
+    v = {k: values.get(k) or "" for k in ALL_COLUMNS}
+    for k, text in v.items():
+        if text[:1] == "'":  # only such a value can carry the rejects file's protecting quote
+            v[k] = unquote(text)
     problems: list[Problem] = []
     for name in ("item_code", "applicant_type", "applicant_id", "applicant_name"):
         if not v[name].strip():
@@ -293,17 +299,13 @@ class BatchRunner:
         seen_keys: set[str] = set()  # dry runs only: in a real run the store remembers
         total = 0
         try:
-            chunk: list[RawRow] = []
             stream = rows if first is None else _prepend(first, rows)
-            for raw in stream:
-                chunk.append(raw)
-                if len(chunk) >= self.chunk_size:
+            with _collector_per_chunk() as collect:
+                for chunk in _chunks(stream, self.chunk_size):
                     total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
-                    chunk = []
-                    if on_progress:
+                    collect()
+                    if on_progress and len(chunk) == self.chunk_size:
                         on_progress(total, max(lines, total))
-            if chunk:
-                total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
             if on_progress:
                 on_progress(total, total)
         except BaseException:
@@ -363,6 +365,46 @@ class BatchRunner:
             if rejects and result.status in REJECTED:
                 rejects.add(raw, result)
         return len(chunk)
+
+
+@contextmanager
+def _collector_per_chunk() -> Iterator[Callable[[], None]]:
+    """Run the cyclic garbage collector once per chunk instead of every 700 allocations.
+
+    A chunk allocates tens of thousands of short-lived objects, nearly all freed by reference
+    counting; the automatic collector kept walking them, and now and then every object of the
+    process, for about a tenth of a batch's time. Collecting the young generations after each
+    chunk still frees any cycle a chunk leaves, so memory stays flat. The collector's state is
+    restored afterwards (and it is left alone where someone had switched it off).
+    """
+    if not gc.isenabled():
+        yield _nothing
+        return
+    gc.disable()
+    try:
+        yield _collect_young
+    finally:
+        gc.enable()
+
+
+def _collect_young() -> None:
+    gc.collect(1)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    chunk: list[RawRow] = []
+    for raw in rows:
+        chunk.append(raw)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _prepend(first: RawRow, rest: Iterator[RawRow]) -> Iterator[RawRow]:

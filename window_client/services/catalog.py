@@ -1,22 +1,19 @@
 """Loading the catalogue and searching it by Chinese text, full pinyin or pinyin initials.
 
-Search works on a few haystacks (names, full pinyin, initials, codes, keywords), each joined into
-one string, so a query is a handful of ``str.find`` calls in C rather than a Python loop over every item;
-offsets are mapped back to entries with ``bisect``.
+Search works on a few haystacks (names, full pinyin, initials, codes, keywords), each with bit
+masks of the entries holding each character and each pair of characters, so a query ANDs a few
+integers and then checks only the entries that can match, in ranking order, rather than looping
+over every item.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
 from models.catalog import Acceptable, Catalog, Package, ServiceItem, catalog_from_dict
-
-_SEP = "\n"
 
 
 def load_shipped_catalog() -> Catalog:
@@ -77,42 +74,80 @@ def pinyin_keys(text: str) -> tuple[str, str]:
 
 
 class _Haystack:
-    """One searchable field of every entry, joined with separators.
+    """One searchable field of every entry, with bit masks of which entries hold each character
+    and each pair of adjacent characters.
 
-    Entries are laid out shortest name first, so scanning the text left to right meets matches
-    already in ranking order and a search can stop as soon as it has enough.
+    Entries are laid out shortest name first, so meeting matches in layout order meets them in
+    ranking order and a search can stop as soon as it has enough. A query only looks at the
+    entries holding every pair of its characters (an AND of a few masks: a query that cannot
+    occur costs next to nothing), and checks those in layout order.
     """
 
     def __init__(self, values: Sequence[str]) -> None:
-        self.starts: list[int] = []
-        pos = 1
-        for value in values:
-            self.starts.append(pos)
-            pos += len(value) + 1
-        self.text = _SEP + _SEP.join(values)
+        self.values = list(values)
+        self._chars = _masks(self.values, 1)
+        self._pairs = _masks(self.values, 2)
+
+    def _candidates(self, needle: str) -> int:
+        """Entries (as bits) holding every character and every adjacent pair of ``needle``."""
+        chars, pairs = self._chars, self._pairs
+        mask = -1
+        for ch in set(needle):
+            mask &= chars.get(ch, 0)
+        for at in range(len(needle) - 1):
+            mask &= pairs.get(needle[at : at + 2], 0)
+        return mask
 
     def scan(self, needle: str, prefix: bool) -> Iterator[int]:
         """Positions (in layout order) of entries containing ``needle``, or starting with it."""
-        text, starts, find = self.text, self.starts, self.text.find
-        target = _SEP + needle if prefix else needle
-        pos = find(target)
-        while pos != -1:
-            index = bisect.bisect_right(starts, pos + (1 if prefix else 0)) - 1
-            yield index
-            # Jump to the next entry: later matches in the same entry add nothing.
-            next_start = starts[index + 1] - (1 if prefix else 0) if index + 1 < len(starts) else len(text)
-            pos = find(target, next_start)
+        values = self.values
+        for index in _bits(self._candidates(needle)):
+            value = values[index]
+            if value.startswith(needle) if prefix else needle in value:
+                yield index
 
     def scan_subsequence(self, needle: str) -> Iterator[int]:
         """Entries holding ``needle`` as a subsequence (so "bdcdj" finds 不动产转移登记, whose
         initials are "bdczydj")."""
-        pattern = "[^\n]*?".join(re.escape(ch) for ch in needle)
-        last = -1
-        for match in re.finditer(pattern, self.text):
-            index = bisect.bisect_right(self.starts, match.start()) - 1
-            if index != last:
+        chars, values = self._chars, self.values
+        mask = -1
+        for ch in set(needle):
+            mask &= chars.get(ch, 0)
+        for index in _bits(mask):
+            value = values[index]
+            at = -1
+            for ch in needle:
+                at = value.find(ch, at + 1)
+                if at < 0:
+                    break
+            else:
                 yield index
-                last = index
+
+
+def _masks(values: Sequence[str], width: int) -> dict[str, int]:
+    """For every run of ``width`` characters, the entries holding it, as bits of an int."""
+    where: dict[str, list[int]] = {}
+    for index, value in enumerate(values):
+        for gram in {value[at : at + width] for at in range(len(value) - width + 1)}:
+            where.setdefault(gram, []).append(index)
+    masks = {}
+    for gram, indexes in where.items():
+        bits = bytearray(len(values) // 8 + 1)
+        for index in indexes:
+            bits[index >> 3] |= 1 << (index & 7)
+        masks[gram] = int.from_bytes(bits, "little")
+    return masks
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """Indexes of the bits set in a non-negative ``mask``, lowest first."""
+    if mask <= 0:
+        return
+    digits = bin(mask)[:1:-1]  # lowest bit first
+    at = digits.find("1")
+    while at != -1:
+        yield at
+        at = digits.find("1", at + 1)
 
 
 class CatalogSearch:
