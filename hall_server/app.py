@@ -25,12 +25,11 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall_server import certificates
-from hall_server.db import make_engine, migrate
+from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
-from hall_server.reference import SHIPPED_CATALOG
-from hall_server.routers import auth, health, reference, sync
-from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
+from hall_server.routers import auth, certificates, health, reference, sync
+from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
+from hall_server.storage import make_engine, migrate
 from models.problems import Problem
 from models.sync import API_PREFIX, MAX_BODY_BYTES, PROTOCOL_VERSION, ErrorBody, ErrorDetail, PushRequest
 

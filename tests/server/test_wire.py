@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hall_server.wire import decode_fast, decode_push
+from hall_server.routers.wire import decode_fast, decode_push
 from models.sync import MAX_PAYLOAD_DEPTH, MAX_SEQ, PushRequest
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
