@@ -92,7 +92,8 @@ class TransitionPayload(Payload):
     approval: dict[str, Any] | None = None  # a supervisor's signed approval (终止)
     received: list[str] | None = None  # the materials a full 补正 brought
     at_counter: bool | None = None  # a 即办件 finished at the counter
-    certificates: list[dict[str, Any]] | None = None  # issue_certificate / deliver
+    # issue_certificate: the sealed certificates (records); deliver: the other identifiers handed over
+    certificates: list[dict[str, Any]] | list[str] | None = None
     signing_key: dict[str, Any] | None = None  # the key that sealed them
     handover: dict[str, Any] | None = None  # deliver: who received the certificates
 

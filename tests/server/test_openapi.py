@@ -181,7 +181,17 @@ def test_every_route_documents_its_answers(sqlite_server: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["PushRequest", "PushResponse", "PullResponse", "TokenResponse", "ErrorBody"]
+    "name",
+    [
+        "PushRequest",
+        "PushResponse",
+        "PullResponse",
+        "TokenResponse",
+        "ErrorBody",
+        "AcceptPayload",
+        "TransitionPayload",
+        "PartialSupplementPayload",
+    ],
 )
 def test_the_protocol_models_are_in_the_document(sqlite_server: Served, name: str) -> None:
     document = sqlite_server.api.http.get("/openapi.json").json()
