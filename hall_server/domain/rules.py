@@ -2,7 +2,7 @@
 
 Each check raises :class:`Refusal` with a :data:`models.problems.MESSAGES` code and the Chinese
 reason staff will see. Whether a kept operation takes effect is not decided here but by the fold
-(:mod:`hall_server.fold`).
+(:mod:`hall_server.domain.fold`).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def transition(
     """A ``case.transition`` as the fold sees it, once its structure and sender are checked.
 
     Whether a station may terminate or decide the case is checked afterwards
-    (:mod:`hall_server.vetting`).
+    (:mod:`hall_server.domain.vetting`).
     """
     payload = op.payload
     event, from_state, to_state = payload.get("event"), payload.get("from"), payload.get("to")
