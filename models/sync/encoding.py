@@ -36,7 +36,9 @@ _KINDS = frozenset(kind.value for kind in OperationKind)
 
 
 class OutboxRow(Protocol):
-    """What :func:`encode_operation` reads of an outbox row (``payload``: its JSON object text)."""
+    """What :func:`encode_operation` reads of an outbox row: the :class:`~models.sync.Operation`
+    fields, with ``payload`` as the JSON object text the outbox stores
+    (``offline_cache.sync_repo.OutboxEntry`` is one)."""
 
     @property
     def op_id(self) -> str: ...
