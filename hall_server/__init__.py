@@ -1,19 +1,19 @@
 """The reference hall service the window client syncs with (DESIGN.md §4, protocol in models.sync).
 
-FastAPI + SQLModel; SQLite by default and PostgreSQL by URL, with the same code. The modules:
+FastAPI + SQLModel; SQLite by default and PostgreSQL by URL, with the same code. In layers that
+only point down (an import-linter ``layers`` contract in pyproject.toml keeps them so):
 
-- :mod:`hall_server.app` — ``create_app(db_url, ...)``, the composition root; one router per area
-  (:mod:`hall_server.routers`);
-- :mod:`hall_server.db` and :mod:`hall_server.schema` — the engine factory, the tables and the
-  versioned schema migrations;
-- :mod:`hall_server.storage` — every SQL statement (bulk reads and writes, the change feed);
-- :mod:`hall_server.fold` — the conflict rule: a case's state as a deterministic fold of its
-  operations;
-- :mod:`hall_server.push` — applying a pushed batch (validation, idempotency, fold, standings);
-- :mod:`hall_server.auth` — staff passwords (argon2id) and bearer tokens;
-- :mod:`hall_server.backoffice`, :mod:`hall_server.reference` — back-office decisions and lists,
-  the published catalogue and holiday arrangements;
-- :mod:`hall_server.cli` — the ``hall-server`` command (Typer).
+- :mod:`hall_server.cli` — the ``hall-server`` command (Typer);
+- :mod:`hall_server.app` — ``create_app(db_url, ...)``, the composition root (and
+  :mod:`hall_server.http`, uvicorn's protocol with JSON errors);
+- :mod:`hall_server.routers` — one router per area of the API, and the push-body reader;
+- :mod:`hall_server.services` — the :class:`~hall_server.services.hall.Hall`, applying a pushed
+  batch, the back office, the certificate authority, publishing reference data, the demo data;
+- :mod:`hall_server.domain` — the rules over an open connection: checks, the conflict fold,
+  vetting, auth and approvals, throttling, audit anchors, certificate trust, reference data;
+- :mod:`hall_server.storage` — the tables, the engine and transactions, the migrations, every
+  query;
+- :mod:`hall_server.errors` — the one API error type.
 
 It imports only :mod:`models` from the rest of the project.
 """

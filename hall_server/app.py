@@ -25,14 +25,21 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall_server import certificates
-from hall_server.db import make_engine, migrate
+from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
-from hall_server.reference import SHIPPED_CATALOG
-from hall_server.routers import auth, health, reference, sync
-from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
+from hall_server.routers import auth, certificates, health, reference, sync
+from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
+from hall_server.storage import make_engine, migrate
 from models.problems import Problem
-from models.sync import API_PREFIX, MAX_BODY_BYTES, PROTOCOL_VERSION, ErrorBody, ErrorDetail, PushRequest
+from models.sync import (
+    API_PREFIX,
+    MAX_BODY_BYTES,
+    PAYLOADS,
+    PROTOCOL_VERSION,
+    ErrorBody,
+    ErrorDetail,
+    PushRequest,
+)
 
 log = logging.getLogger("hall_server")
 
@@ -131,7 +138,8 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI document, with the push body's schema (validated by hand, see routers.sync)."""
+    """The OpenAPI document, with the push body's schema (validated by hand, see routers.sync) and
+    the typed payload of each operation kind (AcceptPayload, ...: what ``payload`` carries)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -139,7 +147,8 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             _, extra = models_json_schema(
-                [(PushRequest, "validation")], ref_template="#/components/schemas/{model}"
+                [(PushRequest, "validation"), *((model, "validation") for model in PAYLOADS.values())],
+                ref_template="#/components/schemas/{model}",
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in extra.get("$defs", {}).items():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import typer
 
-from hall_server import demo, reference
 from hall_server.cli import cases, certs, publish, serve, staff, stations
 from hall_server.cli.common import (
     DEFAULT_HOST,
@@ -18,7 +17,9 @@ from hall_server.cli.common import (
     fail,
     using_engine,
 )
-from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS
+from hall_server.domain import reference
+from hall_server.services import demo
+from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS
 from models.text import printable
 
 app = typer.Typer(

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from hall_server import backoffice
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, using_engine
+from hall_server.services import backoffice
 from models.enums import CaseState
 from models.state_machine import CaseEvent
 from models.text import printable

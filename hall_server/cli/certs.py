@@ -11,11 +11,12 @@ from typing import Annotated
 
 import typer
 
-from hall_server.auth import BACK_OFFICE, Principal, is_supervisor_account
-from hall_server.certificates import CertificateAuthority, RevocationRequest
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, open_engine
-from hall_server.db import read_transaction
+from hall_server.domain.auth import BACK_OFFICE, Principal, is_supervisor_account
 from hall_server.errors import ApiError
+from hall_server.services.certificate_models import RevocationRequest
+from hall_server.services.certificates import CertificateAuthority
+from hall_server.storage import read_transaction
 from models.text import printable
 
 app = typer.Typer(

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from hall_server.db import SchemaError, make_engine, migrate
+from hall_server.storage import SchemaError, make_engine, migrate
 from models.text import printable
 
 DEFAULT_HOST = "127.0.0.1"

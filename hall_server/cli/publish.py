@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from hall_server import reference
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, using_engine
+from hall_server.domain import reference
+from hall_server.services import publishing
 
 catalog_app = typer.Typer(help="The catalogue the hall publishes to every station.", no_args_is_help=True)
 holidays_app = typer.Typer(help="Holiday arrangements (节假日安排) the hall publishes.", no_args_is_help=True)
@@ -22,7 +23,7 @@ def publish_catalog(file: FileArgument, json_out: JsonOption = False, db: DbOpti
     """Publish a catalogue (same JSON shape as the client's); every station is told to fetch it."""
     with using_engine(db) as engine:
         try:
-            document = reference.publish_catalog(engine, file, dt.datetime.now(dt.UTC))
+            document = publishing.publish_catalog(engine, file, dt.datetime.now(dt.UTC))
         except reference.ReferenceDataError as exc:
             fail(str(exc))
     if json_out:
@@ -36,7 +37,7 @@ def publish_holidays(file: FileArgument, json_out: JsonOption = False, db: DbOpt
     """Publish a year's arrangement (the shape of models/data/holidays/2026.json)."""
     with using_engine(db) as engine:
         try:
-            document = reference.publish_holidays(engine, file, dt.datetime.now(dt.UTC))
+            document = publishing.publish_holidays(engine, file, dt.datetime.now(dt.UTC))
         except reference.ReferenceDataError as exc:
             fail(str(exc))
     if json_out:

@@ -14,10 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hall_server.app import create_app
 from hall_server.cli.common import DEFAULT_HOST, DEFAULT_PORT, DbOption, default_db_url, fail, shown_url
-from hall_server.db import SchemaError
+from hall_server.domain.reference import ReferenceDataError
 from hall_server.http import JsonErrorHttpTools
-from hall_server.reference import ReferenceDataError
-from hall_server.service import DEFAULT_TOKEN_TTL_SECONDS
+from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS
+from hall_server.storage import SchemaError
 
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from hall_server import storage, throttle
+from hall_server import storage
 from hall_server.cli.common import DbOption, fail, using_engine
-from hall_server.db import write_transaction
+from hall_server.domain import throttle
+from hall_server.storage import write_transaction
 
 app = typer.Typer(help="Staff accounts: lift a sign-in lock.", no_args_is_help=True)
 

@@ -1,6 +1,6 @@
 """``hall-server stations audit|audit-reset``: what the hall witnessed of each station's audit trail.
 
-Every push carries the station's audit head; the hall keeps them (:mod:`hall_server.anchors`).
+Every push carries the station's audit head; the hall keeps them (:mod:`hall_server.domain.anchors`).
 ``stations audit`` lists, per station, the highest head accepted and every alarm (a head that
 went back, was rewritten, could not be tied to the last one, or was not sealed by the station's
 key) since the last reset; it exits 1 when any station has an alarm. ``stations audit-reset``
@@ -14,9 +14,10 @@ from typing import Annotated
 
 import typer
 
-from hall_server import anchors, storage
+from hall_server import storage
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, using_engine
-from hall_server.db import read_transaction, write_transaction
+from hall_server.domain import anchors
+from hall_server.storage import read_transaction, write_transaction
 
 app = typer.Typer(
     help="Stations as the hall sees them: their audit trails (back office).", no_args_is_help=True

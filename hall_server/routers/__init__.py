@@ -2,6 +2,6 @@
 
 A new area (e.g. public keys and certificates) adds a module here with its own ``router``, uses
 :func:`hall_server.routers.deps.hall` and :func:`hall_server.routers.deps.principal` as
-dependencies, appends feed entries with :meth:`hall_server.storage.Storage.append_change`, and is
-listed in :data:`hall_server.app.ROUTERS`.
+dependencies, calls a service (:mod:`hall_server.services`) for the work, and is listed in
+:data:`hall_server.app.ROUTERS`. :mod:`hall_server.routers.wire` reads push bodies.
 """

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hall_server.auth import Principal
+from hall_server.domain.auth import Principal
 from hall_server.errors import ApiError
-from hall_server.service import Hall
+from hall_server.services.hall import Hall
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/token")
 

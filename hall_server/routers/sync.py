@@ -1,7 +1,7 @@
 """``POST /sync/push`` and ``GET /sync/changes``: the two halves of a sync; ``GET /sync/audit``:
 the audit heads the hall holds for the caller's station.
 
-The push body is read straight from its bytes (:func:`hall_server.wire.decode_push`: a fast
+The push body is read straight from its bytes (:func:`hall_server.routers.wire.decode_push`: a fast
 typed decoder, with pydantic's :class:`~models.sync.PushRequest` deciding anything it refuses)
 rather than through FastAPI's body parameter; its schema is declared in the OpenAPI document by
 hand for that reason. Answers are serialised once, as strings (the push's results, the pull's
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hall_server.errors import ApiError, describe_errors, error_responses
 from hall_server.routers.deps import BearerDep, HallDep
-from hall_server.wire import PushBody, decode_push
+from hall_server.routers.wire import PushBody, decode_push
 from models.sync import MAX_PULL_LIMIT, MAX_SEQ, AuditTrail, PullResponse, PushResponse
 
 router = APIRouter(tags=["sync"])

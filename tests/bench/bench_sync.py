@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from hall_server import storage  # noqa: E402
 from hall_server.cli.serve import tune_gc  # noqa: E402
-from hall_server.db import make_engine, migrate, read_transaction, write_transaction  # noqa: E402
+from hall_server.storage import make_engine, migrate, read_transaction, write_transaction  # noqa: E402
 from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH  # noqa: E402
 from tests.hall import start_hall  # noqa: E402
 from tests.server.ops import accept_payload, person_id  # noqa: E402

@@ -26,11 +26,10 @@ from sqlalchemy import Engine
 
 from hall_server import storage
 from hall_server.app import create_app
-from hall_server.auth import SUPERVISOR_ROLES
-from hall_server.db import write_transaction
-from hall_server.demo import demo_accounts
-from hall_server.reference import SHIPPED_CATALOG, load_catalog
-from hall_server.schema import StaffRow
+from hall_server.domain.approvals import SUPERVISOR_ROLES
+from hall_server.domain.reference import SHIPPED_CATALOG, load_catalog
+from hall_server.services.demo import demo_accounts
+from hall_server.storage import StaffRow, write_transaction
 from models.approval import derive_approval_key
 from models.seal import KeyPair
 from tests.hall import HallProcess, start_hall

@@ -13,7 +13,7 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from hall_server.reference import SHIPPED_CATALOG, load_catalog
+from hall_server.domain.reference import SHIPPED_CATALOG, load_catalog
 from models.approval import ApprovalAct, derive_approval_key, sign_approval
 from models.catalog import catalog_from_dict
 from models.enums import CaseState

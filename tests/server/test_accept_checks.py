@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hall_server import backoffice, reference
+from hall_server.domain import reference
+from hall_server.services import backoffice, publishing
 from models.approval import ApprovalAct, derive_approval_key, sign_approval
 from models.problems import MESSAGES
 from tests.server.conftest import Served
@@ -236,7 +237,7 @@ def test_the_hall_judges_by_the_catalogue_and_holidays_it_published(server: Serv
             listed["items"] = [code for code in listed["items"] if code != "SCJG-001"]
     file = tmp_path / "catalog.json"
     file.write_text(json.dumps({**catalogue, "version": "2026.12.1"}, ensure_ascii=False), encoding="utf-8")
-    reference.publish_catalog(server.engine, file, server.clock())
+    publishing.publish_catalog(server.engine, file, server.clock())
     [(code, reason)] = refusals(
         api.results(park, [accept("JHYZ1-20261120-00001", station="JHYZ1")], station="JHYZ1")
     )
@@ -255,7 +256,7 @@ def test_the_hall_judges_by_the_catalogue_and_holidays_it_published(server: Serv
     }
     file = tmp_path / "2031.json"
     file.write_text(json.dumps(arrangement, ensure_ascii=False), encoding="utf-8")
-    reference.publish_holidays(server.engine, file, server.clock())
+    publishing.publish_holidays(server.engine, file, server.clock())
     second = accept("GXZX-20310101-00002", due_date=late)
     # A station that has not pulled 2031 yet counts weekends only: that is accepted too.
     third = accept("GXZX-20310101-00003", due_date="2031-01-02")

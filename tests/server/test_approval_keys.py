@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import Engine, select
 
 from hall_server import storage
-from hall_server.auth import approver_of, new_staff, remember_approval_key
-from hall_server.db import make_engine, migrate, write_transaction
-from hall_server.schema import StaffRow
+from hall_server.domain.approvals import approver_of, remember_approval_key
+from hall_server.domain.auth import new_staff
+from hall_server.storage import StaffRow, make_engine, migrate, write_transaction
 from models.approval import ApprovalAct, derive_approval_key, sign_approval
 from models.enums import Role
 from tests.server.conftest import Served, seed

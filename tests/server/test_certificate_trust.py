@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_cli
-from hall_server.reference import SHIPPED_CATALOG
+from hall_server.domain.reference import SHIPPED_CATALOG
 from models.approval import Approval, ApprovalAct, sign_approval
 from models.certificates import CertificateBody, HolderIdType, Identifier, add_years, serial_for
 from models.seal import KeyPair, generate_key_pair, seal_certificate

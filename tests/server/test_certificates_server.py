@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
-from hall_server.certificates import CertificateAuthority
 from hall_server.cli import app as hall_cli
+from hall_server.services.certificates import CertificateAuthority
 from models.certificates import frame_qr, unframe_qr
 from models.enums import ApplicantType, MaterialStatus, Role, Tolerance
 from models.seal import generate_key_pair

@@ -14,10 +14,10 @@ from sqlalchemy import text
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from hall_server.auth import Principal
 from hall_server.cli import app
-from hall_server.db import make_engine, write_transaction
-from hall_server.push import apply_batch
+from hall_server.domain.auth import Principal
+from hall_server.services.batch import apply_batch
+from hall_server.storage import make_engine, write_transaction
 from models.sync import Operation
 from tests.server.ops import INSTANT, accept, transition
 
@@ -84,7 +84,7 @@ def test_demo_data_prints_the_accounts_and_is_idempotent(tmp_path: Path) -> None
 
 
 def test_the_demo_accounts_are_the_clients_demo_accounts() -> None:
-    from hall_server.demo import MAIN_STAFF
+    from hall_server.services.demo import MAIN_STAFF
     from window_client.services.staff import DEMO_STAFF
 
     assert [(no, name, role, pw) for no, name, role, pw in MAIN_STAFF] == list(DEMO_STAFF)

@@ -10,11 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hall_server import backoffice
-from hall_server.auth import BACK_OFFICE, Principal
-from hall_server.db import make_engine, migrate, write_transaction
-from hall_server.fold import PRECEDENCE, FoldOp, chain, fold
-from hall_server.push import apply_batch
+from hall_server.domain.auth import BACK_OFFICE, Principal
+from hall_server.domain.fold import PRECEDENCE, FoldOp, chain, fold
+from hall_server.services import backoffice
+from hall_server.services.batch import apply_batch
+from hall_server.storage import make_engine, migrate, write_transaction
 from models.enums import CaseState
 from models.state_machine import TRANSITIONS, CaseEvent
 from models.sync import Operation

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from hall_server import reference
+from hall_server.services import publishing
 from models.anchor import seal_anchor
 from models.seal import generate_key_pair
 from models.sync import MAX_BODY_BYTES
@@ -59,7 +59,7 @@ def test_real_responses_match_the_documented_schemas(sqlite_server: Served) -> N
     api.results(token, [accept("GXZX-20261120-00600")])
     holidays = Path(sqlite_server.db_url.removeprefix("sqlite:///")).with_name("2026.json")
     holidays.write_text(json.dumps({"year": 2026, "holidays": [{"name": "元旦", "dates": ["2026-01-01"]}]}))
-    reference.publish_holidays(sqlite_server.engine, holidays, sqlite_server.clock())
+    publishing.publish_holidays(sqlite_server.engine, holidays, sqlite_server.clock())
 
     def push(body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
         return http.post(
@@ -181,7 +181,17 @@ def test_every_route_documents_its_answers(sqlite_server: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["PushRequest", "PushResponse", "PullResponse", "TokenResponse", "ErrorBody"]
+    "name",
+    [
+        "PushRequest",
+        "PushResponse",
+        "PullResponse",
+        "TokenResponse",
+        "ErrorBody",
+        "AcceptPayload",
+        "TransitionPayload",
+        "PartialSupplementPayload",
+    ],
 )
 def test_the_protocol_models_are_in_the_document(sqlite_server: Served, name: str) -> None:
     document = sqlite_server.api.http.get("/openapi.json").json()

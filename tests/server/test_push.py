@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hall_server import backoffice
+from hall_server.services import backoffice
 from models.problems import MESSAGES
 from tests.server.conftest import Served
 from tests.server.ops import INSTANT, accept, partial, person_id, transition

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hall_server import reference
+from hall_server.domain import reference
+from hall_server.services import publishing
 from tests.server.conftest import Served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def test_the_catalogue_is_served_and_republished_with_a_new_revision(server: Ser
     changed["stations"] = [*shipped["stations"][:1], *shipped["stations"][2:]]
     file = tmp_path / "catalog.json"
     file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
-    reference.publish_catalog(server.engine, file, server.clock())
+    publishing.publish_catalog(server.engine, file, server.clock())
     served = api.http.get("/api/v1/catalog").json()
     assert (served["version"], served["revision"]) == ("2026.12.1", 1)
     assert len(served["catalog"]["stations"]) == len(shipped["stations"]) - 1
@@ -51,8 +52,8 @@ def test_a_published_holiday_arrangement_is_served_and_sent_inline(server: Serve
     api = server.api
     assert api.http.get("/api/v1/holidays/2027").status_code == 404
     shipped = ROOT / "models" / "data" / "holidays" / "2026.json"
-    reference.publish_holidays(server.engine, shipped, server.clock())
-    reference.publish_holidays(server.engine, shipped, server.clock())
+    publishing.publish_holidays(server.engine, shipped, server.clock())
+    publishing.publish_holidays(server.engine, shipped, server.clock())
     document = api.http.get("/api/v1/holidays/2026").json()
     assert (document["year"], document["version"]) == (2026, 2)
     original = json.loads(shipped.read_text(encoding="utf-8"))

@@ -7,9 +7,16 @@ import sqlite3
 import pytest
 from sqlalchemy import inspect, text
 
-from hall_server.certificates import CertificateAuthority
-from hall_server.db import MIGRATIONS, SCHEMA_VERSION, SchemaError, make_engine, migrate, schema_version
-from hall_server.schema import METADATA
+from hall_server.services.certificates import CertificateAuthority
+from hall_server.storage import (
+    METADATA,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SchemaError,
+    make_engine,
+    migrate,
+    schema_version,
+)
 
 
 def test_a_new_database_gets_every_table_and_its_version(db_url: str) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hall_server import backoffice, storage
-from hall_server.auth import BACK_OFFICE, Principal, hash_password
-from hall_server.db import write_transaction
-from hall_server.push import apply_batch
-from hall_server.schema import StaffRow
+from hall_server import storage
+from hall_server.domain.auth import BACK_OFFICE, Principal, hash_password
+from hall_server.services import backoffice
+from hall_server.services.batch import apply_batch
+from hall_server.storage import StaffRow, write_transaction
 from models.approval import ApprovalAct, derive_approval_key, sign_approval
 from models.state_machine import CaseEvent
 from models.sync import Operation
@@ -202,7 +202,7 @@ def test_a_backdated_deadline_in_the_accept_does_not_make_a_supplement_late(serv
     api = server.api
     clerk = api.token("C001")
     # The accept itself is refused: its deadline is not one the item's limits give (the accept
-    # checks, hall_server.accepts); the termination then has no case to act on.
+    # checks, hall_server.domain.accepts); the termination then has no case to act on.
     backdated = accept(CASE.format(21), state="accepted_tolerated", supplement_due="2026-11-20", **PENSION)
     assert outcome(api, clerk, backdated) == ("refused", "accept.invalid")
     server.clock.advance(days=3)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from hall_server.wire import decode_fast, decode_push
+from hall_server.routers.wire import MIRRORS, constraint, decode_fast, decode_push
 from models.sync import MAX_PAYLOAD_DEPTH, MAX_SEQ, PushRequest
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
@@ -187,3 +187,23 @@ def test_a_payload_at_the_depth_limit_is_read() -> None:
         nested(MAX_PAYLOAD_DEPTH)
     )
     assert PushRequest.model_validate_json(raw).operations[0].payload == fast.operations[0].payload
+
+
+@pytest.mark.parametrize(("struct", "model"), MIRRORS, ids=lambda m: m.__name__)
+def test_each_fast_struct_mirrors_its_model_field_for_field(
+    struct: type[Any], model: type[BaseModel]
+) -> None:
+    assert set(struct.__struct_fields__) == set(model.model_fields)
+    required = {name for name, field in model.model_fields.items() if field.is_required()}
+    optional = set(
+        struct.__struct_fields__[len(struct.__struct_fields__) - len(struct.__struct_defaults__) :]
+    )
+    assert required == set(struct.__struct_fields__) - optional
+
+
+def test_a_constraint_the_fast_reader_cannot_express_stops_the_server_at_import() -> None:
+    class Strange(BaseModel):
+        amount: int = Field(gt=0, multiple_of=5)
+
+    with pytest.raises(TypeError, match="no msgspec form"):
+        constraint(Strange, "amount")

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hall_server import reference
+from hall_server.domain import reference
 from models.acceptance import check_accept
 from models.approval import Approval, ApprovalAct, check_approval, derive_approval_key
 from models.catalog import Acceptable

@@ -13,13 +13,14 @@ None of them imports Textual; the TUI runs :meth:`BackgroundSync.run` in a worke
 turns its status snapshots into messages.
 """
 
+from models.sync import encode_operation  # the one wire encoder, shared with the hall
 from window_client.services.sync.anchors import AnchorKeeper, AuditAlarm, read_alarm
 from window_client.services.sync.appliers import ChangeAppliers
 from window_client.services.sync.background import BackgroundSync, SignInOutcome
 from window_client.services.sync.backoff import Backoff, backoff_delay
 from window_client.services.sync.engine import SyncEngine
 from window_client.services.sync.pull import DEFAULT_PULL_LIMIT, Puller
-from window_client.services.sync.push import KNOWN_KINDS, Pusher, encode_operation
+from window_client.services.sync.push import KNOWN_KINDS, Pusher
 from window_client.services.sync.refusals import DEFAULT_ACTION, REFUSED_ACTIONS, RefusedOperation
 from window_client.services.sync.service import SyncService
 from window_client.services.sync.status import SYNC_ACTOR, SyncReport, SyncStatus, describe_error

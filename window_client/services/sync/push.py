@@ -3,12 +3,18 @@ batch, with the station's audit head (:mod:`.anchors`) riding along."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
 
 from models.problems import Problem
-from models.sync import AuditAnchor, OperationKind, OpResult, OpStatus, PushResponse
+from models.sync import (
+    AuditAnchor,
+    OperationKind,
+    OpResult,
+    OpStatus,
+    PushResponse,
+    encode_operation,
+    encode_push_request,
+)
 from offline_cache import Store, sync_repo
 from window_client.hall_client import HallClient, ServerError
 from window_client.services.sync.anchors import AnchorKeeper
@@ -16,36 +22,6 @@ from window_client.services.sync.appliers import adopt_state
 from window_client.services.sync.status import SYNC_ACTOR, SyncReport
 
 KNOWN_KINDS = tuple(k.value for k in OperationKind)
-_OP_ID = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
-
-
-def encode_operation(entry: sync_repo.OutboxEntry) -> str:
-    """One outbox row as an :class:`~models.sync.Operation` in JSON, with its stored payload
-    embedded as it is: the payload was written as canonical JSON by the same transaction as
-    the state it describes, and parsing 20,000 of them only to serialise them again would
-    cost more than the rest of the client's share of a push.
-
-    Raises ``ValueError`` for a row the protocol cannot carry (the same limits as
-    :class:`~models.sync.Operation`).
-    """
-    if not _OP_ID.match(entry.op_id):
-        raise ValueError(f"op_id {entry.op_id[:70]!r} is not 8-64 letters, digits, '-' or '_'")
-    if entry.kind not in KNOWN_KINDS:
-        raise ValueError(f"unknown operation kind {entry.kind[:40]!r}")
-    if entry.case_no is not None and len(entry.case_no) > 64:
-        raise ValueError("case_no longer than 64 characters")
-    if len(entry.created_at) > 64:
-        raise ValueError("created_at longer than 64 characters")
-    payload = entry.payload.strip()
-    if not (payload.startswith("{") and payload.endswith("}")):
-        raise ValueError("the payload is not a JSON object")
-    # op_id and kind were checked against plain alphabets above: they need no escaping.
-    case_no = "null" if entry.case_no is None else json.dumps(entry.case_no, ensure_ascii=False)
-    created = json.dumps(entry.created_at, ensure_ascii=False)
-    return (
-        f'{{"op_id":"{entry.op_id}","seq":{int(entry.seq)},"kind":"{entry.kind}","case_no":{case_no},'
-        f'"created_at":{created},"payload":{payload}}}'
-    )
 
 
 class Pusher:
@@ -93,8 +69,7 @@ class Pusher:
     def _send(self, encoded: Sequence[str], op_ids: Sequence[str]) -> PushResponse:
         """One push with the audit head (when the hall takes them); records the hall's answer to it."""
         anchor: AuditAnchor | None = self.anchors.anchor() if self.anchoring else None
-        head = "" if anchor is None else f',"audit":{anchor.model_dump_json()}'
-        body = f'{{"station":{json.dumps(self.station)},"operations":[{",".join(encoded)}]{head}}}'
+        body = encode_push_request(self.station, encoded, anchor)
         if anchor is not None:
             self.anchors.sending(anchor)
         try:

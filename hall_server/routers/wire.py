@@ -2,7 +2,8 @@
 
 :class:`models.sync.PushRequest` is the protocol's definition (the client builds it, the OpenAPI
 document shows it, and its validation errors are what a client is told). The server reads most
-batches with msgspec instead, into :class:`_WireBatch`, a mirror of that model's constraints,
+batches with msgspec instead, into :class:`_WireBatch`, a mirror of that model whose constraints
+are read from the model itself (:func:`constraint`),
 because msgspec can keep each operation's ``payload`` as the exact JSON bytes received
 (``msgspec.Raw``): the server stores that text as it came rather than decoding the payload into
 Python objects and encoding it again.
@@ -15,17 +16,14 @@ same values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
-from pydantic_core import to_json
+from pydantic import BaseModel
 
+from hall_server.domain.operations import Incoming, incoming_all
 from models.sync import (
-    MAX_AUDIT_LINKS,
     MAX_PAYLOAD_DEPTH,
-    MAX_PUSH_BATCH,
-    MAX_SEQ,
     AuditAnchor,
     AuditLink,
     Operation,
@@ -33,18 +31,6 @@ from models.sync import (
     PushRequest,
     nesting_within,
 )
-
-
-class Incoming(NamedTuple):
-    """One pushed operation as the server applies it: the protocol's fields and the payload's JSON."""
-
-    op_id: str
-    seq: int
-    kind: OperationKind
-    case_no: str | None
-    payload: dict[str, Any]
-    created_at: str
-    payload_json: str  # stored verbatim in ``operations.payload``
 
 
 class PushBody(NamedTuple):
@@ -55,31 +41,46 @@ class PushBody(NamedTuple):
     audit: AuditAnchor | None = None
 
 
-def incoming(op: Operation) -> Incoming:
-    """An :class:`Operation` model (back office, tests, the slow path) as the server applies it."""
-    return Incoming(
-        op.op_id, op.seq, op.kind, op.case_no, op.payload, op.created_at, to_json(op.payload).decode()
-    )
-
-
-def incoming_all(operations: Sequence[Operation | Incoming]) -> list[Incoming]:
-    """Every operation as :class:`Incoming` (those already are pass through)."""
-    return [op if isinstance(op, Incoming) else incoming(op) for op in operations]
-
-
 # ------------------------------------------------------------------ the fast reader
 
-# The constraints of models.sync.Operation and PushRequest, field for field.
-# (msgspec matches patterns with Python's re.search, where "$" also matches before a final
-# newline: \Z is the end of the string, as "$" is in pydantic's regex engine.)
-_OpId = Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+\Z")]
-_Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
-_CaseNo = Annotated[str, msgspec.Meta(max_length=64)]
-_Stamp = Annotated[str, msgspec.Meta(max_length=64)]
-_Station = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-_Hash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}\Z")]
-_Hex128 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{128}\Z")]
-_KeyId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+def constraint(model: type[BaseModel], name: str) -> msgspec.Meta:
+    """The msgspec form of a pydantic field's constraints (lengths, bounds, pattern).
+
+    The structs below take every constraint from the protocol's models through this, so the two
+    readers cannot drift apart; a pattern's final ``$`` becomes ``\\Z`` (msgspec matches with
+    Python's ``re.search``, where ``$`` also matches before a final newline; ``\\Z`` is the end of
+    the string, as ``$`` is in pydantic's regex engine).
+    """
+    found: dict[str, Any] = {}
+    for item in model.model_fields[name].metadata:
+        known = {key: value for key, value in _constraints_of(item) if value is not None}
+        if not known:  # a new kind of constraint: the fast reader must learn it, not ignore it
+            raise TypeError(f"{model.__name__}.{name}: no msgspec form for {item!r}")
+        found.update(known)
+    if "pattern" in found:
+        pattern = str(found["pattern"])
+        found["pattern"] = pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
+    return msgspec.Meta(**found)
+
+
+def _constraints_of(item: object) -> list[tuple[str, Any]]:
+    """(msgspec.Meta keyword, value) of one item of pydantic's field metadata."""
+    return [(key, getattr(item, key, None)) for key in ("min_length", "max_length", "ge", "le", "pattern")]
+
+
+_OpId = Annotated[str, constraint(Operation, "op_id")]
+_Seq = Annotated[int, constraint(Operation, "seq")]
+_CaseNo = Annotated[str, constraint(Operation, "case_no")]
+_Stamp = Annotated[str, constraint(Operation, "created_at")]
+_Station = Annotated[str, constraint(PushRequest, "station")]
+_LinkSeq = Annotated[int, constraint(AuditLink, "seq")]
+_LinkHash = Annotated[str, constraint(AuditLink, "hash")]
+_AnchorSeq = Annotated[int, constraint(AuditAnchor, "seq")]
+_AnchorHash = Annotated[str, constraint(AuditAnchor, "hash")]
+_KeyId = Annotated[str, constraint(AuditAnchor, "key_id")]
+_PublicKey = Annotated[str, constraint(AuditAnchor, "public_key")]
+_Seal = Annotated[str, constraint(AuditAnchor, "seal")]
 
 
 class _WireOperation(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,28 +93,39 @@ class _WireOperation(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class _WireLink(msgspec.Struct, forbid_unknown_fields=True):
-    seq: _Seq
-    hash: _Hash
+    seq: _LinkSeq
+    hash: _LinkHash
 
 
-_Links = Annotated[list[_WireLink], msgspec.Meta(max_length=MAX_AUDIT_LINKS)]
+_Links = Annotated[list[_WireLink], constraint(AuditAnchor, "links")]
 
 
 class _WireAnchor(msgspec.Struct, forbid_unknown_fields=True):
-    seq: _Seq
-    hash: _Hash
+    seq: _AnchorSeq
+    hash: _AnchorHash
     key_id: _KeyId
-    public_key: _Hex128
-    seal: _Hex128
-    links: Annotated[list[_WireLink], msgspec.Meta(max_length=MAX_AUDIT_LINKS)] = msgspec.field(
-        default_factory=list
-    )
+    public_key: _PublicKey
+    seal: _Seal
+    links: _Links = msgspec.field(default_factory=list)
+
+
+_Operations = Annotated[list[_WireOperation], constraint(PushRequest, "operations")]
 
 
 class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
     station: _Station
-    operations: Annotated[list[_WireOperation], msgspec.Meta(max_length=MAX_PUSH_BATCH)]
+    operations: _Operations
     audit: _WireAnchor | None = None
+
+
+# The structs mirror the models field for field (test_wire checks the names; the property test
+# that the fast reader never accepts more).
+MIRRORS: tuple[tuple[type[msgspec.Struct], type[BaseModel]], ...] = (
+    (_WireOperation, Operation),
+    (_WireLink, AuditLink),
+    (_WireAnchor, AuditAnchor),
+    (_WireBatch, PushRequest),
+)
 
 
 _batch_decoder = msgspec.json.Decoder(_WireBatch)

@@ -23,7 +23,7 @@ cannot silently overwrite a withdrawal recorded elsewhere.
 
 What the server does with the outcome (answering ``refused``/``case.conflict`` to an operation
 that loses on arrival, a ``case.conflict`` change when an applied operation later loses, a
-``case.state`` change whenever the folded state changes) lives in :mod:`hall_server.push`.
+``case.state`` change whenever the folded state changes) lives in :mod:`hall_server.services.outcomes`.
 """
 
 from __future__ import annotations

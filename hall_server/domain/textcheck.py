@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hall_server.rules import Refusal
-from hall_server.wire import Incoming
+from hall_server.domain.operations import Incoming
+from hall_server.domain.rules import Refusal
 from models.text import UNSAFE_CHARS, first_unsafe, printable, strings_of
 
 # What an unsafe character can look like in the payload's JSON text: a short escape (\n, \t...),

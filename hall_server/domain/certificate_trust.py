@@ -6,7 +6,7 @@ The hall trusts no claim it can check:
   never named: by the caller's token (a supervisor of the station concerned, an admin, or the
   back office), or by a supervisor's signed :class:`~models.approval.Approval` of exactly that
   act on exactly that subject at that station (made offline at a counter and pushed later by
-  anyone's sync), checked by :func:`hall_server.auth.approver_of`. The proof is kept
+  anyone's sync), checked by :func:`hall_server.domain.approvals.approver_of`. The proof is kept
   (``certificate_proofs``, schema version 6) so anyone can check it again later.
 - **What a station may seal** comes from the catalogue in force (:class:`StationRights`): its
   issuing authority code and the certificate types of the items it may accept
@@ -21,35 +21,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
-from sqlmodel import Field as SQLField
+from sqlalchemy import Connection, select
 
 from hall_server import storage
-from hall_server.auth import Principal, approver_of
-from hall_server.reference import catalog_revision, current_catalog
-from hall_server.schema import HallModel
+from hall_server.domain.approvals import approver_of
+from hall_server.domain.auth import Principal
+from hall_server.domain.reference import catalog_revision, current_catalog
+from hall_server.storage import PROOFS
 from models.approval import Approval
 from models.catalog import catalog_from_dict
 from models.enums import Role
 from models.seal import IssuingStation, issuing_stations
-
-
-class CertificateProofRow(HallModel, table=True):
-    """Who approved a key registration, a key revocation or a certificate revocation, and how."""
-
-    __tablename__ = "certificate_proofs"
-
-    act: str = SQLField(primary_key=True, max_length=32)  # models.approval.ApprovalAct
-    subject: str = SQLField(primary_key=True, max_length=128)  # key id or certificate identifier
-    station: str = SQLField(max_length=32)
-    by_staff: str = SQLField(max_length=32)
-    approval: str | None = None  # the signed approval (JSON), or None when the caller's token proved it
-    caller: str = SQLField(max_length=32)  # whose token sent it
-    recorded_at: str
-
-
-PROOFS: Table = CertificateProofRow.__table__  # type: ignore[attr-defined]
-TABLES_V6 = [PROOFS]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,11 @@ import datetime as dt
 import math
 
 from sqlalchemy import Connection, delete, select
-from sqlmodel import Field
 
 from hall_server import storage
 from hall_server.errors import ApiError
-from hall_server.schema import METADATA, HallModel
+from hall_server.storage import THROTTLE
+from hall_server.storage.schema import SignInThrottleRow
 
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
@@ -35,20 +35,7 @@ WINDOW = dt.timedelta(minutes=15)  # failures older than this are forgotten
 ACCOUNT, ADDRESS = "account", "address"
 
 
-class SignInThrottleRow(HallModel, table=True):
-    """Recent failed sign-ins of one account or one client address, and its lock."""
-
-    __tablename__ = "sign_in_throttle"
-
-    scope: str = Field(primary_key=True, max_length=8)  # "account" or "address"
-    subject: str = Field(primary_key=True, max_length=64)  # staff number or client address
-    failures: int = 0
-    first_failure_at: str = Field(index=True)
-    locked_until: str | None = None
-
-
-TABLES_V8 = [METADATA.tables["sign_in_throttle"]]
-_TABLE = METADATA.tables["sign_in_throttle"]
+_TABLE = THROTTLE
 
 
 def _row(conn: Connection, scope: str, subject: str) -> SignInThrottleRow | None:

@@ -1,10 +1,10 @@
 """Checking a pushed ``case.accept`` with the counter's own rules (:func:`models.acceptance.check_accept`).
 
 The hall judges every new case against its own reference data, never the station's word: the
-catalogue in force (:func:`hall_server.reference.catalog_in_force`), its holiday arrangements,
+catalogue in force (:func:`hall_server.domain.reference.catalog_in_force`), its holiday arrangements,
 and the applicant's standing at every station (一处失信，处处受限). A case tolerated beyond policy
 needs a supervisor's signed approval of ``case.tolerate`` on that case number
-(:func:`hall_server.auth.approver_of`); a bare ``approved_by`` proves nothing.
+(:func:`hall_server.domain.approvals.approver_of`); a bare ``approved_by`` proves nothing.
 
 Per batch the checker reads the catalogue, the holiday documents and the standings of every
 applicant named once, and only when the batch holds an accept.
@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, func, select
 
-from hall_server import reference, storage
-from hall_server.auth import Principal, approver_of
-from hall_server.rules import Refusal
+from hall_server import storage
+from hall_server.domain import reference
+from hall_server.domain.approvals import approver_of
+from hall_server.domain.auth import Principal
+from hall_server.domain.operations import Incoming
+from hall_server.domain.rules import Refusal
 from hall_server.storage import STANDINGS
-from hall_server.wire import Incoming
 from models.acceptance import check_accept
 from models.approval import ApprovalAct
 from models.catalog import Catalog

@@ -10,12 +10,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hall_server import anchors, auth, reference, storage, throttle
-from hall_server.auth import Principal
-from hall_server.db import read_transaction, write_transaction
+from hall_server import storage
+from hall_server.domain import anchors, auth, reference, throttle
+from hall_server.domain.auth import Principal
+from hall_server.domain.operations import Incoming
 from hall_server.errors import ApiError
-from hall_server.push import apply_batch, results_json
-from hall_server.wire import Incoming
+from hall_server.services.answers import results_json
+from hall_server.services.batch import apply_batch
+from hall_server.services.certificates import CertificateAuthority
+from hall_server.storage import read_transaction, write_transaction
 from models.anchor import seal_holds
 from models.catalog import catalog_from_dict
 from models.sync import (
@@ -26,6 +29,7 @@ from models.sync import (
     HolidayDocument,
     TokenRequest,
     TokenResponse,
+    encode_pull_response,
 )
 
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 3600  # one working day
@@ -48,11 +52,11 @@ class Hall:
     catalog_file: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.storage = storage.Storage(self.engine)
         self._sealed: dict[tuple[str, str, str], bool] = {}
         if not self.catalog_file:
             self.catalog_file = reference.load_catalog(self.catalog_path)
         self.parsed_catalog = catalog_from_dict(self.catalog_file)
+        self.certificates = CertificateAuthority(self.engine, self.clock, self.catalog_file)
 
     # ------------------------------------------------------------ auth
 
@@ -60,7 +64,7 @@ class Hall:
         """Sign a staff member in from client ``address`` (401/403/429 :class:`ApiError`).
 
         A locked account or address is refused before any argon2 work; the attempt is counted
-        first (:mod:`hall_server.throttle`) and the password checked outside the write lock.
+        first (:mod:`hall_server.domain.throttle`) and the password checked outside the write lock.
         """
         now = self.clock()
         with write_transaction(self.engine) as conn:
@@ -136,12 +140,7 @@ class Hall:
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else after
-        items = ",".join(document for _, document in rows)
-        server_time = self.clock().isoformat()
-        return (
-            f'{{"changes":[{items}],"cursor":{cursor},"more":{"true" if more else "false"},'
-            f'"server_time":"{server_time}"}}'
-        )
+        return encode_pull_response([document for _, document in rows], cursor, more, self.clock())
 
     # ------------------------------------------------------------ reference data
 

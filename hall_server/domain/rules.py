@@ -2,20 +2,18 @@
 
 Each check raises :class:`Refusal` with a :data:`models.problems.MESSAGES` code and the Chinese
 reason staff will see. Whether a kept operation takes effect is not decided here but by the fold
-(:mod:`hall_server.fold`).
+(:mod:`hall_server.domain.fold`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from hall_server.auth import Principal
-from hall_server.fold import FoldOp
-from hall_server.storage import CaseRecord, json_string
-from hall_server.wire import Incoming
+from hall_server.domain.auth import Principal
+from hall_server.domain.fold import FoldOp
+from hall_server.domain.operations import Incoming
+from hall_server.storage import CaseRecord
 from models.enums import CaseState
 from models.problems import Problem
 from models.state_machine import EVENT_ZH, STATE_ZH, TRANSITIONS, CaseEvent
@@ -30,19 +28,6 @@ _TRANSITIONS: dict[tuple[str, str], str] = {(s.value, e.value): t.value for (s, 
 # A partial 补正 happens only while a tolerated case waits for its materials.
 PARTIAL_SUPPLEMENT_FROM = CaseState.ACCEPTED_TOLERATED
 PARTIAL_SUPPLEMENT = "partial_supplement"
-
-_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
-
-
-def body_hash(kind: str, case_no: str | None, payload: Any) -> str:
-    """:meth:`Operation.body_hash` of a body (a test checks the two agree), in one serialisation.
-
-    ``json.dumps([kind, case_no, payload], separators=(",", ":"))`` is its items' JSON joined by
-    commas inside brackets; the payload is encoded by a reused encoder.
-    """
-    case = "null" if case_no is None else json_string(case_no)
-    body = f"[{json_string(kind)},{case},{_canonical(payload)}]"
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class Refusal(Exception):
@@ -125,7 +110,7 @@ def transition(
     """A ``case.transition`` as the fold sees it, once its structure and sender are checked.
 
     Whether a station may terminate or decide the case is checked afterwards
-    (:mod:`hall_server.vetting`).
+    (:mod:`hall_server.domain.vetting`).
     """
     payload = op.payload
     event, from_state, to_state = payload.get("event"), payload.get("from"), payload.get("to")

@@ -1,48 +1,15 @@
-"""The sync protocol shared by the client and the hall server (DESIGN.md §4).
-
-Every endpoint lives under :data:`API_PREFIX`. A client:
-
-1. gets a token: ``POST /api/v1/auth/token`` with :class:`TokenRequest` → :class:`TokenResponse`;
-2. pushes its outbox in order, in batches of at most :data:`MAX_PUSH_BATCH` operations:
-   ``POST /api/v1/sync/push`` with :class:`PushRequest` → :class:`PushResponse`, one
-   :class:`OpResult` per operation, in the same order;
-3. pulls what changed since its cursor: ``GET /api/v1/sync/changes?after=CURSOR&limit=N`` →
-   :class:`PullResponse`; it repeats while ``more`` is true and stores ``cursor`` in the same
-   local transaction as the changes it applied.
-
-With every push a station sends its audit chain's head, sealed with its SM2 key
-(:class:`AuditAnchor`, optional: older clients send none); the hall keeps every head it is sent
-and answers in :attr:`PushResponse.audit` (:class:`AnchorAnswer`). ``GET /api/v1/sync/audit``
-(:class:`AuditTrail`) returns every head the hall holds for the caller's station.
-
-Other endpoints: ``GET /api/v1/health`` (:class:`Health`), ``GET /api/v1/catalog``
-(:class:`CatalogDocument`), ``GET /api/v1/holidays/{year}`` (:class:`HolidayDocument`).
-
-Errors are JSON ``{"error": {"code": ..., "message": ...}}`` (:class:`ErrorBody`) with HTTP 400
-(malformed), 401 (``auth.missing``, ``auth.invalid``, ``token.expired``), 403 (``auth.forbidden``),
-413 (``request.too_large``), 422 (``request.invalid``) or 5xx.
-
-Idempotency: an operation's ``op_id`` is its idempotency key. The server applies each operation at
-most once; the same ``op_id`` again returns the first result with status ``duplicate`` (a first
-result that was a refusal is returned as that same refusal, so a lost answer never turns a refusal
-into success); the same ``op_id`` with a different body (``body_hash`` differs) is refused with
-``op.mismatch``.
-
-Time: the server orders everything by its own sequence numbers and keeps both the client's
-``created_at`` (verbatim, possibly days off) and its own receive time.
-"""
+"""The sync protocol's messages: every request and answer of the API (see :mod:`models.sync`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.enums import Role
+from models.sync.canonical import body_hash
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
@@ -56,6 +23,10 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 # An operation's payload is a flat record with a few lists (materials); a cap on its nesting keeps
 # every reader (the hall's decoders, body hashes, other stations' pulls) far from a recursion limit.
 MAX_PAYLOAD_DEPTH = 32
+# Limits of an operation's own fields (Operation below; the client's encoder checks the same).
+OP_ID_MIN, OP_ID_MAX = 8, 64
+CASE_NO_MAX = 64
+STAMP_MAX = 64
 
 
 def nesting_within(value: Any, limit: int) -> bool:
@@ -145,23 +116,17 @@ class TokenResponse(BaseModel):
 class Operation(_Strict):
     """One outbox operation, as the client recorded it."""
 
-    op_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
+    op_id: str = Field(min_length=OP_ID_MIN, max_length=OP_ID_MAX, pattern=r"^[0-9A-Za-z_-]+$")
     seq: int = Field(ge=0, le=MAX_SEQ)  # the client's outbox order
     kind: OperationKind
-    case_no: str | None = Field(default=None, max_length=64)
+    case_no: str | None = Field(default=None, max_length=CASE_NO_MAX)
     payload: Annotated[dict[str, Any], AfterValidator(_shallow)]
-    created_at: str = Field(max_length=64)  # the client's clock, kept verbatim
+    created_at: str = Field(max_length=STAMP_MAX)  # the client's clock, kept verbatim
 
     def body_hash(self) -> str:
-        """SHA-256 of what makes the operation itself (not its delivery): kind, case, payload."""
-        body = json.dumps(
-            [self.kind.value, self.case_no, self.payload],
-            ensure_ascii=False,
-            sort_keys=True,
-            separators=(",", ":"),
-            default=str,
-        )
-        return hashlib.sha256(body.encode()).hexdigest()
+        """SHA-256 of what makes the operation itself (not its delivery): kind, case, payload
+        (:func:`models.sync.canonical.body_hash`)."""
+        return body_hash(self.kind.value, self.case_no, self.payload)
 
 
 _HASH = r"^[0-9a-f]{64}$"

@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hall_server import storage, vetting
-from hall_server.auth import BACK_OFFICE, Principal
-from hall_server.db import read_transaction, write_transaction
-from hall_server.push import Result, apply_batch
+from hall_server import storage
+from hall_server.domain.auth import BACK_OFFICE, Principal
+from hall_server.services.answers import Result
+from hall_server.services.batch import apply_batch
+from hall_server.storage import read_transaction, write_transaction
 from models.enums import CaseState
 from models.identity import mask_id
 from models.state_machine import TRANSITIONS, CaseEvent
-from models.sync import Operation, OperationKind
+from models.sync import Operation, OperationKind, TransitionPayload
 
 DECISIONS = (CaseEvent.APPROVE, CaseEvent.REFUSE)
 
@@ -62,7 +63,7 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
         if case is None:
             return None
         operations = storage.operations_of_case(conn, case_no)
-        approvers = vetting.approvers_of(conn, [op.op_id for op in operations])
+        approvers = storage.approvers_of(conn, [op.op_id for op in operations])
     view = _case_view(case)
     view["accept_state"] = case["accept_state"]
     view["applicant_name"] = case["applicant_name"]
@@ -139,16 +140,15 @@ def decide(
         target = TRANSITIONS.get((state, event))
         if target is None:
             raise BackOfficeError(f"case {case_no} is {state.value}: '{event.value}' is not allowed", 1)
-        payload: dict[str, Any] = {
-            "case_no": case_no,
-            "event": event.value,
-            "from": state.value,
-            "to": target.value,
-            "on": now.date().isoformat(),
-            "by": by,
-        }
-        if reason:
-            payload["reason"] = reason
+        payload = TransitionPayload(
+            case_no=case_no,
+            event=event,
+            from_state=state,
+            to_state=target,
+            on=now.date(),
+            by=by,
+            reason=reason or None,
+        ).to_payload()
         operation = Operation(
             op_id=f"bo-{uuid.uuid4().hex}",
             seq=0,

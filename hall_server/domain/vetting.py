@@ -8,7 +8,7 @@ the hall checks what it can instead of believing them:
 
   - the payload carries a signed supervisor approval (:class:`models.approval.Approval` of
     :attr:`~models.approval.ApprovalAct.TERMINATE` on the case, at the case's station) that
-    :func:`hall_server.auth.approver_of` accepts. The name in ``approved_by`` proves nothing
+    :func:`hall_server.domain.approvals.approver_of` accepts. The name in ``approved_by`` proves nothing
     and is ignored; the verified approver is recorded (``operation_approvals``). A supervisor's
     own *token* is not enough: the outbox a supervisor's sync pushes may hold operations a clerk
     made offline, so the token says who synced, not who decided; or
@@ -35,22 +35,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from hall_server import reference, storage
-from hall_server.auth import Principal, approver_of
-from hall_server.fold import FoldOp
-from hall_server.rules import Refusal
-from hall_server.schema import OperationApprovalRow
-from hall_server.storage import CASES, OPS, CaseRecord, is_in
-from hall_server.wire import Incoming
+from hall_server import storage
+from hall_server.domain import reference
+from hall_server.domain.approvals import approver_of
+from hall_server.domain.auth import Principal
+from hall_server.domain.fold import FoldOp
+from hall_server.domain.operations import Incoming
+from hall_server.domain.rules import Refusal
+from hall_server.storage import CaseRecord
 from models.approval import Approval, ApprovalAct
 from models.catalog import Catalog
 from models.enums import CaseState, ItemKind
 from models.state_machine import EVENT_ZH, CaseEvent
 from models.sync import OperationKind
 
-APPROVALS = OperationApprovalRow.__table__  # type: ignore[attr-defined]
 LATE = "supplement.late"
 CHINA = dt.timezone(dt.timedelta(hours=8))  # stations date their operations in China time
 _TERMINATE, _SUPPLEMENT = CaseEvent.TERMINATE.value, CaseEvent.SUPPLEMENT.value
@@ -142,7 +142,7 @@ class Vetting:
         """The verified approver of a termination of this batch (``new``) or a stored one."""
         if new or event != _TERMINATE:
             return self.approved_by.get(op_id)
-        return approvers_of(self.conn, [op_id]).get(op_id)
+        return storage.approvers_of(self.conn, [op_id]).get(op_id)
 
     # ------------------------------------------------------------ checks
 
@@ -248,27 +248,17 @@ def _not_overdue(case: CaseRecord, why: str, why_en: str) -> NoReturn:
     raise Refusal("case.not_overdue", case_no=case.case_no, why=why, why_en=why_en)
 
 
-# ------------------------------------------------------------------ storage
+# ------------------------------------------------------------------ stored facts
 
 
 def case_facts(conn: Connection, case_nos: Sequence[str]) -> dict[str, CaseFacts]:
     """The facts of the stored cases among ``case_nos`` (with their accept operation's payload)."""
-    query = (
-        select(CASES.c.case_no, CASES.c.item_code, CASES.c.accepted_on, OPS.c.payload)
-        .join(OPS, OPS.c.op_id == CASES.c.accept_op_id)
-        .where(is_in(conn, CASES.c.case_no, case_nos))
-    )
-    return {row[0]: CaseFacts(row[1], row[2], row[3]) for row in conn.execute(query)}
+    return {row[0]: CaseFacts(row[1], row[2], row[3]) for row in storage.accept_facts(conn, case_nos)}
 
 
 def supplements_on_record(conn: Connection, facts: Mapping[str, CaseFacts], case_nos: Sequence[str]) -> None:
     """Add the kept 补正 operations (partial and full) of ``case_nos`` to their facts."""
-    query = select(OPS.c.case_no, OPS.c.kind, OPS.c.event, OPS.c.payload).where(
-        OPS.c.fold != "refused",
-        (OPS.c.kind == _PARTIAL) | (OPS.c.event == _SUPPLEMENT),
-        is_in(conn, OPS.c.case_no, case_nos),
-    )
-    for case_no, kind, event, payload in conn.execute(query):
+    for case_no, kind, event, payload in storage.supplement_operations(conn, case_nos, _PARTIAL, _SUPPLEMENT):
         found = facts.get(case_no)
         if found is None:
             continue
@@ -277,16 +267,3 @@ def supplements_on_record(conn: Connection, facts: Mapping[str, CaseFacts], case
             found.received.update(code for code in received if isinstance(code, str))
         elif event == _SUPPLEMENT:
             found.supplemented = True
-
-
-def insert_approvals(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Record verified approvers of operations."""
-    storage.insert_rows(conn, APPROVALS, rows)
-
-
-def approvers_of(conn: Connection, op_ids: Sequence[str]) -> dict[str, str]:
-    """The verified approver of each of ``op_ids`` that has one."""
-    if not op_ids:
-        return {}
-    query = select(APPROVALS.c.op_id, APPROVALS.c.approved_by).where(is_in(conn, APPROVALS.c.op_id, op_ids))
-    return {row[0]: row[1] for row in conn.execute(query)}

@@ -2,7 +2,7 @@
 
 A station sends its chain head with every push (:class:`models.sync.AuditAnchor`, sealed with
 its SM2 key: :mod:`models.anchor`). The hall checks the seal before it takes the write lock
-(:func:`hall_server.service.Hall.push_json`), then, against the heads it accepted from that
+(:meth:`hall_server.services.hall.Hall.push_json`), then, against the heads it accepted from that
 station since the last reset:
 
 - a head whose hash differs from an accepted head at the same sequence, or one of whose links
@@ -26,42 +26,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Table, and_, column, func, select, table
-from sqlmodel import Field
+from sqlalchemy import Connection, and_, func, select
 
 from hall_server import storage
-from hall_server.schema import HallModel
+from hall_server.storage import ANCHORS, KEYS
 from models.problems import Problem
 from models.sync import AnchorAnswer, AnchorRecord, AnchorStatus, AuditAnchor, AuditTrail
 
 ACCEPTED, REJECTED, RESET = "accepted", "rejected", "reset"
-
-
-class AuditAnchorRow(HallModel, table=True):
-    """One audit head a station sent (or a back-office reset of its baseline); schema v7."""
-
-    __tablename__ = "audit_anchors"
-
-    id: int | None = Field(default=None, primary_key=True)
-    station: str = Field(index=True, max_length=32)
-    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
-    hash: str = Field(max_length=64)
-    links: str | None = None  # "seq:hash,..." as sealed
-    key_id: str | None = Field(default=None, max_length=64)
-    public_key: str | None = Field(default=None, max_length=128)
-    seal: str | None = Field(default=None, max_length=128)
-    status: str = Field(max_length=16)
-    code: str | None = Field(default=None, max_length=32)
-    expected_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    expected_hash: str | None = Field(default=None, max_length=64)
-    staff_no: str = Field(max_length=32)
-    received_at: str
-
-
-ANCHORS: Table = AuditAnchorRow.__table__  # type: ignore[attr-defined]
-TABLES_V7 = [ANCHORS]
-# The registered station keys (hall_server.certificates), named here without importing it.
-_KEYS = table("certificate_keys", column("key_id"), column("station"), column("revoked_at"))
 
 
 def _baseline_start(conn: Connection, station: str) -> int:
@@ -167,7 +139,7 @@ def reset(conn: Connection, station: str, by: str, now: dt.datetime) -> None:
 
 
 def _registered(conn: Connection, station: str) -> set[str]:
-    query = select(_KEYS.c.key_id).where(_KEYS.c.station == station, _KEYS.c.revoked_at.is_(None))
+    query = select(KEYS.c.key_id).where(KEYS.c.station == station, KEYS.c.revoked_at.is_(None))
     return {str(r[0]) for r in conn.execute(query)}
 
 

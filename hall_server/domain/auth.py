@@ -18,9 +18,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
 from hall_server import storage
+from hall_server.domain.approvals import SUPERVISOR_ROLES, remember_approval_key
 from hall_server.errors import ApiError
-from hall_server.schema import StaffRow, TokenRow
-from models.approval import Approval, check_approval, derive_approval_key
+from hall_server.storage import StaffRow, TokenRow
 from models.enums import Role
 from models.sync import StaffInfo, TokenRequest, TokenResponse
 
@@ -31,9 +31,6 @@ _HASHER = PasswordHasher()  # argon2id with the library's recommended parameters
 def _dummy_hash() -> str:
     """A hash to verify against when the staff number is unknown, so both failures take as long."""
     return _HASHER.hash("not-a-password")
-
-
-SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
 
 
 def hash_password(password: str) -> str:
@@ -158,35 +155,3 @@ def new_staff(staff_no: str, name: str, role: Role, station: str, password: str)
     return StaffRow(
         staff_no=staff_no, name=name, role=role.value, station=station, password_hash=hash_password(password)
     )
-
-
-def remember_approval_key(conn: Connection, staff: StaffRow, password: str, now: dt.datetime) -> None:
-    """Record the approval key ``password`` stands for (supervisors and admins; once per password).
-
-    Call only with a password already checked against ``staff.password_hash``.
-    """
-    if staff.role not in SUPERVISOR_ROLES or storage.has_approval_key_for(
-        conn, staff.staff_no, staff.password_hash
-    ):
-        return
-    key = derive_approval_key(staff.staff_no, password)
-    storage.record_approval_key(conn, staff.staff_no, key.key_id, key.public_hex, staff.password_hash, now)
-
-
-def approver_of(conn: Connection, data: object, act: str, subject: str, station: str) -> str | None:
-    """The staff number of the supervisor whose signed approval ``data`` is, or ``None``.
-
-    ``data`` must be an :class:`~models.approval.Approval` (as a dict) of exactly ``act`` on
-    ``subject`` at ``station``, signed with a recorded approval key of an active account that is
-    an admin, or a supervisor of ``station``.
-    """
-    approval = Approval.from_dict(data)
-    if approval is None:
-        return None
-    staff = storage.get_staff(conn, approval.by)
-    if staff is None or not staff.active or staff.role not in SUPERVISOR_ROLES:
-        return None
-    if staff.role != Role.ADMIN.value and staff.station != station:
-        return None
-    keys = storage.approval_keys_of(conn, staff.staff_no)
-    return staff.staff_no if check_approval(approval, act, subject, station, keys) else None

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hall_server import storage
-from hall_server.auth import hash_password, remember_approval_key, verify_password
-from hall_server.db import write_transaction
-from hall_server.schema import StaffRow
+from hall_server.domain.approvals import remember_approval_key
+from hall_server.domain.auth import hash_password, verify_password
+from hall_server.storage import StaffRow, write_transaction
 from models.demo_staff import DEMO_STAFF
 from models.enums import Role
 

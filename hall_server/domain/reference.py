@@ -4,7 +4,7 @@ The catalogue in force is the newest published one, or, before any publication, 
 server was started with (``--catalog PATH``, default :data:`SHIPPED_CATALOG`, a copy of the
 client's shipped catalogue that a test keeps identical). Every publication is stored as a new
 version and announced in the change feed to every station: ``catalog`` (fetch ``GET /catalog``)
-and ``holidays`` (the arrangement inline).
+and ``holidays`` (the arrangement inline), by :mod:`hall_server.services.publishing`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection
 
 from hall_server import storage
-from hall_server.db import write_transaction
 from models.catalog import Catalog, catalog_from_dict
 from models.shipped import CATALOG_PATH, HOLIDAYS_DIR
-from models.sync import CatalogDocument, ChangeKind, HolidayDocument
+from models.sync import CatalogDocument, HolidayDocument
 from models.workdays import ArrangementError, WorkdayCalendar, YearArrangement, parse_arrangement
 
 SHIPPED_CATALOG = CATALOG_PATH
@@ -110,11 +109,7 @@ def current_catalog(conn: Connection, fallback: dict[str, Any]) -> CatalogDocume
 
 def catalog_revision(conn: Connection) -> int:
     """The revision of the catalogue in force (0: the server's file), in one small query."""
-    documents = storage.DOCUMENTS
-    value = conn.execute(
-        select(func.max(documents.c.version)).where(documents.c.kind == CATALOG, documents.c.key == CATALOG)
-    ).scalar()
-    return int(value or 0)
+    return storage.latest_version(conn, CATALOG, CATALOG)
 
 
 @functools.lru_cache(maxsize=8)
@@ -164,34 +159,3 @@ def holidays_of(conn: Connection, year: int) -> HolidayDocument | None:
     if row is None:
         return None
     return HolidayDocument(year=year, version=row.version, arrangement=json.loads(row.content))
-
-
-def publish_catalog(engine: Engine, path: Path, now: dt.datetime) -> CatalogDocument:
-    """Publish a catalogue file: a new revision and a ``catalog`` change for every station."""
-    data = load_catalog(path)
-    with write_transaction(engine) as conn:
-        revision = storage.insert_document(conn, CATALOG, CATALOG, storage.dumps(data), now)
-        document = CatalogDocument(version=data["version"], catalog=data, revision=revision)
-        storage.append_changes(
-            conn,
-            [
-                storage.NewChange(
-                    ChangeKind.CATALOG, CATALOG, {"version": data["version"], "revision": revision}
-                )
-            ],
-            now,
-        )
-    return document
-
-
-def publish_holidays(engine: Engine, path: Path, now: dt.datetime) -> HolidayDocument:
-    """Publish a year's arrangement: a new version and a ``holidays`` change (inline) for all."""
-    arrangement = load_holidays(path).model_dump(mode="json")
-    year = arrangement["year"]
-    with write_transaction(engine) as conn:
-        version = storage.insert_document(conn, HOLIDAYS, str(year), storage.dumps(arrangement), now)
-        document = HolidayDocument(year=year, version=version, arrangement=arrangement)
-        storage.append_changes(
-            conn, [storage.NewChange(ChangeKind.HOLIDAYS, str(year), document.model_dump(mode="json"))], now
-        )
-    return document
