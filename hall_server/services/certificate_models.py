@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REASON_LIMIT = 200
+from models.text import REASON_LIMIT  # the one limit, the station's too
+
 MAX_QR_CHARS = 4000
 
 

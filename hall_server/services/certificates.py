@@ -51,15 +51,18 @@ from hall_server.storage import NewChange, read_transaction, write_transaction
 from hall_server.storage import certificates as rows
 from models.approval import ApprovalAct
 from models.certificates import Identifier, Verification
+from models.problems import DomainError
 from models.seal import PublicKey, TrustStore, check_published_key, verify_qr
 from models.sync import ChangeKind
+from models.text import clean_reason
 
 
 def _clean_reason(reason: str) -> str:
-    text = " ".join(reason.split())
-    if not text or any(ord(ch) < 32 for ch in reason if ch not in "\t\n\r"):
-        raise ApiError(422, "request.invalid", detail="reason: empty or control characters")
-    return text
+    """The station's rule for a reason (:func:`models.text.clean_reason`), answered as a 422."""
+    try:
+        return clean_reason(reason)
+    except DomainError as exc:
+        raise ApiError(422, "request.invalid", detail=f"reason: {exc.problem.en()}") from None
 
 
 def _key_row(key: KeyRegistration, principal: Principal, now: dt.datetime) -> dict[str, Any]:

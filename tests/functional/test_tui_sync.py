@@ -420,4 +420,6 @@ def test_sync_from_the_cli_says_the_account_is_locked(
     monkeypatch.delenv("WINDOW_CLIENT_STATION_SECRET", raising=False)
     result = CliRunner().invoke(cli_app, ["sync"], env=env)
     assert result.exit_code == 2, result.output
-    assert "locked the sign-in of C001" in result.output and "已被大厅锁定" in result.output
+    assert "已锁定C001" in result.output and "已被大厅锁定" in result.output  # Chinese by default
+    english = CliRunner().invoke(cli_app, ["--lang", "en", "sync"], env=env)
+    assert english.exit_code == 2 and "locked the sign-in of C001" in english.output

@@ -39,8 +39,9 @@ err = Console(stderr=True, highlight=False)
 
 def shown(value: object) -> str:
     """``value`` as text safe to print with Rich markup: controls and direction marks become
-    visible escapes (:func:`models.text.printable`) and ``[...]`` is printed, not applied."""
-    return escape(printable(value))
+    visible escapes (:func:`models.text.printable`) and ``[...]`` is printed, not applied. Line
+    breaks of a message made of several lines stay line breaks."""
+    return "\n".join(escape(printable(line)) for line in str(value).split("\n"))
 
 
 class Lang(enum.StrEnum):
