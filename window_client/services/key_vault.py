@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import secrets
 import stat
@@ -39,6 +40,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from models.problems import DomainError
 from offline_cache import Store, own_key_repo
 
+# SM4 keys derived in this process, by (SHA-256 of the secret, salt); a handful of keys per store.
+_DERIVED: dict[tuple[bytes, bytes], bytes] = {}
+_DERIVED_LIMIT = 64
 SECRET_ENV = "WINDOW_CLIENT_STATION_SECRET"
 SECRET_FILE = "station.secret"
 SEALED_PREFIX = "sm4gcm1$"
@@ -124,15 +128,25 @@ class KeyVault:
     def _sm4_key(self, salt: bytes, may_create: bool) -> bytes:
         key = self._keys.get(salt)
         if key is None:
-            key = hash_secret_raw(
-                self.secret.read(may_create),
-                salt,
-                time_cost=_TIME_COST,
-                memory_cost=_MEMORY_KIB,
-                parallelism=_PARALLELISM,
-                hash_len=_SM4_KEY_BYTES,
-                type=Type.ID,
-            )
+            secret = self.secret.read(may_create)
+            # The argon2id work is done once per (secret, salt) in a process, whichever vault asks
+            # (each CLI command or runtime builds its own): the secret is read every time, so a
+            # changed or wrong secret still derives its own key and fails to open.
+            memo = (hashlib.sha256(secret).digest(), salt)
+            key = _DERIVED.get(memo)
+            if key is None:
+                key = hash_secret_raw(
+                    secret,
+                    salt,
+                    time_cost=_TIME_COST,
+                    memory_cost=_MEMORY_KIB,
+                    parallelism=_PARALLELISM,
+                    hash_len=_SM4_KEY_BYTES,
+                    type=Type.ID,
+                )
+                if len(_DERIVED) >= _DERIVED_LIMIT:
+                    _DERIVED.clear()
+                _DERIVED[memo] = key
             self._keys[salt] = key
         return key
 
