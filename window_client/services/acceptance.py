@@ -119,6 +119,18 @@ class Decision:
         return self.case.case_no if self.case and self.case.case_no else None
 
 
+VERDICT_CACHE = 4096  # distinct questions remembered (see AcceptanceService._assess)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A remembered verdict, with what it was decided on (a new catalogue or policy asks anew)."""
+
+    entry: Acceptable
+    policy: TolerancePolicy
+    verdict: Verdict
+
+
 class AcceptanceService:
     """Acceptance at one station's window by one staff member."""
 
@@ -143,6 +155,11 @@ class AcceptanceService:
         self.policy = policy or TolerancePolicy()
         self.max_unsynced_days = max_unsynced_days
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # Verdicts by (item, materials presented, standing): a batch asks the same few
+        # questions tens of thousands of times, and assess() is a pure function of them.
+        self._verdicts: dict[
+            tuple[str, frozenset[tuple[str, MaterialStatus]], ApplicantStanding], _Cached
+        ] = {}
 
     # ------------------------------------------------------------ staleness (日结 rule)
 
@@ -225,7 +242,7 @@ class AcceptanceService:
         entry, problems = self.validate(request)
         if problems or entry is None:
             return Decision(Outcome.INVALID, problems, entry)
-        verdict = assess(entry, request.presented, standing, self.policy)
+        verdict = self._assess(entry, request.presented, standing)
         state, more = accept_state(verdict, request.commitment, bool(approved_by))
         reasons = [*verdict.reasons, *more]
         if state is None:
@@ -237,6 +254,20 @@ class AcceptanceService:
         if approver is not None and verdict.needs_supervisor and state is CaseState.ACCEPTED_TOLERATED:
             decision.approver = approver
         return decision
+
+    def _assess(
+        self, entry: Acceptable, presented: Mapping[str, MaterialStatus], standing: ApplicantStanding
+    ) -> Verdict:
+        """:func:`assess` under this window's policy, remembered for the same question."""
+        key = (entry.code, frozenset(presented.items()), standing)
+        hit = self._verdicts.get(key)
+        if hit is not None and hit.entry is entry and hit.policy is self.policy:
+            return hit.verdict
+        verdict = assess(entry, presented, standing, self.policy)
+        if len(self._verdicts) >= VERDICT_CACHE:
+            self._verdicts.clear()
+        self._verdicts[key] = _Cached(entry, self.policy, verdict)
+        return verdict
 
     def _new_case(
         self,

@@ -118,6 +118,7 @@ def _fingerprint(path: Path) -> tuple[str, int]:
 
 # ------------------------------------------------------------------ parsing rows
 
+_APPLICANT_TYPES = {t.value: t for t in ApplicantType}  # a lookup, not ApplicantType(text)
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否", ""}
 
@@ -140,9 +141,8 @@ def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, 
             problems.append(Problem("field.too_long", {"field": name, "limit": FIELD_LIMIT}))
             v[name] = ""
     type_text = v["applicant_type"].strip().lower()
-    try:
-        applicant_type = ApplicantType(type_text)
-    except ValueError:
+    applicant_type = _APPLICANT_TYPES.get(type_text)
+    if applicant_type is None:
         if type_text:
             problems.append(Problem("field.invalid", {"field": "applicant_type", "value": type_text[:40]}))
         applicant_type = ApplicantType.PERSON
