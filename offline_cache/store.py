@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,20 @@ class Store:
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
 
     @contextmanager
-    def transaction(self, actor: str) -> Iterator[UnitOfWork]:
-        """A write transaction (BEGIN IMMEDIATE); commits with its audit and outbox rows."""
+    def transaction(
+        self, actor: str, before_commit: Callable[[], None] | None = None
+    ) -> Iterator[UnitOfWork]:
+        """A write transaction (BEGIN IMMEDIATE); commits with its audit and outbox rows.
+
+        ``before_commit`` is called once everything is written, just before the COMMIT (which
+        syncs the file to disk without holding the GIL): batch acceptance reads on meanwhile.
+        """
         with self._writer.connect() as conn, conn.begin():
             unit = UnitOfWork(conn, actor)
             yield unit
             unit.flush()
+            if before_commit is not None:
+                before_commit()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -230,16 +230,18 @@ class AcceptanceService:
         standing: ApplicantStanding = CLEAN_STANDING,
         approved_by: str | None = None,
         approver: StaffMember | None = None,
+        validated: tuple[Acceptable | None, list[Problem]] | None = None,
     ) -> Decision:
         """Decide on a request without writing anything.
 
         A tolerance beyond policy needs a supervisor: ``approver`` (signed in on the spot; they
         sign the approval once the case has its number, in :meth:`commit`) or, for the local
         record only, ``approved_by`` (the hall refuses such a case without a signed approval).
+        ``validated`` is what :meth:`validate` said of ``request``, when the caller asked first.
         """
         if approver is not None:
             approved_by = approver.staff_no
-        entry, problems = self.validate(request)
+        entry, problems = validated if validated is not None else self.validate(request)
         if problems or entry is None:
             return Decision(Outcome.INVALID, problems, entry)
         verdict = self._assess(entry, request.presented, standing)
@@ -357,17 +359,23 @@ class AcceptanceService:
 
     # ------------------------------------------------------------ writing
 
-    def commit(self, decisions: Sequence[Decision], today: dt.date) -> None:
+    def commit(
+        self,
+        decisions: Sequence[Decision],
+        today: dt.date,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
         """Write every decision that produces a case, in one transaction.
 
         Dedupe keys are checked inside the write lock: a key already used by an accepted case
         turns the decision into a duplicate; a key held by a 不予受理 case is released when the
         new row differs (a corrected resubmission), and is a duplicate when it is the same.
+        ``before_commit``: see :meth:`offline_cache.Store.transaction`.
         """
         pending = [d for d in decisions if d.outcome in WRITTEN and d.case is not None]
         if not pending:
             return
-        with self.store.transaction(self.clerk) as unit:
+        with self.store.transaction(self.clerk, before_commit) as unit:
             # Checked inside the write lock, with the same clock as the decision's write.
             stale = self.staleness(unit.conn)
             if stale is not None:
