@@ -8,14 +8,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlmodel import Session
 
 from offline_cache import audit
 from offline_cache.audit_cases import AuditReport, local_report
 from offline_cache.migrations import migrate
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 # One encoder for every call: json.dumps with options builds a new JSONEncoder each time, which
 # a 50,000-row batch (two documents a case) pays 100,000 times.
@@ -166,6 +168,10 @@ class Store:
 
     def session(self) -> Session:
         """An ORM session for queries that map rows to SQLModel classes."""
+        # Imported here: SQLModel and the ORM cost ~0.15 s at start-up, and no command needs
+        # them before it asks for a session.
+        from sqlmodel import Session
+
         return Session(self.engine)
 
     def meta(self, key: str) -> str | None:
