@@ -32,9 +32,18 @@ _ORG_EXTRA = _PERSON_EXTRA | set("（）()&、—－_,，/0123456789")
 
 def normalize_id(raw: str) -> str:
     """Strip blanks and upper-case; full-width digits and letters become ASCII."""
+    # A batch normalises each row's ID several times: short values are remembered (long ones,
+    # never a real ID, are not, so nobody can fill the memory with them).
+    return _normalized(raw) if len(raw) <= 64 else _normalize(raw)
+
+
+def _normalize(raw: str) -> str:
     if not raw.isascii():  # NFKC only where it can matter: it is costly in batch loops
         raw = unicodedata.normalize("NFKC", raw)
     return raw.replace(" ", "").strip().upper()
+
+
+_normalized = functools.lru_cache(maxsize=4096)(_normalize)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -250,8 +250,8 @@ class WindowClientApp(Session, SyncEvents, ErrorReporting, App[None]):
                 screen.show_station(runtime.station.name)
         # The long-lived objects (modules, catalogue, store) are all there now: keep them out of
         # the collector's full passes, which otherwise walk them all and stall whatever screen
-        # is opening at that moment for a tenth of a second (undone in on_unmount).
-        gc.collect()
+        # is opening at that moment for a tenth of a second (undone in on_unmount). No collection
+        # first: that would be the same stall, now, while the clerk types the staff number.
         gc.freeze()
         self._started.set()
 

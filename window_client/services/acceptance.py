@@ -119,6 +119,18 @@ class Decision:
         return self.case.case_no if self.case and self.case.case_no else None
 
 
+VERDICT_CACHE = 4096  # distinct questions remembered (see AcceptanceService._assess)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A remembered verdict, with what it was decided on (a new catalogue or policy asks anew)."""
+
+    entry: Acceptable
+    policy: TolerancePolicy
+    verdict: Verdict
+
+
 class AcceptanceService:
     """Acceptance at one station's window by one staff member."""
 
@@ -143,6 +155,11 @@ class AcceptanceService:
         self.policy = policy or TolerancePolicy()
         self.max_unsynced_days = max_unsynced_days
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # Verdicts by (item, materials presented, standing): a batch asks the same few
+        # questions tens of thousands of times, and assess() is a pure function of them.
+        self._verdicts: dict[
+            tuple[str, frozenset[tuple[str, MaterialStatus]], ApplicantStanding], _Cached
+        ] = {}
 
     # ------------------------------------------------------------ staleness (日结 rule)
 
@@ -213,19 +230,21 @@ class AcceptanceService:
         standing: ApplicantStanding = CLEAN_STANDING,
         approved_by: str | None = None,
         approver: StaffMember | None = None,
+        validated: tuple[Acceptable | None, list[Problem]] | None = None,
     ) -> Decision:
         """Decide on a request without writing anything.
 
         A tolerance beyond policy needs a supervisor: ``approver`` (signed in on the spot; they
         sign the approval once the case has its number, in :meth:`commit`) or, for the local
         record only, ``approved_by`` (the hall refuses such a case without a signed approval).
+        ``validated`` is what :meth:`validate` said of ``request``, when the caller asked first.
         """
         if approver is not None:
             approved_by = approver.staff_no
-        entry, problems = self.validate(request)
+        entry, problems = validated if validated is not None else self.validate(request)
         if problems or entry is None:
             return Decision(Outcome.INVALID, problems, entry)
-        verdict = assess(entry, request.presented, standing, self.policy)
+        verdict = self._assess(entry, request.presented, standing)
         state, more = accept_state(verdict, request.commitment, bool(approved_by))
         reasons = [*verdict.reasons, *more]
         if state is None:
@@ -237,6 +256,20 @@ class AcceptanceService:
         if approver is not None and verdict.needs_supervisor and state is CaseState.ACCEPTED_TOLERATED:
             decision.approver = approver
         return decision
+
+    def _assess(
+        self, entry: Acceptable, presented: Mapping[str, MaterialStatus], standing: ApplicantStanding
+    ) -> Verdict:
+        """:func:`assess` under this window's policy, remembered for the same question."""
+        key = (entry.code, frozenset(presented.items()), standing)
+        hit = self._verdicts.get(key)
+        if hit is not None and hit.entry is entry and hit.policy is self.policy:
+            return hit.verdict
+        verdict = assess(entry, presented, standing, self.policy)
+        if len(self._verdicts) >= VERDICT_CACHE:
+            self._verdicts.clear()
+        self._verdicts[key] = _Cached(entry, self.policy, verdict)
+        return verdict
 
     def _new_case(
         self,
@@ -326,17 +359,23 @@ class AcceptanceService:
 
     # ------------------------------------------------------------ writing
 
-    def commit(self, decisions: Sequence[Decision], today: dt.date) -> None:
+    def commit(
+        self,
+        decisions: Sequence[Decision],
+        today: dt.date,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
         """Write every decision that produces a case, in one transaction.
 
         Dedupe keys are checked inside the write lock: a key already used by an accepted case
         turns the decision into a duplicate; a key held by a 不予受理 case is released when the
         new row differs (a corrected resubmission), and is a duplicate when it is the same.
+        ``before_commit``: see :meth:`offline_cache.Store.transaction`.
         """
         pending = [d for d in decisions if d.outcome in WRITTEN and d.case is not None]
         if not pending:
             return
-        with self.store.transaction(self.clerk) as unit:
+        with self.store.transaction(self.clerk, before_commit) as unit:
             # Checked inside the write lock, with the same clock as the decision's write.
             stale = self.staleness(unit.conn)
             if stale is not None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +30,14 @@ from window_client.services.acceptance import (
     Applicant,
     Decision,
     Outcome,
+)
+from window_client.services.batch_ahead import (
+    CommitAhead,
+    Prepared,
+    chunks,
+    collector_per_chunk,
+    prepend,
+    read_ahead,
 )
 from window_client.services.batch_files import (
     ALL_COLUMNS,
@@ -124,6 +131,7 @@ def _fingerprint(path: Path) -> tuple[str, int]:
 
 # ------------------------------------------------------------------ parsing rows
 
+_APPLICANT_TYPES = {t.value: t for t in ApplicantType}  # a lookup, not ApplicantType(text)
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否", ""}
 
@@ -146,9 +154,8 @@ def parse_row(raw: RawRow, file_digest: str) -> tuple[AcceptanceRequest | None, 
             problems.append(Problem("field.too_long", {"field": name, "limit": FIELD_LIMIT}))
             v[name] = ""
     type_text = v["applicant_type"].strip().lower()
-    try:
-        applicant_type = ApplicantType(type_text)
-    except ValueError:
+    applicant_type = _APPLICANT_TYPES.get(type_text)
+    if applicant_type is None:
         if type_text:
             problems.append(Problem("field.invalid", {"field": "applicant_type", "value": type_text[:40]}))
         applicant_type = ApplicantType.PERSON
@@ -295,19 +302,16 @@ class BatchRunner:
         report = _ReportWriter(report_path, self.language) if report_path else None
         rejects_file = None if dry_run else rejects_path_for(path)
         rejects = _RejectsWriter(rejects_file, self.language) if rejects_file else None
-        counts: Counter[str] = Counter()
-        seen_keys: set[str] = set()  # dry runs only: in a real run the store remembers
-        total = 0
+        run = _Run(digest, today, dry_run, Counter(), report, rejects)
         try:
-            stream = rows if first is None else _prepend(first, rows)
-            with _collector_per_chunk() as collect:
-                for chunk in _chunks(stream, self.chunk_size):
-                    total += self._chunk(chunk, digest, today, dry_run, seen_keys, counts, report, rejects)
+            stream = rows if first is None else prepend(first, rows)
+            with collector_per_chunk() as collect, CommitAhead() as writer:
+                for size in self._pipeline(chunks(stream, self.chunk_size), run, writer):
                     collect()
-                    if on_progress and len(chunk) == self.chunk_size:
-                        on_progress(total, max(lines, total))
+                    if on_progress and size == self.chunk_size:
+                        on_progress(run.total, max(lines, run.total))
             if on_progress:
-                on_progress(total, total)
+                on_progress(run.total, run.total)
         except BaseException:
             if rejects:
                 rejects.close()
@@ -317,96 +321,84 @@ class BatchRunner:
         if rejects:
             rejects.close()
         if report:
-            report.close(counts)
-        return BatchSummary(counts, total, rejects_file, report_path, dry_run)
+            report.close(run.counts)
+        return BatchSummary(run.counts, run.total, rejects_file, report_path, dry_run)
 
-    def _chunk(
-        self,
-        chunk: Sequence[RawRow],
-        digest: str,
-        today: dt.date,
-        dry_run: bool,
-        seen_keys: set[str],
-        counts: Counter[str],
-        report: _ReportWriter | None,
-        rejects: _RejectsWriter | None,
-    ) -> int:
-        service = self.service
+    def _pipeline(self, chunks: Iterator[list[RawRow]], run: _Run, writer: CommitAhead) -> Iterator[int]:
+        """Decide, write and report chunk after chunk; yields each chunk's size once reported.
+
+        While SQLite syncs a chunk's commit to disk (without the GIL), the next chunk is read
+        and checked (nothing that depends on the store); it is decided only once the commit
+        has returned, and a chunk is reported only once it is committed. A file that turns out
+        bad while read ahead fails after the chunk before it is reported, as if read in turn.
+        """
+        ahead = read_ahead(chunks, lambda chunk: self._prepare(chunk, run.digest))
+        while ahead.chunk is not None:
+            chunk = ahead.chunk
+            decisions = self._decide(chunk, run.today)
+            if run.dry_run:
+                self.service.preview_duplicates(decisions, run.seen_keys)
+                committed = writer.done()
+            else:
+                committed = writer.commit(partial(self.service.commit, decisions, run.today))
+            ahead = read_ahead(chunks, lambda chunk: self._prepare(chunk, run.digest))
+            committed.result()
+            self._report(chunk.rows, decisions, run)
+            yield len(chunk.rows)
+        if ahead.failure is not None:
+            raise ahead.failure
+
+    def _prepare(self, chunk: list[RawRow], digest: str) -> Prepared:
+        """Parse and validate a chunk: what does not depend on the store."""
         parsed = [parse_row(raw, digest) for raw in chunk]
+        validate = self.service.validate
+        checked = [None if request is None else validate(request) for request, _ in parsed]
+        return Prepared(chunk, parsed, checked)
+
+    def _decide(self, chunk: Prepared, today: dt.date) -> list[Decision]:
+        service = self.service
         ids = [
             normalize_id(req.applicant.id)
-            for req, _ in parsed
+            for req, _ in chunk.parsed
             if req is not None and len(req.applicant.id) <= 40
         ]
         standings = service.standings_of(ids)
         clean = ApplicantStanding()
         decisions: list[Decision] = []
-        for request, problems in parsed:
+        for (request, problems), validated in zip(chunk.parsed, chunk.validated, strict=True):
             if request is None:
                 decisions.append(Decision(Outcome.INVALID, problems))
                 continue
-            decision = service.decide(
-                request, today, standings.get(normalize_id(request.applicant.id), clean)
-            )
+            standing = standings.get(normalize_id(request.applicant.id), clean)
+            decision = service.decide(request, today, standing, validated=validated)
             if problems:
                 # Row-level problems (bad type, bad commitment) join the service's own findings.
                 found = decision.problems if decision.outcome is Outcome.INVALID else []
                 decision = Decision(Outcome.INVALID, problems + found, decision.entry)
             decisions.append(decision)
-        if dry_run:
-            service.preview_duplicates(decisions, seen_keys)
-        else:
-            service.commit(decisions, today)
-        for raw, decision in zip(chunk, decisions, strict=True):
-            result = _result(raw.number, decision, dry_run)
+        return decisions
+
+    def _report(self, rows: Sequence[RawRow], decisions: Sequence[Decision], run: _Run) -> None:
+        counts, report, rejects = run.counts, run.report, run.rejects
+        for raw, decision in zip(rows, decisions, strict=True):
+            result = _result(raw.number, decision, run.dry_run)
             counts[result.status.value] += 1
             if report:
                 report.add(result)
             if rejects and result.status in REJECTED:
                 rejects.add(raw, result)
-        return len(chunk)
+        run.total += len(rows)
 
 
-@contextmanager
-def _collector_per_chunk() -> Iterator[Callable[[], None]]:
-    """Run the cyclic garbage collector once per chunk instead of every 700 allocations.
+@dataclass
+class _Run:
+    """One run of a batch file: its settings, and what it has reported so far."""
 
-    A chunk allocates tens of thousands of short-lived objects, nearly all freed by reference
-    counting; the automatic collector kept walking them, and now and then every object of the
-    process, for about a tenth of a batch's time. Collecting the young generations after each
-    chunk still frees any cycle a chunk leaves, so memory stays flat. The collector's state is
-    restored afterwards (and it is left alone where someone had switched it off).
-    """
-    if not gc.isenabled():
-        yield _nothing
-        return
-    gc.disable()
-    try:
-        yield _collect_young
-    finally:
-        gc.enable()
-
-
-def _collect_young() -> None:
-    gc.collect(1)
-
-
-def _nothing() -> None:
-    pass
-
-
-def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
-    """``rows`` in lists of ``size`` (the last one shorter)."""
-    chunk: list[RawRow] = []
-    for raw in rows:
-        chunk.append(raw)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _prepend(first: RawRow, rest: Iterator[RawRow]) -> Iterator[RawRow]:
-    yield first
-    yield from rest
+    digest: str
+    today: dt.date
+    dry_run: bool
+    counts: Counter[str]
+    report: _ReportWriter | None
+    rejects: _RejectsWriter | None  # None for a dry run: it writes no rejects file
+    seen_keys: set[str] = field(default_factory=set)  # dry runs only: a real run's store remembers
+    total: int = 0
