@@ -141,8 +141,9 @@ class FindScreen(Screen[None]):
         self.last_filter = f
         # The cursor stays in the query: a clerk who types the next query straight away (or
         # presses Enter again) searches again instead of opening whichever case is first.
-        # ↓ or Tab moves to the results.
+        # ↓ or Tab moves to the results. The query is selected, so the next one typed replaces it.
         self.show_results(f)
+        event.input.select_all()
 
     def show_results(self, f: CaseFilter) -> int:
         """The newest page of cases matching ``f`` (more pages load as the cursor goes down);

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -136,34 +136,28 @@ def operations_of_case(conn: Connection, case_no: str) -> list[OpRecord]:
     return [OpRecord(*cast(tuple[Any, ...], row)) for row in conn.execute(query)]
 
 
-def update_folds(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Set ``fold``, ``winner_op_id`` and ``winner_event`` of stored operations by ``op_id``."""
+def _bulk_update(
+    conn: Connection, table: Table, key: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """One executemany UPDATE of ``columns`` by ``key`` (bound as ``b_<name>``: SQLAlchemy keeps
+    a column's own name for its SET clause)."""
     if rows:
         statement = (
-            update(OPS)
-            .where(OPS.c.op_id == bindparam("b_op_id"))
-            .values(
-                fold=bindparam("b_fold"),
-                winner_op_id=bindparam("b_winner_op_id"),
-                winner_event=bindparam("b_winner_event"),
-            )
+            update(table)
+            .where(table.c[key] == bindparam(f"b_{key}"))
+            .values({name: bindparam(f"b_{name}") for name in columns})
         )
         conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+
+
+def update_folds(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Set ``fold``, ``winner_op_id`` and ``winner_event`` of stored operations by ``op_id``."""
+    _bulk_update(conn, OPS, "op_id", ("fold", "winner_op_id", "winner_event"), rows)
 
 
 def update_cases(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Set ``state``, ``version`` and ``updated_at`` of stored cases by ``case_no``."""
-    if rows:
-        statement = (
-            update(CASES)
-            .where(CASES.c.case_no == bindparam("b_case_no"))
-            .values(
-                state=bindparam("b_state"),
-                version=bindparam("b_version"),
-                updated_at=bindparam("b_updated_at"),
-            )
-        )
-        conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+    _bulk_update(conn, CASES, "case_no", ("state", "version", "updated_at"), rows)
 
 
 # ------------------------------------------------------------------ standings
