@@ -106,6 +106,7 @@ def check_accept(
     catalog: Catalog,
     calendar: WorkdayCalendar,
     standing: ApplicantStanding,
+    memo: dict[tuple[object, ...], AcceptCheck] | None = None,
 ) -> AcceptCheck:
     """Check a ``case.accept`` payload as the counter decides a case.
 
@@ -114,26 +115,61 @@ def check_accept(
     applicant's record at every station. The payload's station and the shape of its fields are
     the caller's to check first. Any date is accepted (``--today`` may date a batch), as long as
     the case number and the deadlines agree with it.
+
+    ``memo`` (one dict per catalogue and calendar, e.g. per pushed batch) remembers the
+    decision of each combination of item, materials, standing, state and dates that passed:
+    a day's outbox repeats a few of them thousands of times. The case's own fields (number,
+    applicant) are checked every time.
     """
     try:
-        return _check(payload, case_no, owner, catalog, calendar, standing)
+        accepted_on = _date(payload, "accepted_on", case_no, required=True)
+        assert accepted_on is not None  # required: a missing date is refused
+        _check_number(case_no, owner, accepted_on)
+        _check_applicant(payload, case_no)
+        key = _decision_key(payload, standing) if memo is not None else None
+        if key is None:
+            return _decide(payload, case_no, catalog, calendar, standing, accepted_on)
+        assert memo is not None
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _decide(payload, case_no, catalog, calendar, standing, accepted_on)
+        return found
     except _Refused as refused:
         return AcceptCheck(refused.problem)
 
 
-def _check(
+_DECISION_FIELDS = ("station", "item_code", "state", "verdict", "accepted_on", "due_date", "supplement_due")
+
+
+def _decision_key(payload: Mapping[str, Any], standing: ApplicantStanding) -> tuple[object, ...] | None:
+    """What :func:`_decide` reads, as a key; ``None`` when it cannot be one (such a payload is
+    decided afresh, and refused there).
+
+    Only decisions that passed are remembered, and theirs hold text only (the materials as
+    pairs of text): a key equal to one of them is made of the same text.
+    """
+    listed = payload.get("materials")
+    if type(listed) is not list:
+        return None
+    try:
+        materials = tuple([tuple(pair) if type(pair) is list else None for pair in listed])
+        key = (*[payload.get(name) for name in _DECISION_FIELDS], materials, standing)
+        hash(key)
+    except TypeError:  # a dict or a list where text belongs
+        return None
+    return key
+
+
+def _decide(
     payload: Mapping[str, Any],
     case_no: str,
-    owner: str | None,
     catalog: Catalog,
     calendar: WorkdayCalendar,
     standing: ApplicantStanding,
+    accepted_on: dt.date,
 ) -> AcceptCheck:
-    accepted_on = _date(payload, "accepted_on", case_no, required=True)
-    assert accepted_on is not None  # required: a missing date is refused
-    _check_number(case_no, owner, accepted_on)
+    """The verdict, state and deadlines the counter's rules give this payload's materials."""
     entry = _check_entry(payload, case_no, catalog)
-    _check_applicant(payload, case_no)
     verdict = assess(entry, _presented(payload, case_no, entry), standing, DEFAULT_POLICY)
     state = CaseState(payload["state"])
     _check_state(payload, case_no, verdict, state)
@@ -176,7 +212,7 @@ def _check_number(case_no: str, owner: str | None, accepted_on: dt.date) -> None
         why = ("格式应为“站点代码-年月日-序号”", "it must read <station>-<yyyymmdd>-<sequence>")
     elif owner is not None and match[1] != owner:
         why = (f"编号前缀{match[1]}不是本站（{owner}）的站点代码", f"its prefix is not station {owner}")
-    elif match[2] != accepted_on.strftime("%Y%m%d"):
+    elif match[2] != f"{accepted_on.year:04d}{accepted_on.month:02d}{accepted_on.day:02d}":
         why = (
             f"编号中的日期{match[2]}与受理日期{accepted_on.isoformat()}不一致",
             f"its date {match[2]} is not the acceptance date {accepted_on.isoformat()}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import time
 import unicodedata
 
 from stdnum.cn import ric
@@ -59,6 +60,30 @@ def _region_known(prefix: str) -> bool:
     return all(props for _part, props in numdb.get("cn/loc").info(prefix))
 
 
+_TODAY: list[tuple[float, datetime.date]] = []  # (until when, today): date.today() is costly
+
+
+def _today() -> datetime.date:
+    """Today's date, asked of the clock again once a minute (a birth date is never near it)."""
+    now = time.monotonic()
+    if not _TODAY or now >= _TODAY[0][0]:
+        _TODAY[:] = [(now + 60.0, datetime.date.today())]
+    return _TODAY[0][1]
+
+
+@functools.lru_cache(maxsize=65536)
+def _birth_date(digits: str) -> datetime.date | None:
+    """The date of eight digits ``yyyymmdd`` from 1880 on, or None (remembered: a batch or a
+    pushed outbox names the same birthdays many times)."""
+    # The same split as stdnum's get_birth_date, without its per-call cleaning of the input
+    # (which dominated batch validation): the number is already compact and all digits.
+    try:
+        born = datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+    return born if born.year >= 1880 else None
+
+
 def check_person_id(raw: str) -> tuple[str, Problem | None]:
     """Validate a resident ID number; returns the normalised number and the problem, if any."""
     number = normalize_id(raw)
@@ -70,13 +95,8 @@ def check_person_id(raw: str) -> tuple[str, Problem | None]:
     # the same person appear under a second, non-ASCII spelling of their number.
     if not (number.isascii() and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):
         return number, Problem("id.format")
-    try:
-        # The same split as stdnum's get_birth_date, without its per-call cleaning of the input
-        # (which dominated batch validation): the number is already compact and all digits.
-        born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return number, Problem("id.birth")
-    if born > datetime.date.today() or born.year < 1880:
+    born = _birth_date(number[6:14])
+    if born is None or born > _today():
         return number, Problem("id.birth")
     if not _region_known(number[:6]):
         return number, Problem("id.region")

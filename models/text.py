@@ -57,8 +57,15 @@ def printable(value: object) -> str:
     return UNSAFE_CHARS.sub(_visible, str(value))
 
 
+def has_unsafe(text: str) -> bool:
+    """Whether ``text`` holds an unsafe character (the common, clean case costs one C scan)."""
+    return not text.isprintable() and UNSAFE_CHARS.search(text) is not None
+
+
 def first_unsafe(text: str) -> str | None:
     """The first unsafe character of ``text`` as a visible escape, or None when there is none."""
+    if text.isprintable():  # at C speed: every unsafe character is "Other" or "Separator"
+        return None
     found = UNSAFE_CHARS.search(text)
     return _visible(found) if found else None
 

@@ -24,7 +24,7 @@ from hall_server.domain.auth import Principal
 from hall_server.domain.operations import Incoming
 from hall_server.domain.rules import Refusal
 from hall_server.storage import STANDINGS
-from models.acceptance import check_accept
+from models.acceptance import AcceptCheck, check_accept
 from models.approval import ApprovalAct
 from models.catalog import Catalog
 from models.problems import Problem
@@ -61,6 +61,9 @@ class AcceptChecker:
         self.fallback = fallback
         self._loaded: tuple[Catalog, WorkdayCalendar] | None = None
         self._standings: dict[str, ApplicantStanding] = {}
+        # Decisions that passed, per combination of item, materials, standing and dates: valid
+        # for this batch's catalogue and calendar (models.acceptance.check_accept).
+        self._memo: dict[tuple[object, ...], AcceptCheck] = {}
 
     def prefetch(self, operations: Sequence[Incoming]) -> None:
         """Read the standings of every applicant the batch's accepts name (one query)."""
@@ -83,7 +86,7 @@ class AcceptChecker:
         catalog, calendar = self._loaded
         owner = None if self.principal.back_office else self.principal.station
         standing = self._standings.get(str(payload["applicant_id"]), CLEAN_STANDING)
-        found = check_accept(payload, case_no, owner, catalog, calendar, standing)
+        found = check_accept(payload, case_no, owner, catalog, calendar, standing, self._memo)
         if found.problem is not None:
             raise Refusal(found.problem.code, **found.problem.params)
         if found.approval_needed:

@@ -16,10 +16,10 @@ the hall checks what it can instead of believing them:
     was accepted 容缺, no full 补正 is on record, some material the accept listed as missing
     has not come in a partial 补正, the termination's date is not after the hall's date
     (China time), and it is after the deadline. The deadline is the later of the one the accept
-    claimed and one the hall derives from its catalogue: N working (or calendar) days after
-    acceptance never end fewer than N calendar days after it, so a station that backdates the
-    deadline gains nothing. ``supplement.nonconforming`` is a judgement of the materials, so it
-    needs the signature like any other termination.
+    claimed and one the hall derives from its catalogue and holiday arrangements (the earliest
+    deadline any station's calendar could give: :meth:`models.workdays.WorkdayCalendar.due_range`),
+    so a station that backdates the deadline gains nothing. ``supplement.nonconforming`` is a
+    judgement of the materials, so it needs the signature like any other termination.
 
 - **办结 (approve / refuse)** of a 承诺件 is the back office's decision; a station may finish
   only a 即办件 (per the catalogue in force) at the counter.
@@ -50,6 +50,7 @@ from models.catalog import Catalog
 from models.enums import CaseState, ItemKind
 from models.state_machine import EVENT_ZH, CaseEvent
 from models.sync import OperationKind
+from models.workdays import WorkdayCalendar
 
 LATE = "supplement.late"
 CHINA = dt.timezone(dt.timedelta(hours=8))  # stations date their operations in China time
@@ -94,6 +95,7 @@ class Vetting:
         self.today = now.astimezone(CHINA).date()
         self._catalog_file = catalog
         self._catalog: Catalog | None = None
+        self._calendar: WorkdayCalendar | None = None
         self.facts: dict[str, CaseFacts] = {}
         self.approved_by: dict[str, str] = {}  # op id -> the verified approver
         self.rows: list[dict[str, Any]] = []  # operation_approvals to insert
@@ -104,6 +106,13 @@ class Vetting:
         if self._catalog is None:
             self._catalog = reference.catalog_in_force(self.conn, self._catalog_file)
         return self._catalog
+
+    @property
+    def calendar(self) -> WorkdayCalendar:
+        """The hall's holiday arrangements in force (read once per batch, when needed)."""
+        if self._calendar is None:
+            self._calendar = reference.calendar_in_force(self.conn)
+        return self._calendar
 
     # ------------------------------------------------------------ facts
 
@@ -233,13 +242,13 @@ class Vetting:
         }
         accepted_on = _date(facts.accepted_on)
         limits = [
-            m.supplement.capped(entry.promised).days
+            m.supplement.capped(entry.promised)
             for m in entry.materials
             if m.code in missing and m.code not in facts.received and m.supplement is not None
         ]
         if not limits or accepted_on is None:
             _not_overdue(case, "没有待补正的容缺材料", "no tolerated material is outstanding")
-        derived = accepted_on + dt.timedelta(days=min(limits))
+        derived = min(self.calendar.due_range(accepted_on, limit)[0] for limit in limits)
         claimed = _date(accept.get("supplement_due"))
         return max(derived, claimed) if claimed else derived
 

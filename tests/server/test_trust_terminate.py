@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -305,3 +306,29 @@ def test_an_instant_item_is_still_finished_at_the_counter(server: Served) -> Non
         ],
     )
     assert [(r["status"], r["code"]) for r in results] == [("applied", None)] * 3
+
+
+def test_a_stored_accept_without_its_deadline_is_late_only_after_the_working_days(server: Served) -> None:
+    """An accept kept before the hall checked deadlines may carry none: the hall then counts the
+    item's 补正 limit in working days with its own holiday data, not in calendar days."""
+    api = server.api
+    clerk = api.token("C001")
+    [case_no] = tolerated(api, clerk, 27, **PENSION)  # accepted Fri 2026-11-20, 5 workdays
+    with write_transaction(server.engine) as conn:
+        stored = conn.execute(
+            text("SELECT op_id, payload FROM operations WHERE case_no = :c AND kind = 'case.accept'"),
+            {"c": case_no},
+        ).one()
+        legacy = {k: v for k, v in json.loads(stored.payload).items() if k != "supplement_due"}
+        conn.execute(
+            text("UPDATE operations SET payload = :p WHERE op_id = :o"),
+            {"p": json.dumps(legacy), "o": stored.op_id},
+        )
+    server.clock.advance(days=10)
+    clerk = api.token("C001")
+    # Five calendar days have passed on 11-26, five working days only on 11-27.
+    early = terminate(case_no, "supplement.late", on="2026-11-26")
+    [result] = api.results(clerk, [early])
+    assert result["code"] == "case.not_overdue" and "补正期限2026-11-27尚未届满" in result["reason"]
+    assert outcome(api, clerk, terminate(case_no, "supplement.late", on="2026-11-30")) == ("applied", None)
+    assert unfulfilled(server) == 1
