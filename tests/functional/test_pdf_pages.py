@@ -32,7 +32,7 @@ from window_client.services.certificate_pdf import (
 )
 from window_client.services.document_pdf import render_documents_pdf
 from window_client.services.documents import Document, documents_for
-from window_client.services.pdf_sheet import fonts
+from window_client.services.pdf_sheet import FONT_ENV, FONT_FILES, PdfFonts, font_candidates, fonts
 from window_client.services.printing import find_lp
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id
@@ -106,6 +106,28 @@ def test_the_cjk_font_travels_inside_the_pdf(rt: Runtime, tmp_path: Path) -> Non
     path.write_bytes(render_documents_pdf(case_documents(rt, case_no)))
     rows = [line.split() for line in tool("pdffonts", str(path)).splitlines()[2:]]
     assert rows and all(row[-5:-3] == ["yes", "yes"] for row in rows)  # emb, sub: every font
+
+
+def test_without_an_embedded_font_latin_and_chinese_take_the_renderers_own_fonts() -> None:
+    """No CJK TrueType file: ASCII in Times-Roman (every renderer has it; a substituted CJK font
+    may lack the digits of a case number), the rest in STSong-Light; stored text escaped."""
+    bare = PdfFonts(None, frozenset())
+    assert bare.runs("GXZX-0001 王小明<b>") == [
+        ("Times-Roman", "GXZX-0001 "), ("STSong-Light", "王小明"), ("Times-Roman", "<b>"),
+    ]  # fmt: skip
+    assert bare.markup("王&<b>") == '王<font face="Times-Roman">&amp;&lt;b&gt;</font>'
+    # With one: what it covers is drawn in it, a character it lacks falls back run by run.
+    partial = PdfFonts("x.ttf", frozenset(map(ord, "王小明GX")))
+    assert partial.runs("王䶮GX1") == [
+        ("WindowClientCJK", "王"), ("STSong-Light", "䶮"), ("WindowClientCJK", "GX"), ("Times-Roman", "1"),
+    ]  # fmt: skip
+
+
+def test_an_office_names_its_own_font_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FONT_ENV, "/srv/fonts/simsun.ttc")
+    assert font_candidates() == [Path("/srv/fonts/simsun.ttc"), *map(Path, FONT_FILES)]
+    monkeypatch.delenv(FONT_ENV)
+    assert font_candidates() == list(map(Path, FONT_FILES))
 
 
 def issued_view(rt: Runtime) -> CertificateView:
