@@ -49,8 +49,6 @@ TEXT: dict[str, Any] = {
     "issued": "已出证：{identifier}",
     "key_approval": "本站尚无经值班长批准的签章密钥：出证前须值班长登录确认（密钥随下次同步报总台登记）",
     "key_not_approved": "未经值班长确认，未出证",
-    # CUPS has no HTML renderer and a certificate needs its QR code: the page goes to a browser.
-    "printed": "证照打印页（A4，含二维码）已保存：{path}；请用浏览器打开后打印",
     "print_failed": "保存失败：{reason}",
     "select_case": "请先在“待出证”中选择办件",
     "select_certificate": "请先在“待领取”中选择证照",
@@ -60,7 +58,7 @@ TEXT: dict[str, Any] = {
     "qr_lines": (
         "证照标识：\n{identifier}\n\n持证主体：\n{holder}\n{id_type}\n{masked}\n\n颁发：{issued}\n有效期至：{until}"
     ),
-    "qr_save": "保存打印页",
+    "qr_save": "打印",
     "close": "关闭",
     # handover dialog
     "collect_title": "领取登记（核验领取人身份证）",
@@ -484,10 +482,17 @@ class CertificateScreen(Screen[None]):
             self.app.push_screen(ErrorDialog(TEXT["print_failed"].format(reason=exc.strerror or exc)))
             return
         services.certificates.printed(identifier, "html", str(path))
-        self.app.notify(TEXT["printed"].format(path=path))
+        self._send_to_printer(view, path)
+
+    @work(thread=True, exclusive=True, group="certificate-print", exit_on_error=False)
+    def _send_to_printer(self, view: CertificateView, page: Path) -> None:
+        """The page as PDF to CUPS's lp, off the UI thread; the outcome (or why not) notified."""
+        from window_client.services.certificate_pdf import send_certificate
+
+        self.app.call_from_thread(self.app.notify, send_certificate(view, page).zh(), timeout=10)
 
     def action_print(self) -> None:
-        """Save the printable A4 page of the selected certificate."""
+        """Save the printable A4 page of the selected certificate and send it to the printer."""
         identifier = self._selected_certificate()
         if identifier is None:
             self.app.notify(TEXT["select_certificate"], severity="warning")

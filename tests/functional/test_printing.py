@@ -1,8 +1,9 @@
 """Every case document has an A4 page and a print command (``window-client cases print``).
 
-The pages are read as a browser would get them (the saved HTML file); printing goes through the
-system's real ``lp`` (cups-client, installed by .ci/run) or its absence. No print server runs in
-the tests, so a sent job is not exercised: lp's own refusal is, with its message passed on.
+The pages are read as a browser would get them (the saved HTML file; the PDF that ``lp`` gets is
+read in test_pdf_pages.py); printing goes through the system's real ``lp`` (cups-client,
+installed by .ci/run) or its absence. No print server runs in the tests, so a sent job is not
+exercised: lp's own refusal is, with its message passed on.
 """
 
 from __future__ import annotations
@@ -151,9 +152,9 @@ def test_with_lp_the_job_goes_to_lp_and_its_answer_is_passed_on(
 
 
 def test_the_lp_command_line() -> None:
-    """Text on standard input, A4, the default destination unless a printer is named."""
+    """PDF on standard input, A4, the default destination unless a printer is named."""
     assert lp_command("/usr/bin/lp", "T") == [
-        "/usr/bin/lp", "-t", "T", "-o", "media=A4", "-o", "document-format=text/plain",
+        "/usr/bin/lp", "-t", "T", "-o", "media=A4", "-o", "document-format=application/pdf",
     ]  # fmt: skip
     assert lp_command("/usr/bin/lp", "T", "counter-3")[-2:] == ["-d", "counter-3"]
 

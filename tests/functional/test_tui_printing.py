@@ -115,3 +115,26 @@ async def test_documents_dialog_prints_or_says_why_not_and_saves_the_page(
         await pilot.pause()
         assert "打印页（A4）已保存" in str(app.screen.query_one("#document-status", Label).render())
         assert page.exists()
+
+
+async def test_certificate_f8_saves_the_page_and_says_why_nothing_printed(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F8 打印 on the waiting queue: the HTML page is saved at once, the PDF goes to lp off the UI
+    thread — on a counter PC without CUPS the clerk is told so, with the page's path."""
+    app, _ = issued(rt)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_certificates(pilot, app)
+        app.screen.query_one("#waiting-table", DataTable).focus()
+        await pilot.press("f8")
+
+        def told() -> list[str]:
+            return [n.message for n in app._notifications if "本机没有打印服务" in n.message]
+
+        await until(pilot, lambda: bool(told()), "the print outcome")
+    (page,) = (rt.settings.home / "documents").glob("证照-*.html")
+    assert "size: A4" in page.read_text(encoding="utf-8")
+    assert str(page) in told()[0] and "未打印" in told()[0]

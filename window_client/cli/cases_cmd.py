@@ -118,16 +118,18 @@ def print_case(
     out_file: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Where to save the A4 page (default: documents/ in the home).", metavar="FILE"
+            "--out",
+            help="Where to save the A4 page: HTML, or PDF for a .pdf name (default: documents/ in the home).",
+            metavar="FILE",
         ),
     ] = None,
     printer: Annotated[
         str | None, typer.Option(help="The CUPS printer (default: the system's default destination).")
     ] = None,
 ) -> None:
-    """Print the case's documents: save their A4 page (HTML) and send them to the printer with
-    CUPS's ``lp`` where the system has it; otherwise say so and where the page is. Exit 1 when
-    nothing was printed."""
+    """Print the case's documents: save their A4 page (HTML) and send them to the printer as PDF
+    with CUPS's ``lp`` where the system has it; otherwise say so and where the page is. Exit 1
+    when nothing was printed."""
     with runtime() as rt:
         detail = rt.cases.detail(case_no, parse_day(None))
         station = rt.catalog.stations.get(detail.case.station)

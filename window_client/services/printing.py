@@ -2,13 +2,14 @@
 
 The page is HTML in the certificate's look (:data:`SHEET_CSS`, shared with
 :mod:`window_client.services.certificate_print`): a browser prints it on A4 with the office's own
-CJK fonts, so no font is shipped. Every text the user typed (names, reasons) is escaped.
+CJK fonts. Every text the user typed (names, reasons) is escaped.
 
-The print command is CUPS's ``lp`` where the system has it. CUPS prints plain UTF-8 text with its
-own filter (``texttopdf``, A4 with ``-o media=A4``) but has no HTML renderer — given a page it
-prints the markup — so ``lp`` receives a document's text form on standard input while the HTML
-page is saved for a browser. Where there is no ``lp`` nothing is printed and the result says so,
-with the saved page's path. The printer is CUPS's default destination unless one is named.
+The print command is CUPS's ``lp`` where the system has it. CUPS has no HTML renderer (given a
+page it prints the markup), so ``lp`` receives the same sheets as a PDF on standard input
+(:mod:`window_client.services.document_pdf`, drawn with reportlab, fonts embedded) while the HTML
+page is saved for a browser (or the PDF itself, for a ``.pdf`` path). Where there is no ``lp``
+nothing is printed — and no PDF is drawn — and the result says so, with the saved page's path.
+The printer is CUPS's default destination unless one is named.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,21 +105,27 @@ def render_documents_html(docs: Sequence[Document]) -> str:
 """
 
 
-def documents_text(docs: Sequence[Document]) -> str:
-    """The documents' plain-text form, as ``lp`` and scripts receive it."""
-    return "\n".join(d.to_text() for d in docs)
-
-
 def page_name(docs: Sequence[Document]) -> str:
     """The default file name of the documents' page: case number and kind (``…-documents`` for several)."""
     kind = docs[0].kind if len(docs) == 1 else "documents"
     return f"{docs[0].case_no}-{kind}.html"
 
 
+def is_pdf(path: Path) -> bool:
+    """Whether ``path`` names a PDF (the page is then saved as PDF rather than HTML)."""
+    return path.suffix.lower() == ".pdf"
+
+
 def save_page(docs: Sequence[Document], path: Path) -> Path:
-    """Write the documents' A4 page to ``path`` (folders made as needed); ``OSError`` on failure."""
+    """Write the documents' A4 page to ``path`` (folders made as needed): HTML, or the PDF for a
+    ``.pdf`` path; ``OSError`` on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_documents_html(docs), encoding="utf-8")
+    if is_pdf(path):
+        from window_client.services.document_pdf import render_documents_pdf  # reportlab: on use
+
+        path.write_bytes(render_documents_pdf(docs))
+    else:
+        path.write_text(render_documents_html(docs), encoding="utf-8")
     return path
 
 
@@ -164,23 +171,24 @@ def find_lp() -> str | None:
 
 
 def lp_command(lp: str, title: str, printer: str | None = None) -> list[str]:
-    """The ``lp`` command line that prints standard input as text on A4 (default destination
+    """The ``lp`` command line that prints the PDF on standard input on A4 (default destination
     unless ``printer`` is given)."""
-    command = [lp, "-t", title, "-o", "media=A4", "-o", "document-format=text/plain"]
+    command = [lp, "-t", title, "-o", "media=A4", "-o", "document-format=application/pdf"]
     if printer:
         command += ["-d", printer]
     return command  # no file operand: lp reads the job from standard input
 
 
-def send_text(text: str, title: str, saved: Path, printer: str | None = None) -> PrintResult:
-    """Hand ``text`` to ``lp``; the result says what happened (``saved`` is the page's path)."""
+def send_job(render: Callable[[], bytes], title: str, saved: Path, printer: str | None = None) -> PrintResult:
+    """Hand the PDF that ``render`` draws to ``lp`` (drawn only where there is an ``lp``); the
+    result says what happened (``saved`` is the saved page's path)."""
     lp = find_lp()
     if lp is None:
         return PrintResult(saved, sent=False, problem="no_lp")
     try:
         done = subprocess.run(
             lp_command(lp, title, printer),
-            input=text.encode("utf-8"),
+            input=render(),
             capture_output=True,
             timeout=LP_TIMEOUT_S,
             check=False,
@@ -203,4 +211,12 @@ def print_documents(
     ``OSError`` when the page cannot be saved; a printer problem is in the result instead."""
     saved = save_page(docs, path or folder / page_name(docs))
     title = f"{docs[0].case_no} {docs[0].title}"
-    return send_text(documents_text(docs), title, saved, printer)
+    if is_pdf(saved):
+        return send_job(saved.read_bytes, title, saved, printer)
+
+    def render() -> bytes:
+        from window_client.services.document_pdf import render_documents_pdf  # reportlab: on use
+
+        return render_documents_pdf(docs)
+
+    return send_job(render, title, saved, printer)
