@@ -2,6 +2,10 @@
 
 The screen shows the Chinese text; the CLI and its reports show the one its ``--lang`` chose
 (Chinese unless told otherwise).
+
+The module is long on purpose: it is one table of texts, every problem's Chinese beside its
+English, so a reviewer reads (and a translator checks) them all in one place. Splitting it by
+topic would scatter that review over files; the code below the table is a few short classes.
 """
 
 from __future__ import annotations
@@ -76,6 +80,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "field {field} has an invalid value: {value}",
     ),
     "field.required": ("缺少必填字段：{field}", "required field {field} is empty"),
+    # Configuration (window_client.services.settings, hall_client.check_server_url, the
+    # station code) and holiday arrangements: raised as ProblemValueError, for the office's admin.
+    "settings.unreadable": ("配置文件{path}无法读取：{detail}", "{path}: {detail}"),
+    "settings.policy": ("配置文件{path}的 [policy] 有误：{detail}", "{path}: [policy] {detail}"),
+    "settings.on_unfulfilled": (
+        "配置文件{path}：on_unfulfilled 须为 'supervisor' 或 'refuse'",
+        "{path}: on_unfulfilled must be 'supervisor' or 'refuse'",
+    ),
+    "settings.table": ("配置文件{path}：[{section}] 须为一个表", "{path}: [{section}] must be a table"),
+    "settings.whole_number": (
+        "配置文件{path}：[{section}] {key} 须为 {low} 到 {high} 之间的整数",
+        "{path}: [{section}] {key} must be a whole number from {low} to {high}",
+    ),
+    "settings.timeout": (
+        "配置文件{path}：[sync] timeout_seconds 须为 0.1 到 {high} 之间的秒数",
+        "{path}: [sync] timeout_seconds must be a number of seconds from 0.1 to {high}",
+    ),
+    "settings.keymap": (
+        "配置文件{path}：[keymap] 应为绑定编号到按键名称（字符串）的对应",
+        "{path}: [keymap] maps binding ids to key names (strings)",
+    ),
+    "settings.idle_lock": (
+        "配置文件{path}：idle_lock_minutes 须为数字",
+        "{path}: idle_lock_minutes must be a number",
+    ),
+    "settings.station": (
+        "未知的站点代码{code!r}（已知：{known}）",
+        "unknown station {code!r} (known: {known})",
+    ),
+    "server_url.invalid": (
+        "大厅服务器地址无效：{url!r}（{detail}）",
+        "not a valid server URL: {url!r} ({detail})",
+    ),
+    "server_url.scheme": (
+        "大厅服务器地址须以 http:// 或 https:// 开头（当前为{url!r}）",
+        "the server URL must start with http:// or https:// (got {url!r})",
+    ),
+    "server_url.host": ("大厅服务器地址缺少主机名：{url!r}", "the server URL names no host: {url!r}"),
+    "server_url.query": (
+        "大厅服务器地址不能带查询参数或片段（?、#）：{url!r}",
+        "the server URL must not carry a query or fragment: {url!r}",
+    ),
+    "arrangement.year": ("{day}不在{year}年内", "{day} is not in {year}"),
+    "arrangement.shape": ("不是节假日安排文件：{detail}", "not a holiday arrangement: {detail}"),
+    "arrangement.both": (
+        "同一天既列为节假日又列为调休上班：{day}",
+        "days listed as both holiday and workday: {day}",
+    ),
+    "arrangement.no_holidays": ("{year}年的安排未列出任何节假日", "the {year} arrangement lists no holidays"),
+    "arrangement.source": (
+        "节假日安排须注明出处（所依据的通知）",
+        "the arrangement must name its source (the published notice)",
+    ),
+    "arrangement.unreadable": ("无法读取{path}：{detail}", "cannot read {path}: {detail}"),
+    "arrangement.object": ("节假日安排文件应为一个 JSON 对象", "an arrangement file holds one JSON object"),
     # Batch files (window_client.services.batch_files): the file as a whole, then one row.
     "file.missing": ("找不到文件：{path}", "no such file: {path}"),
     "file.empty": ("文件是空的：第一行须为表头", "the file is empty: it needs a header row"),
@@ -551,6 +610,24 @@ class Problem:
     def text(self, language: Language) -> str:
         """The text in ``language`` (the CLI's ``--lang``)."""
         return self.zh() if language == "zh" else self.en()
+
+
+class ProblemValueError(ValueError):
+    """Unusable configuration or input named by a :class:`Problem`: ``str()`` is the English
+    text (logs, the office's admin, as before), :meth:`zh` and :meth:`en` for a front end that
+    chose its language."""
+
+    def __init__(self, message_code: str, /, **params: Any) -> None:
+        self.problem = Problem(message_code, params)
+        super().__init__(self.problem.en())
+
+    def zh(self) -> str:
+        """The Chinese text."""
+        return self.problem.zh()
+
+    def en(self) -> str:
+        """The English text."""
+        return self.problem.en()
 
 
 class DomainError(Exception):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.enums import TimeUnit
+from models.problems import ProblemValueError
 from models.timelimits import TimeLimit
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -37,7 +38,7 @@ class YearArrangement:
     workdays: Mapping[dt.date, str]
 
 
-class ArrangementError(ValueError):
+class ArrangementError(ProblemValueError):
     """An arrangement file that cannot be used, with the reason."""
 
 
@@ -53,19 +54,19 @@ def parse_arrangement(data: Mapping[str, Any]) -> YearArrangement:
                 for text in group["dates"]:
                     day = dt.date.fromisoformat(text)
                     if day.year != year:
-                        raise ArrangementError(f"{text} is not in {year}")
+                        raise ArrangementError("arrangement.year", day=text, year=year)
                     target[day] = str(group["name"])
     except ArrangementError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise ArrangementError(f"not a holiday arrangement: {exc}") from exc
+        raise ArrangementError("arrangement.shape", detail=exc) from exc
     both = holidays.keys() & workdays.keys()
     if both:
-        raise ArrangementError(f"days listed as both holiday and workday: {sorted(both)[0]}")
+        raise ArrangementError("arrangement.both", day=sorted(both)[0])
     if not holidays:
-        raise ArrangementError(f"the {year} arrangement lists no holidays")
+        raise ArrangementError("arrangement.no_holidays", year=year)
     if not source:
-        raise ArrangementError("the arrangement must name its source (the published notice)")
+        raise ArrangementError("arrangement.source")
     return YearArrangement(year, source, holidays, workdays)
 
 

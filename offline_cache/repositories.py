@@ -1,8 +1,11 @@
-"""Queries and writes of the local store. SQL lives here and nowhere above it.
+"""Writes of the local store's cases, applicants and holiday arrangements. SQL lives in
+``offline_cache`` and nowhere above it.
 
 Bulk writes go through the driver's ``executemany`` with positional tuples: batch acceptance
 writes hundreds of thousands of rows and per-row ORM objects would cost several times the
-insert itself. Reads map rows to the plain records of ``models.records``.
+insert itself. Reading cases and counting them is in :mod:`offline_cache.case_queries`, the
+day close's figures in :mod:`offline_cache.dayclose_queries`; the case readers are re-exported
+here so the services' ``repo.list_case_rows`` (and the like) keep working.
 """
 
 from __future__ import annotations
@@ -16,8 +19,49 @@ from typing import Any
 from sqlalchemy import Connection
 
 from models.acceptance import case_number as case_number  # the number format the hall checks
-from models.records import CASE_COLUMNS, CaseFilter, HistoryEntry, MaterialView, NewCase
+from models.records import CASE_COLUMNS, CaseFilter, NewCase
+from offline_cache.case_queries import (
+    CASE_VIEW_COLUMNS,
+    count_by_state,
+    count_cases,
+    flag_counts,
+    get_case_row,
+    history_of,
+    list_case_rows,
+    materials_of,
+    overdue_tolerated,
+    state_counts,
+)
 from offline_cache.store import UnitOfWork
+
+__all__ = [  # the writers below, and the case readers of case_queries re-exported
+    "CASE_VIEW_COLUMNS",
+    "CaseFilter",
+    "DedupeHit",
+    "add_open_commitments",
+    "allocate_sequences",
+    "case_number",
+    "close_commitment",
+    "count_by_state",
+    "count_cases",
+    "find_dedupe",
+    "flag_counts",
+    "get_case_row",
+    "history_of",
+    "insert_cases",
+    "list_case_rows",
+    "load_arrangements",
+    "mark_materials_received",
+    "materials_of",
+    "overdue_tolerated",
+    "reasons_json",
+    "release_dedupe",
+    "save_arrangement",
+    "set_dishonest",
+    "standings",
+    "state_counts",
+    "update_case",
+]
 
 _CASE_INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
 _MATERIAL_INSERT = (
@@ -28,10 +72,6 @@ _MATERIAL_INSERT = (
 
 def _iso(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _date(value: str | None) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
 
 
 # ---------------------------------------------------------------- case numbers
@@ -175,99 +215,6 @@ def mark_materials_received(unit: UnitOfWork, case_no: str, codes: Sequence[str]
     )
 
 
-# ---------------------------------------------------------------- reading cases
-
-CASE_VIEW_COLUMNS = (
-    "case_no, item_code, item_name, station, clerk, channel, applicant_type, applicant_id,"
-    " applicant_name, agent_name, phone, state, verdict, reasons, accepted_on, due_date,"
-    " due_provisional, supplement_due, supplement_provisional, remaining_days, limit_unit,"
-    " certificate_type, commitment, approved_by, synced, closed_on, closed_by"
-)
-
-
-def _where(f: CaseFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if f.state:
-        clauses.append("state = ?")
-        params.append(f.state)
-    if f.states:
-        clauses.append(f"state IN ({', '.join('?' * len(f.states))})")
-        params.extend(f.states)
-    if f.station:
-        clauses.append("station = ?")
-        params.append(f.station)
-    if f.accepted_on:
-        clauses.append("accepted_on = ?")
-        params.append(f.accepted_on.isoformat())
-    if f.applicant_id:
-        clauses.append("applicant_id = ?")
-        params.append(f.applicant_id)
-    if f.text:
-        clauses.append("(case_no LIKE ? ESCAPE '\\' OR applicant_name LIKE ? ESCAPE '\\')")
-        pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params.extend([pattern, pattern])
-    if f.unsynced:
-        clauses.append("synced = 0")
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def list_case_rows(
-    conn: Connection, f: CaseFilter, limit: int, offset: int = 0, order: str = "id DESC"
-) -> list[tuple[Any, ...]]:
-    """One page of cases as raw rows in :data:`CASE_VIEW_COLUMNS` order."""
-    where, params = _where(f)
-    sql = f"SELECT {CASE_VIEW_COLUMNS} FROM cases{where} ORDER BY {order} LIMIT ? OFFSET ?"
-    return [tuple(r) for r in conn.exec_driver_sql(sql, (*params, limit, offset))]
-
-
-def count_cases(conn: Connection, f: CaseFilter) -> int:
-    """How many cases match."""
-    where, params = _where(f)
-    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM cases{where}", tuple(params)).scalar_one())
-
-
-def get_case_row(conn: Connection, case_no: str) -> tuple[Any, ...] | None:
-    """One case as a raw row, or None."""
-    row = conn.exec_driver_sql(f"SELECT {CASE_VIEW_COLUMNS} FROM cases WHERE case_no = ?", (case_no,)).first()
-    return None if row is None else tuple(row)
-
-
-def materials_of(conn: Connection, case_no: str) -> list[MaterialView]:
-    """The checklist of a case, in the order it was presented."""
-    return [
-        MaterialView(code, name, tol, status, _date(due), _date(received))
-        for code, name, tol, status, due, received in conn.exec_driver_sql(
-            "SELECT code, name, tolerance, status, supplement_due, received_on FROM case_materials"
-            " WHERE case_no = ? ORDER BY rowid",
-            (case_no,),
-        )
-    ]
-
-
-def history_of(conn: Connection, case_no: str) -> list[HistoryEntry]:
-    """Audit events of a case, oldest first."""
-    return [
-        HistoryEntry(at, actor, action, detail)
-        for at, actor, action, detail in conn.exec_driver_sql(
-            "SELECT at, actor, action, detail FROM audit_events WHERE subject = ? ORDER BY seq",
-            (case_no,),
-        )
-    ]
-
-
-def overdue_tolerated(conn: Connection, today: dt.date) -> list[tuple[str, str]]:
-    """(case_no, applicant_id) of tolerated cases whose 补正 deadline has passed."""
-    return [
-        (str(a), str(b))
-        for a, b in conn.exec_driver_sql(
-            "SELECT case_no, applicant_id FROM cases WHERE state = 'accepted_tolerated'"
-            " AND supplement_due < ? ORDER BY supplement_due",
-            (today.isoformat(),),
-        )
-    ]
-
-
 # ---------------------------------------------------------------- holiday arrangements
 
 
@@ -308,177 +255,3 @@ def reasons_json(reasons: Iterable[tuple[str, dict[str, Any]]]) -> str:
 
 
 _REASONS_JSON = json.JSONEncoder(ensure_ascii=False)  # built once: batches store one per case
-
-
-_OPEN_DEADLINES = (
-    # (states, deadline column): 补正 deadlines of tolerated cases, due dates of open ones.
-    # Each pair is an index (ix_cases_state_due, ix_cases_state_due_date), so every count
-    # below is an index range, whatever the number of closed cases in the store.
-    (("accepted_tolerated",), "supplement_due"),
-    (("accepted", "supplemented"), "due_date"),
-)
-
-
-def _deadline_ranges(column: str) -> dict[str, str]:
-    return {
-        "red": f"{column} < :today",
-        "yellow": f"{column} >= :today AND {column} <= :yellow",
-        "green": f"{column} > :yellow",
-    }
-
-
-def flag_counts(conn: Connection, today: dt.date, yellow_until: dt.date) -> dict[str, int]:
-    """红黄绿 counts over open deadlines: 补正 deadlines of tolerated cases and due dates of
-    accepted and supplemented cases, counted as index ranges so 200,000 cases never leave
-    SQLite (nor are read from the table)."""
-    counts = {"red": 0, "yellow": 0, "green": 0}
-    for states, column in _OPEN_DEADLINES:
-        marks = ", ".join(f":s{i}" for i in range(len(states)))
-        params = {"today": today.isoformat(), "yellow": yellow_until.isoformat()}
-        params.update({f"s{i}": state for i, state in enumerate(states)})
-        for flag, condition in _deadline_ranges(column).items():
-            sql = f"SELECT COUNT(*) FROM cases WHERE state IN ({marks}) AND {condition}"
-            counts[flag] += int(conn.exec_driver_sql(sql, params).scalar_one())
-    return counts
-
-
-def count_by_state(conn: Connection, states: Sequence[str]) -> dict[str, int]:
-    """How many cases are in each of ``states`` (index ranges on the state; no table scan)."""
-    if not states:
-        return {}
-    marks = ", ".join("?" * len(states))
-    rows = conn.exec_driver_sql(
-        f"SELECT state, COUNT(*) FROM cases WHERE state IN ({marks}) GROUP BY state", tuple(states)
-    )
-    found = {str(s): int(n) for s, n in rows}
-    return {state: found.get(state, 0) for state in states}
-
-
-def state_counts(conn: Connection, station: str | None = None, day: dt.date | None = None) -> dict[str, int]:
-    """Cases per state, optionally for one station and one acceptance day."""
-    sql = "SELECT state, COUNT(*) FROM cases"
-    clauses, params = [], []
-    if station:
-        clauses.append("station = ?")
-        params.append(station)
-    if day:
-        clauses.append("accepted_on = ?")
-        params.append(day.isoformat())
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " GROUP BY state"
-    return {str(s): int(n) for s, n in conn.exec_driver_sql(sql, tuple(params))}
-
-
-# ---------------------------------------------------------------- day close (日结), per window
-#
-# Each query reads one day's cases (ix_cases_accepted_on), the open cases (state index
-# ranges), the day's certificates (ix_certificates_issued, ix_certificate_handovers_on) or the
-# outbox operations not yet pushed (ix_outbox_status): never every case of the store.
-
-_DAY_WINDOW_NONE = ""  # operations and certificates that belong to no case of this station
-
-
-def day_acceptance_by_window(conn: Connection, station: str, day: dt.date) -> dict[str, tuple[int, int, int]]:
-    """window -> (accepted normally, accepted with tolerance, not accepted) on ``day``, by the
-    decision taken at the counter (a case accepted and finished the same day still counts)."""
-    rows = conn.exec_driver_sql(
-        "SELECT window,"
-        " SUM(CASE WHEN state != 'not_accepted' AND verdict = 'complete' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN state != 'not_accepted' AND verdict = 'tolerable' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN state = 'not_accepted' THEN 1 ELSE 0 END)"
-        " FROM cases WHERE accepted_on = ? AND station = ? GROUP BY window",
-        (day.isoformat(), station),
-    )
-    return {str(w): (int(a or 0), int(t or 0), int(n or 0)) for w, a, t, n in rows}
-
-
-def certificates_by_window(conn: Connection, station: str, day: dt.date) -> dict[str, tuple[int, int]]:
-    """window -> (certificates issued on ``day``, certificates handed over on ``day``); a
-    certificate of several cases (一件事) counts once for each window it came from."""
-    issued = conn.exec_driver_sql(
-        "SELECT COALESCE(c.window, ''), COUNT(DISTINCT cert.identifier) FROM certificates cert"
-        " LEFT JOIN certificate_cases cc ON cc.identifier = cert.identifier"
-        " LEFT JOIN cases c ON c.case_no = cc.case_no"
-        " WHERE cert.station = ? AND cert.issued_on = ? GROUP BY 1",
-        (station, day.isoformat()),
-    )
-    found: dict[str, list[int]] = {}
-    for window, n in issued:
-        found.setdefault(str(window), [0, 0])[0] = int(n)
-    handed = conn.exec_driver_sql(
-        "SELECT COALESCE(c.window, ''), COUNT(DISTINCT h.identifier) FROM certificate_handovers h"
-        " JOIN certificates cert ON cert.identifier = h.identifier"
-        " LEFT JOIN certificate_cases cc ON cc.identifier = h.identifier"
-        " LEFT JOIN cases c ON c.case_no = cc.case_no"
-        " WHERE h.handed_over_on = ? AND cert.station = ? GROUP BY 1",
-        (day.isoformat(), station),
-    )
-    for window, n in handed:
-        found.setdefault(str(window), [0, 0])[1] = int(n)
-    return {w: (v[0], v[1]) for w, v in found.items()}
-
-
-def certificate_totals(conn: Connection, station: str, day: dt.date) -> tuple[int, int]:
-    """(certificates issued on ``day``, handed over on ``day``) at ``station``, each once."""
-    issued = conn.exec_driver_sql(
-        "SELECT COUNT(*) FROM certificates WHERE station = ? AND issued_on = ?", (station, day.isoformat())
-    ).scalar_one()
-    handed = conn.exec_driver_sql(
-        "SELECT COUNT(*) FROM certificate_handovers h JOIN certificates cert"
-        " ON cert.identifier = h.identifier WHERE h.handed_over_on = ? AND cert.station = ?",
-        (day.isoformat(), station),
-    ).scalar_one()
-    return int(issued), int(handed)
-
-
-def waiting_by_window(conn: Connection, station: str, states: Sequence[str]) -> dict[str, int]:
-    """window -> cases of ``station`` now in one of ``states`` (e.g. results awaiting 领取)."""
-    marks = ", ".join("?" * len(states))
-    rows = conn.exec_driver_sql(
-        f"SELECT window, COUNT(*) FROM cases WHERE state IN ({marks}) AND station = ? GROUP BY window",
-        (*states, station),
-    )
-    return {str(w): int(n) for w, n in rows}
-
-
-def open_flags_by_window(
-    conn: Connection, station: str, today: dt.date, yellow_until: dt.date
-) -> dict[str, tuple[int, int, int]]:
-    """window -> (red, yellow, green) over the open deadlines of ``station`` (see
-    :func:`flag_counts`)."""
-    found: dict[str, list[int]] = {}
-    for states, column in _OPEN_DEADLINES:
-        marks = ", ".join(f":s{i}" for i in range(len(states)))
-        params: dict[str, Any] = {"today": today.isoformat(), "yellow": yellow_until.isoformat()}
-        params.update({f"s{i}": state for i, state in enumerate(states)})
-        params["station"] = station
-        ranges = _deadline_ranges(column)
-        rows = conn.exec_driver_sql(
-            f"SELECT window, SUM(CASE WHEN {ranges['red']} THEN 1 ELSE 0 END),"
-            f" SUM(CASE WHEN {ranges['yellow']} THEN 1 ELSE 0 END),"
-            f" SUM(CASE WHEN {ranges['green']} THEN 1 ELSE 0 END)"
-            f" FROM cases WHERE state IN ({marks}) AND station = :station AND {column} IS NOT NULL"
-            " GROUP BY window",
-            params,
-        )
-        for window, red, yellow, green in rows:
-            counts = found.setdefault(str(window), [0, 0, 0])
-            counts[0] += int(red or 0)
-            counts[1] += int(yellow or 0)
-            counts[2] += int(green or 0)
-    return {w: (v[0], v[1], v[2]) for w, v in found.items()}
-
-
-def unsynced_by_window(conn: Connection, station: str) -> dict[str, int]:
-    """window -> outbox operations not yet pushed (pending), by the window of their case;
-    operations of no case of this station (e.g. a calendar import) under ``""``."""
-    rows = conn.exec_driver_sql(
-        # INDEXED BY: with mostly acknowledged operations, ANALYZE's statistics (two statuses)
-        # lead the planner to scan all of ix_outbox_case instead of the pending range.
-        "SELECT CASE WHEN c.station = ? THEN c.window ELSE '' END, COUNT(*)"
-        " FROM outbox o INDEXED BY ix_outbox_status"
-        " LEFT JOIN cases c ON c.case_no = o.case_no WHERE o.status = 'pending' GROUP BY 1",
-        (station,),
-    )
-    return {str(w or _DAY_WINDOW_NONE): int(n) for w, n in rows}

@@ -76,6 +76,10 @@ class Counter(Protocol):
         """Back to the sign-in screen."""
         ...
 
+    def report_error(self, error: BaseException, restart: bool = False) -> None:
+        """Log an unexpected failure (a screen's worker) and tell staff in a Chinese dialog."""
+        ...
+
     def refresh_status_bars(self) -> None:
         """Redraw the status line of every open screen."""
         ...

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from models.problems import ProblemValueError
 from models.sync import (
     API_PREFIX,
     AuditTrail,
@@ -73,8 +74,8 @@ class ProtocolError(HallError):
     """An answer this client cannot understand (not JSON, wrong shape, wrong results)."""
 
 
-class BadServerURL(ValueError):
-    """A server URL that cannot be used."""
+class BadServerURL(ProblemValueError):
+    """A server URL that cannot be used (English ``str()``; :meth:`zh` for the CLI)."""
 
 
 def check_server_url(url: str) -> str:
@@ -84,13 +85,13 @@ def check_server_url(url: str) -> str:
         parts = urlsplit(text)
         port = parts.port  # raises ValueError for a port out of range or not a number
     except ValueError as exc:
-        raise BadServerURL(f"not a valid server URL: {url!r} ({exc})") from None
+        raise BadServerURL("server_url.invalid", url=url, detail=exc) from None
     if parts.scheme not in ("http", "https"):
-        raise BadServerURL(f"the server URL must start with http:// or https:// (got {url!r})")
+        raise BadServerURL("server_url.scheme", url=url)
     if not parts.hostname:
-        raise BadServerURL(f"the server URL names no host: {url!r}")
+        raise BadServerURL("server_url.host", url=url)
     if parts.query or parts.fragment:
-        raise BadServerURL(f"the server URL must not carry a query or fragment: {url!r}")
+        raise BadServerURL("server_url.query", url=url)
     del port
     return text.rstrip("/")
 

@@ -102,8 +102,10 @@ def test_unknown_station_is_a_clear_usage_error(home: Path, monkeypatch: pytest.
     monkeypatch.setenv("WINDOW_CLIENT_STATION", "NOWHERE")
     result = runner.invoke(app, ["catalog", "list"])
     assert result.exit_code == 2
-    assert "unknown station 'NOWHERE'" in result.output
+    assert "未知的站点代码'NOWHERE'" in result.output
     assert "Traceback" not in result.output
+    english = runner.invoke(app, ["--lang", "en", "catalog", "list"])
+    assert english.exit_code == 2 and "unknown station 'NOWHERE'" in english.output
 
 
 def test_batch_with_every_kind_of_bad_row_keeps_the_good_ones(
@@ -337,7 +339,7 @@ def test_calendar_import_makes_next_year_definite(home: Path, tmp_path: Path) ->
     path.write_text('{"year": 2027, "holidays": []}', encoding="utf-8")
     bad = runner.invoke(app, ["calendar", "import", str(path)])
     assert bad.exit_code == 2
-    assert "lists no holidays" in bad.output
+    assert "节假日安排无法使用" in bad.output and "未列出任何节假日" in bad.output
 
 
 def test_sample_command_accepts_the_sample_batch_once(home: Path) -> None:

@@ -15,9 +15,12 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from models.catalog import Catalog
+from tests.functional.test_certificates_cli import approved_case
 from tests.functional.test_cli import complete_row, report_of, write
 from window_client.cli import app
 from window_client.cli.lang import language_from
+from window_client.services.runtime import Runtime
+from window_client.services.staff import seed_demo_staff
 
 runner = CliRunner()
 TODAY = "2026-11-20"
@@ -124,3 +127,107 @@ def test_cases_list_never_cuts_a_case_number_or_a_date(home: Path, columns: int)
     assert "证件号码" in caption
     english = terminal("--lang", "en", "cases", "list", columns=columns)
     assert "narrow terminal, not shown:" in english
+
+
+# ------------------------------------------------------------------ every line staff read
+
+CLERK = {"WINDOW_CLIENT_USER": "C001", "WINDOW_CLIENT_PASSWORD": "demo-1234"}
+SUPERVISOR = {"WINDOW_CLIENT_USER": "S001", "WINDOW_CLIENT_PASSWORD": "demo-5678"}
+
+
+def both(*args: str, **env: str | None) -> dict[str, tuple[int, str]]:
+    """``window-client ARGS`` on the Chinese default and with ``--lang en``."""
+    return {"zh": invoke(*args, **env), "en": invoke("--lang", "en", *args, **env)}
+
+
+def squeezed(text: str) -> str:
+    """``text`` without any whitespace: Rich wraps a long Chinese line between any two
+    characters, so the tests compare lines with their spaces and breaks taken out."""
+    return "".join(text.split())
+
+
+def test_supervisor_checks_speak_the_chosen_language(rt: Runtime) -> None:
+    seed_demo_staff(rt.staff, rt.station.code)
+    missing = both("cert", "revoke", "NOPE", "--reason", "有误")
+    assert missing["zh"][0] == missing["en"][0] == 2
+    assert squeezed("错误：撤销证照须由值班长审批：请将 WINDOW_CLIENT_USER") in squeezed(missing["zh"][1])
+    assert "a revocation needs a supervisor" in " ".join(missing["en"][1].split())
+    clerk = both("keys", "rotate", **CLERK)
+    assert clerk["zh"][0] == clerk["en"][0] == 1
+    assert squeezed("值班长核验未通过：该工号不是值班长，不能审批") in squeezed(clerk["zh"][1])
+    assert "supervisor check failed: the account is not a supervisor's" in " ".join(clerk["en"][1].split())
+    supplement = ("cases", "supplement", "NOPE-1", "--materials", "X", "--nonconforming")
+    bare = both(*supplement)
+    assert squeezed("补正材料不符合要求将终止办件，须由值班长审批") in squeezed(bare["zh"][1])
+    assert "rejecting materials terminates the case and needs a supervisor" in " ".join(bare["en"][1].split())
+    refused = both(*supplement, **CLERK)
+    assert refused["zh"][0] == refused["en"][0] == 1
+    assert squeezed("值班长核验未通过：该工号不是值班长") in squeezed(refused["zh"][1])
+    assert "supervisor check failed:" in refused["en"][1]
+
+
+def test_certificate_and_verify_lines_speak_the_chosen_language(rt: Runtime) -> None:
+    seed_demo_staff(rt.staff, rt.station.code)
+    rotated = both("keys", "rotate", **SUPERVISOR)
+    assert "已启用新的签章密钥" in rotated["zh"][1] and "（值班长S001审批）" in rotated["zh"][1]
+    assert "new signing key" in rotated["en"][1] and "approved by S001" in rotated["en"][1]
+    case_no = approved_case(rt)
+    code, issued = invoke("cert", "issue", case_no, "--json", "--today", TODAY, **SUPERVISOR)
+    assert code == 0, issued
+    qr = json.loads(issued)["qr"]
+    verified = both("verify", qr, "--today", TODAY)
+    assert verified["zh"][0] == verified["en"][0] == 0
+    zh, en = verified["zh"][1], verified["en"][1]
+    assert zh.startswith("有效（valid）：")
+    for label in ("证照标识：", "证照类型：", "持证主体：王小明", "有效期：  2026-11-20 至 ", "签章密钥："):
+        assert label in zh, (label, zh)
+    assert en.startswith("valid (有效): ")
+    for label in ("identifier:  ", "type:        ", "holder:      王小明", "valid:       2026-11-20 .. "):
+        assert label in en, (label, en)
+    assert "sealed by:   " in en and "(station GXZX)" in en
+    broken = both("verify", "not a certificate at all", "--today", TODAY)
+    assert broken["zh"][0] == broken["en"][0] == 1
+    assert broken["zh"][1].startswith("无法识别（malformed）：")
+    assert broken["en"][1].startswith("malformed (无法识别): ")
+    counts = both("cert", "counts", "--today", TODAY)
+    assert "2026-11-20：出证 1 件，领取 0 件，待领取 1 件" in counts["zh"][1]
+    assert "2026-11-20: issued 1, handed over 0, waiting 1" in counts["en"][1]
+    json_zh, json_en = (
+        invoke("verify", qr, "--json", "--today", TODAY),
+        invoke("--lang", "en", "verify", qr, "--json", "--today", TODAY),
+    )
+    assert set(json.loads(json_zh[1])) == set(json.loads(json_en[1]))  # the keys never change
+
+
+def test_sync_status_labels_speak_the_chosen_language(home: Path) -> None:
+    status = both("sync", "status", "--offline")
+    assert status["zh"][0] == status["en"][0] == 0
+    zh, en = status["zh"][1], status["en"][1]
+    for line in ("大厅服务器：http://127.0.0.1:9（未检查）", "站点：    GXZX", "待上传：  0 项操作",
+                 "被拒收：  0 项操作未审阅", "上次同步：从未同步"):  # fmt: skip
+        assert line in zh, (line, zh)
+    for line in ("hall server: http://127.0.0.1:9 (not checked)", "station:     GXZX",
+                 "pending:     0 operation(s)", "last sync:   never"):  # fmt: skip
+        assert line in en, (line, en)
+    as_json = both("sync", "status", "--offline", "--json")
+    assert json.loads(as_json["zh"][1]) == json.loads(as_json["en"][1])  # nothing to translate in it
+
+
+def test_bad_settings_and_a_bad_hall_url_are_told_in_the_chosen_language(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[sync]\nbatch_size = 0\n", encoding="utf-8")
+    bad = both("cases", "list")
+    assert bad["zh"][0] == bad["en"][0] == 2
+    assert squeezed("[sync] batch_size 须为 1 到 2000 之间的整数") in squeezed(bad["zh"][1])
+    assert bad["zh"][1].startswith("错误：配置文件") and "Traceback" not in bad["zh"][1]
+    assert "[sync] batch_size must be a whole number from 1 to 2000" in " ".join(bad["en"][1].split())
+    (home / "config.toml").unlink()
+    url = both("sync", "--server", "ftp://hall.example", "status", "--offline")
+    assert url["zh"][0] == url["en"][0] == 2
+    assert squeezed("大厅服务器地址须以 http:// 或 https:// 开头（当前为'ftp://hall.example'）") in squeezed(
+        url["zh"][1]
+    )
+    assert "the server URL must start with http:// or https://" in url["en"][1]
+    provisional = both("calendar", "add", "2031-12-20", "20")
+    assert "（暂定：该年度的节假日安排尚未导入）" in provisional["zh"][1]
+    assert "(provisional: that year's arrangement is not known)" in provisional["en"][1]

@@ -28,7 +28,8 @@ runner = CliRunner()
 
 
 def run(*args: str) -> Any:
-    return runner.invoke(app, list(args), catch_exceptions=False)
+    # These tests read the English messages (the CLI speaks Chinese unless told otherwise).
+    return runner.invoke(app, ["--lang", "en", *args], catch_exceptions=False)
 
 
 def no_lp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

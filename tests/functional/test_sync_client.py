@@ -665,7 +665,9 @@ def test_sync_cli_usage_errors_and_unreachable_server(home: Path, monkeypatch: p
     for bad in ("ftp://127.0.0.1/", "http://", "127.0.0.1:8765", "http://127.0.0.1:99999"):
         result = runner.invoke(cli_app, ["sync", "--server", bad])
         assert result.exit_code == 2, bad
-        assert "server URL" in result.stderr and "Traceback" not in result.output
+        assert "大厅服务器地址" in result.stderr and "Traceback" not in result.output
+        english = runner.invoke(cli_app, ["--lang", "en", "sync", "--server", bad])
+        assert english.exit_code == 2 and "server URL" in english.stderr, bad
     rt = Runtime(Settings.from_env(), actor="C001")
     accept_some(rt)
     rt.close()

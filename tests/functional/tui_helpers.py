@@ -11,9 +11,10 @@ from window_client.app import WindowClientApp
 from window_client.services.runtime import Runtime
 
 SIZE = (80, 24)
-# The worker groups that read or write the store for a screen (the status line's counts, the day
-# close, saved sheets): a test waits for them before it looks. The sync thread runs all along.
-DATA_GROUPS = frozenset({"status-bar", "dayclose", "sheets"})
+# The worker groups that read or write the store for a screen (the status line's counts, the
+# workbench, the day close, saved sheets): a test waits for them before it looks. The sync thread
+# runs all along.
+DATA_GROUPS = frozenset({"status-bar", "workbench", "workbench-page", "dayclose", "sheets"})
 SETTLE_LIMIT_SECONDS = 30.0
 
 

@@ -59,7 +59,9 @@ def test_an_untouched_store_is_intact_with_its_cases(rt: Runtime) -> None:
     assert data["ok"] is True and data["problem"] is None and data["problems"] == []
     assert data["events"] == 3 and data["cases_checked"] == 2
     result = runner.invoke(cli_app, ["audit", "verify"])
-    assert result.exit_code == 0 and "intact: 3 events, 2 cases" in result.stdout
+    assert result.exit_code == 0 and "审计记录完整：3 条事件，2 件办件与其事件一致" in result.stdout
+    english = runner.invoke(cli_app, ["--lang", "en", "audit", "verify"])
+    assert english.exit_code == 0 and "intact: 3 events, 2 cases" in english.stdout
 
 
 def test_wiping_every_event_and_the_head_is_not_intact(rt: Runtime) -> None:
@@ -73,7 +75,10 @@ def test_wiping_every_event_and_the_head_is_not_intact(rt: Runtime) -> None:
     assert {c["audited"] for c in data["cases"]} == {None}
     assert "unaudited_case" in kinds(data)
     text = runner.invoke(cli_app, ["audit", "verify"])
-    assert text.exit_code == 1 and "intact" not in text.stdout
+    assert text.exit_code == 1 and "审计记录已被破坏（0 条事件完好" in text.stdout
+    assert "办件无审计事件（unaudited_case）：" in text.stdout and "完整" not in text.stdout
+    english = runner.invoke(cli_app, ["--lang", "en", "audit", "verify"])
+    assert "audit trail BROKEN (0 good events" in english.stdout and "  unaudited_case: " in english.stdout
 
 
 def test_a_missing_head_while_events_exist_is_named(rt: Runtime) -> None:

@@ -10,6 +10,7 @@ import typer
 from models.enums import TimeUnit
 from models.timelimits import TimeLimit
 from window_client.cli.common import out, print_json, runtime, shown
+from window_client.cli.lang import say
 from window_client.services.runtime import parse_day
 
 calendar_app = typer.Typer(help="Working days and holiday arrangements (调休).", no_args_is_help=True)
@@ -22,10 +23,14 @@ def import_year(
     """Import a year's official holiday arrangement, replacing any earlier one for that year."""
     with runtime() as rt:
         arrangement = rt.import_arrangement(file)
-        out.print(
-            f"imported {arrangement.year}: {len(arrangement.holidays)} holidays,"
-            f" {len(arrangement.workdays)} adjusted workdays ({shown(arrangement.source)})"
+        done = say(
+            "calendar.imported",
+            year=arrangement.year,
+            holidays=len(arrangement.holidays),
+            workdays=len(arrangement.workdays),
+            source=arrangement.source,
         )
+        out.print(shown(done))
 
 
 @calendar_app.command("years")
@@ -49,7 +54,4 @@ def add(
     if json_output:
         print_json({"date": due.date.isoformat(), "provisional": due.provisional})
     else:
-        out.print(
-            due.date.isoformat()
-            + ("  (provisional: that year's arrangement is not known)" if due.provisional else "")
-        )
+        out.print(due.date.isoformat() + (say("calendar.provisional") if due.provisional else ""))

@@ -21,8 +21,9 @@ import typer
 
 from offline_cache.audit_cases import AuditReport
 from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, err, out, print_json, runtime, shown
-from window_client.cli.lang import say
+from window_client.cli.lang import current, say
 from window_client.cli.sync_cmd import ServerOption, with_server
+from window_client.cli.texts import AUDIT_KIND_ZH
 from window_client.hall_client import HallError, Unreachable
 from window_client.services.audit_trail import compare_with_hall
 from window_client.services.runtime import Runtime
@@ -39,11 +40,11 @@ def _against_hall(rt: Runtime, report: AuditReport, user: str, password: str) ->
         service.sign_in_online(user, password)
         trail = service.client.audit_trail()
     except SignInError:
-        _usage(f"the hall server at {rt.settings.server} refused the sign-in of {user}")
+        _usage(say("audit.sign_in_refused", server=rt.settings.server, user=user))
     except Unreachable as exc:
-        _usage(exc.message)
+        _usage(say("audit.unreachable", message=exc.message))
     except HallError as exc:
-        _usage(f"the hall server could not answer: {exc.message}")
+        _usage(say("audit.hall_failed", message=exc.message))
     return compare_with_hall(rt.store, report, trail, rt.settings.server)
 
 
@@ -70,7 +71,7 @@ def verify(
     user = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
     if against_hall and (not user or not password):
-        _usage("set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to compare with the hall")
+        _usage(say("audit.credentials"))
     with runtime() as rt:
         report = rt.store.audit_report()
         if against_hall:
@@ -85,18 +86,21 @@ def verify(
 
 
 def _print(report: AuditReport) -> None:
+    """The report in the chosen language; each problem's detail is the JSON report's message."""
     hall = report.hall
-    seen = "" if hall is None else f"; matches the {hall['anchors']} head(s) the hall kept"
+    seen = "" if hall is None else say("audit.hall_seen", anchors=hall["anchors"])
     if report.ok:
-        cases = f"{report.cases_checked} cases match their events"
-        out.print(f"audit trail intact: {report.events} events, {cases}{seen}")
+        out.print(say("audit.intact", events=report.events, cases=report.cases_checked, seen=seen))
         return
-    out.print(f"audit trail BROKEN ({report.events} good events, {report.cases_checked} cases checked):")
+    out.print(say("audit.broken", events=report.events, cases=report.cases_checked))
+    chinese = current() == "zh"
     for problem in report.problems:
-        out.print(f"  {problem.kind}: {shown(problem.message)}")
+        label = AUDIT_KIND_ZH.get(problem.kind, problem.kind) if chinese else problem.kind
+        out.print(shown(say("audit.problem", label=label, kind=problem.kind, message=problem.message)))
     for drift in report.cases[:SHOWN_CASES]:
-        out.print(
-            shown(f"  case {drift.case_no}: stored {drift.stored or '-'}, audited {drift.audited or '-'}")
+        line = say(
+            "audit.drift", case_no=drift.case_no, stored=drift.stored or "-", audited=drift.audited or "-"
         )
+        out.print(shown(line))
     if len(report.cases) > SHOWN_CASES:
-        out.print(f"  ... and {len(report.cases) - SHOWN_CASES} more case(s) (see --json)")
+        out.print(say("audit.more", count=len(report.cases) - SHOWN_CASES))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +13,9 @@ from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from window_client.cli.case_table import cases_table
-from window_client.cli.cert_cmd import SIGN_IN_EN
+from window_client.cli.cert_cmd import sign_in_refusal, supervisor_credentials
 from window_client.cli.common import EXIT_FAILED, err, fail, out, print_json, runtime, shown, storage_full
+from window_client.cli.lang import current, problem_text, say
 from window_client.services.documents import documents_for
 from window_client.services.printing import print_documents
 from window_client.services.runtime import parse_day
@@ -49,7 +49,7 @@ def list_cases(
     """List cases, newest first."""
     with runtime() as rt:
         if state is not None and state not in {s.value for s in CaseState}:
-            raise typer.BadParameter(f"unknown state {state!r}", param_hint="--state")
+            raise typer.BadParameter(say("cases.unknown_state", state=state), param_hint="--state")
         day = parse_day(today)
         cases = rt.cases.list_cases(CaseFilter(state=state), day, limit, offset)
         if json_output:
@@ -138,17 +138,17 @@ def print_case(
             kinds = [d.kind for d in docs]
             docs = [d for d in docs if d.kind == doc]
             if not docs:
-                fail(f"{case_no} has no {doc!r} document; it has: {', '.join(kinds)}")
+                fail(say("cases.no_document", case_no=case_no, doc=doc, kinds=", ".join(kinds)))
         try:
             result = print_documents(docs, rt.settings.home / "documents", printer, out_file)
         except OSError as exc:
             if storage_full(exc):
                 raise  # the runtime reports a full disk with its own exit code
-            fail(f"the page could not be saved: {exc.strerror or exc}", EXIT_FAILED)
+            fail(say("cases.page_not_saved", detail=exc.strerror or exc), EXIT_FAILED)
     if not result.sent:
-        err.print(f"[yellow]warning:[/] {shown(result.en())}", soft_wrap=True)
+        err.print(f"[yellow]{say('cases.warning')}[/]{shown(problem_text(result))}", soft_wrap=True)
         raise typer.Exit(EXIT_FAILED)
-    out.print(shown(result.en()))
+    out.print(shown(problem_text(result)))
 
 
 @app.command("supplement")
@@ -165,13 +165,7 @@ def supplement(
 
     ``--nonconforming`` terminates the case, which a supervisor approves: set WINDOW_CLIENT_USER
     and WINDOW_CLIENT_PASSWORD to the supervisor's staff number and password."""
-    staff_no = os.environ.get("WINDOW_CLIENT_USER", "")
-    password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
-    if nonconforming and (not staff_no or not password):
-        fail(
-            "rejecting materials terminates the case and needs a supervisor:"
-            " set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD"
-        )
+    staff_no, password = supervisor_credentials("purpose.nonconforming") if nonconforming else ("", "")
     with runtime() as rt:
         day = parse_day(today)
         codes = [c.strip() for c in materials.split(";") if c.strip()]
@@ -180,12 +174,19 @@ def supplement(
             try:
                 member = rt.staff.verify_supervisor(staff_no, password)
             except SignInError as exc:
-                fail(f"supervisor check failed: {SIGN_IN_EN.get(exc.code, exc.code)}", EXIT_FAILED)
+                fail(sign_in_refusal(exc), EXIT_FAILED)
             approval = member.approve(ApprovalAct.TERMINATE, case_no)
         case, problem = rt.cases.supplement(
             case_no, codes, day, conforming=not nonconforming, approval=approval
         )
-        out.print(shown(f"{case.case_no}: {case.state}" + (f" ({problem.en()})" if problem else "")))
+        state = STATE_ZH[CaseState(case.state)] if current() == "zh" else case.state
+        if problem is None:
+            out.print(shown(say("cases.supplemented", case_no=case.case_no, state=state)))
+        else:
+            line = say(
+                "cases.supplemented_problem", case_no=case.case_no, state=state, problem=problem_text(problem)
+            )
+            out.print(shown(line))
         if case.state == CaseState.TERMINATED:
             raise typer.Exit(1)
 
@@ -195,7 +196,8 @@ def terminate_overdue(today: TodayOption = None) -> None:
     """Terminate tolerated cases whose 补正 deadline has passed (supervisor duty)."""
     with runtime() as rt:
         done = rt.cases.terminate_overdue(parse_day(today))
-        out.print(shown(f"terminated {len(done)} case(s)" + (": " + ", ".join(done) if done else "")))
+        listed = ("：" if current() == "zh" else ": ") + ", ".join(done) if done else ""
+        out.print(shown(say("cases.terminated", count=len(done), cases=listed)))
 
 
 DAY_CLOSE_COLUMNS = (

@@ -21,6 +21,7 @@ from window_client.cli.common import (
     shown,
     storage_full,
 )
+from window_client.cli.lang import current, labels, problem_text, say
 from window_client.services.certificate_print import qr_terminal, render_html, render_svg
 from window_client.services.certificates import DEFAULT_VALID_YEARS, MAX_VALID_YEARS
 from window_client.services.runtime import Runtime, parse_day
@@ -46,21 +47,28 @@ SIGN_IN_EN = {
 }
 
 
-def _supervisor_credentials(purpose: str) -> tuple[str, str]:
-    """WINDOW_CLIENT_USER / WINDOW_CLIENT_PASSWORD, which must be a supervisor's for ``purpose``."""
+def supervisor_credentials(purpose: str) -> tuple[str, str]:
+    """WINDOW_CLIENT_USER / WINDOW_CLIENT_PASSWORD, which must be a supervisor's for ``purpose``
+    (a key of the CLI's texts, ``purpose.*``); a usage error when either is missing."""
     staff_no = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
     if not staff_no or not password:
-        fail(f"{purpose} needs a supervisor: set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD")
+        fail(say("supervisor.needed", purpose=say(purpose)))
     return staff_no, password
 
 
-def _verified_supervisor(rt: Runtime, staff_no: str, password: str) -> StaffMember:
+def sign_in_refusal(exc: SignInError) -> str:
+    """Why a supervisor check failed, in the chosen language (the refusal's own text is Chinese)."""
+    reason = exc.message if current() == "zh" else SIGN_IN_EN.get(exc.code, exc.code)
+    return say("supervisor.failed", reason=reason)
+
+
+def verified_supervisor(rt: Runtime, staff_no: str, password: str) -> StaffMember:
     """The supervisor re-authenticated on this station (their password derives their approval key)."""
     try:
         return rt.staff.verify_supervisor(staff_no, password)
     except SignInError as exc:
-        fail(f"supervisor check failed: {SIGN_IN_EN.get(exc.code, exc.code)}", EXIT_FAILED)
+        fail(sign_in_refusal(exc), EXIT_FAILED)
 
 
 def _summary(view: CertificateView) -> dict[str, Any]:
@@ -101,7 +109,7 @@ def issue(
         staff_no = os.environ.get("WINDOW_CLIENT_USER", "").strip()
         password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
         if rt.certificates.needs_key_approval() and staff_no and password:
-            approver = _verified_supervisor(rt, staff_no, password)
+            approver = verified_supervisor(rt, staff_no, password)
         views = rt.certificates.issue(case_nos, parse_day(today), valid_years, approver)
     if json_output:
         print_json(
@@ -195,7 +203,7 @@ def print_form(
     """Save the printable certificate (A4 HTML or SVG page with its QR code) to a file."""
     chosen = (form or ("svg" if out_file.suffix.lower() == ".svg" else "html")).lower()
     if chosen not in ("html", "svg"):
-        raise typer.BadParameter("use html or svg", param_hint="--format")
+        raise typer.BadParameter(say("cert.format"), param_hint="--format")
     with runtime() as rt:
         view = rt.certificates.get(ref)
         page = render_svg(view) if chosen == "svg" else render_html(view)
@@ -205,9 +213,9 @@ def print_form(
         except OSError as exc:
             if storage_full(exc):
                 raise  # the runtime answers it with exit code 3
-            fail(f"cannot write {out_file}: {exc.strerror or exc}", EXIT_USAGE)
+            fail(say("cert.cannot_write", path=out_file, detail=exc.strerror or exc), EXIT_USAGE)
         rt.certificates.printed(view.identifier, chosen, str(out_file))
-    out.print(shown(f"saved {chosen.upper()} of {view.identifier} to {out_file}"))
+    out.print(shown(say("cert.saved", format=chosen.upper(), identifier=view.identifier, path=out_file)))
 
 
 @app.command("handover")
@@ -233,9 +241,12 @@ def handover(
         )
     assert view.handover is not None
     h = view.handover
-    who = h.tracking_no or f"{h.collector_name} ({h.collector_id_masked})"
+    chinese = current() == "zh"
+    masked = f"（{h.collector_id_masked}）" if chinese else f" ({h.collector_id_masked})"
+    who = h.tracking_no or f"{h.collector_name}{masked}"
+    kind = HANDOVER_ZH[h.kind] if chinese else h.kind.value
     on = h.handed_over_on.isoformat()
-    out.print(f"{shown(view.identifier)}: handed over ({h.kind.value}) {shown(who)} on {on}")
+    out.print(shown(say("cert.handed_over", identifier=view.identifier, kind=kind, who=who, on=on)))
 
 
 @app.command("revoke")
@@ -247,11 +258,11 @@ def revoke(
 
     Effective on this station at once; the hall receives it at the next sync and publishes it to
     every station."""
-    staff_no, password = _supervisor_credentials("a revocation")
+    staff_no, password = supervisor_credentials("purpose.revocation")
     with runtime() as rt:
-        member = _verified_supervisor(rt, staff_no, password)
+        member = verified_supervisor(rt, staff_no, password)
         view = rt.certificates.revoke(ref, reason, member)
-    out.print(shown(f"{view.identifier}: revoked by {member.staff_no}"))
+    out.print(shown(say("cert.revoked", identifier=view.identifier, staff_no=member.staff_no)))
 
 
 @app.command("counts")
@@ -263,9 +274,9 @@ def counts(json_output: JsonOption = False, today: TodayOption = None) -> None:
     if json_output:
         print_json({"day": day.isoformat(), **figures})
         return
+    issued, handed_over, waiting = figures["issued"], figures["handed_over"], figures["waiting"]
     out.print(
-        f"{day.isoformat()}: issued {figures['issued']}, handed over {figures['handed_over']},"
-        f" waiting {figures['waiting']}"
+        say("cert.counts", day=day.isoformat(), issued=issued, handed_over=handed_over, waiting=waiting)
     )
 
 
@@ -294,12 +305,9 @@ def list_keys(json_output: JsonOption = False) -> None:
         )
         return
     if not keys:
-        out.print(
-            "no keys yet: the first certificate issued here generates this station's key"
-            " (a supervisor approves it)"
-        )
+        out.print(say("keys.none"))
         return
-    table = Table("key id", "station", "origin", "state", "created")
+    table = Table(*labels("keys.columns"))
     for k in keys:
         table.add_row(*(shown(text) for text in (k.key_id, k.station, k.origin, k.state, k.created_at[:19])))
     out.print(table)
@@ -310,14 +318,11 @@ def rotate() -> None:
     """Start a new signing key, approved by a supervisor (WINDOW_CLIENT_USER /
     WINDOW_CLIENT_PASSWORD); the old one is retired and still verifies what it sealed. The hall
     registers the new key at the next sync, with the approval."""
-    staff_no, password = _supervisor_credentials("a new signing key")
+    staff_no, password = supervisor_credentials("purpose.new_key")
     with runtime() as rt:
-        member = _verified_supervisor(rt, staff_no, password)
+        member = verified_supervisor(rt, staff_no, password)
         key = rt.certificates.rotate_key(member)
-    out.print(
-        f"new signing key {shown(key.key_id)}, approved by {member.staff_no}; earlier keys retired"
-        " (they still verify old certificates)"
-    )
+    out.print(shown(say("keys.rotated", key_id=key.key_id, staff_no=member.staff_no)))
 
 
 @app.command("publish")
@@ -338,14 +343,12 @@ def publish(
     user = os.environ.get("WINDOW_CLIENT_USER", "").strip()
     password = os.environ.get("WINDOW_CLIENT_PASSWORD", "")
     if not user or not password:
-        fail(
-            "set WINDOW_CLIENT_USER and WINDOW_CLIENT_PASSWORD to the staff number and password to publish as"
-        )
+        fail(say("publish.credentials"))
     with runtime() as rt:
         try:
             url = check_server_url(server or rt.settings.server)
         except BadServerURL as exc:
-            fail(str(exc))
+            fail(problem_text(exc))
         rt.settings = replace(rt.settings, server=url)
         try:
             rt.sync.sign_in_online(user, password)
@@ -355,16 +358,15 @@ def publish(
             finally:
                 hall.close()
         except SignInError:
-            fail(
-                f"the hall server at {url} refused the sign-in of {user}: check the credentials", EXIT_FAILED
-            )
+            fail(say("publish.sign_in_refused", server=url, user=user), EXIT_FAILED)
         except HallError as exc:
-            fail(f"publishing stopped: {exc.message} (nothing was lost; run it again)", EXIT_FAILED)
+            fail(say("publish.stopped", message=exc.message), EXIT_FAILED)
     if json_output:
         print_json({"keys": report.keys, "revocations": report.revocations, "refused": report.refused})
     else:
-        out.print(f"published {report.keys} key(s) and {report.revocations} revocation(s) to {shown(url)}")
+        done = say("publish.done", keys=report.keys, revocations=report.revocations, server=url)
+        out.print(shown(done))
         for line in report.refused:
-            out.print(f"refused: {shown(line)}")
+            out.print(shown(say("publish.refused", line=line)))
     if report.refused:
         raise typer.Exit(EXIT_FAILED)

@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError
 
 from models.problems import DomainError
 from models.text import printable
-from window_client.cli.lang import TEXT, choose, current, problem_text, say
+from window_client.cli.lang import choose, current, problem_text, say
+from window_client.cli.texts import TEXT
 from window_client.services.batch import BatchFileError
 from window_client.services.key_vault import SECRET_PROBLEMS
 from window_client.services.runtime import Runtime, UnknownStationError
@@ -102,8 +103,10 @@ def runtime(actor: str = "cli") -> Iterator[Runtime]:
         yield rt
     except BatchFileError as exc:
         fail(exc.text(current()))
-    except (SettingsError, UnknownStationError, ArrangementError) as exc:
-        fail(str(exc))  # a configuration or catalogue problem, for the office's admin: English
+    except (SettingsError, UnknownStationError) as exc:
+        fail(problem_text(exc))  # a configuration or catalogue problem, for the office's admin
+    except ArrangementError as exc:
+        fail(say("arrangement.bad", detail=problem_text(exc)))
     except DomainError as exc:
         if exc.problem.code in SECRET_PROBLEMS:  # for the office's admin too: both languages
             fail(f"{exc.problem.en()}\n{exc.problem.zh()}", EXIT_USAGE)

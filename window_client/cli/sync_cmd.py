@@ -65,7 +65,7 @@ def with_server(rt: Runtime, server: str | None) -> None:
     try:
         checked = check_server_url(url)
     except BadServerURL as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(problem_text(exc), EXIT_USAGE)
     if checked != rt.settings.server:
         rt.settings = replace(rt.settings, server=checked)
 
@@ -173,14 +173,16 @@ def status(
     if json_output:
         print_json(data)
         return
-    state = {True: "online", False: "unreachable", None: "not checked"}[online]
-    out.print(f"hall server: {shown(str(data['server']))} ({state})")
-    out.print(f"station:     {shown(data['station'])}")
-    out.print(f"pending:     {data['pending']} operation(s)")
-    out.print(f"refused:     {data['refused']} operation(s) not yet reviewed")
-    out.print(f"last sync:   {shown(data['last_sync_at'] or 'never')}")
+    state = say(
+        {True: "sync.status_online", False: "sync.status_unreachable", None: "sync.status_unchecked"}[online]
+    )
+    out.print(shown(say("sync.status_server", server=data["server"], state=state)))
+    out.print(shown(say("sync.status_station", station=data["station"])))
+    out.print(say("sync.status_pending", pending=data["pending"]))
+    out.print(say("sync.status_refused", refused=data["refused"]))
+    out.print(shown(say("sync.status_last", at=data["last_sync_at"] or say("sync.status_never"))))
     if stale is not None:
-        out.print(f"[red]new cases refused:[/] {shown(problem_text(stale))}")
+        out.print(f"[red]{say('sync.status_stale')}[/]{shown(problem_text(stale))}")
 
 
 @app.command("refused")

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH
+from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH, Verification
 from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, out, print_json, runtime, shown
-from window_client.cli.lang import say
+from window_client.cli.lang import current, problem_text, say
 from window_client.services.runtime import parse_day
 
 MAX_INPUT_BYTES = 4 * 1024 * 1024
@@ -39,9 +39,7 @@ def _read_input(arg: str) -> tuple[str, bool, str]:
         except OSError as exc:
             fail(say("file.unreadable", path=arg, detail=exc.strerror or exc), EXIT_USAGE)
         if len(raw) > MAX_INPUT_BYTES:
-            fail(
-                f"{arg} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB: not a certificate", EXIT_USAGE
-            )
+            fail(say("verify.too_large", path=arg, mib=MAX_INPUT_BYTES // (1024 * 1024)), EXIT_USAGE)
         # Undecodable bytes become U+FFFD: random bytes are then simply not a certificate.
         return raw.decode("utf-8", errors="replace"), True, "file"
     if path.suffix.lower() in _FILE_SUFFIXES or "/" in arg:
@@ -67,17 +65,23 @@ def verify(
     if json_output:
         print_json(result.to_dict())
     else:
-        data = result.to_dict()
-        status = f"{result.status.value} ({VERIFY_STATUS_ZH[result.status]})"
-        out.print(f"[bold]{status}[/]: {shown(result.problem.en())}")
-        if result.payload is not None and result.status.value in ("valid", "revoked", "expired"):
-            p = result.payload
-            out.print(f"identifier:  {shown(p.identifier)}")
-            out.print(f"type:        {shown(str(data.get('type_name', data.get('type_code', ''))))}")
-            out.print(
-                f"holder:      {shown(p.holder_name)} ({p.holder_id_type.zh} {shown(p.holder_id_masked)})"
-            )
-            until = p.valid_until.isoformat() if p.valid_until else "long-term"
-            out.print(f"valid:       {p.issued_on.isoformat()} .. {until}")
-            out.print(f"sealed by:   {shown(p.key_id)} (station {shown(data.get('station', ''))})")
+        _print_result(result)
     raise typer.Exit(EXIT_OK if result.valid else EXIT_FAILED)
+
+
+def _print_result(result: Verification) -> None:
+    """The answer and, for a certificate that was sealed here or by a known key, what it says."""
+    data = result.to_dict()
+    status = say("verify.status", status=result.status.value, zh=VERIFY_STATUS_ZH[result.status])
+    separator = "：" if current() == "zh" else ": "
+    out.print(f"[bold]{status}[/]{separator}{shown(problem_text(result.problem))}")
+    if result.payload is None or result.status.value not in ("valid", "revoked", "expired"):
+        return
+    p = result.payload
+    out.print(shown(say("verify.identifier", value=p.identifier)))
+    out.print(shown(say("verify.type", value=str(data.get("type_name", data.get("type_code", ""))))))
+    holder = say("verify.holder", name=p.holder_name, id_type=p.holder_id_type.zh, id=p.holder_id_masked)
+    out.print(shown(holder))
+    until = p.valid_until.isoformat() if p.valid_until else say("verify.long_term")
+    out.print(say("verify.valid", issued=p.issued_on.isoformat(), until=until))
+    out.print(shown(say("verify.sealed", key=p.key_id, station=data.get("station", ""))))

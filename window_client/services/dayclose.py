@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from models.enums import CaseState, TimeUnit
 from models.timelimits import TimeLimit
 from offline_cache import Store
-from offline_cache import repositories as repo
+from offline_cache import dayclose_queries as queries
 from window_client.services.workdays import WorkdayCalendar
 
 # Results waiting at the counter for 领取 (a certificate, or a 批复 that is not one).
@@ -53,12 +53,12 @@ def read_day_close(
     yet synced. Read in one snapshot of the store."""
     yellow_until = calendar.add(today, TimeLimit(warning_workdays, TimeUnit.WORKDAY)).date
     with store.reading() as conn:
-        accepted = repo.day_acceptance_by_window(conn, station, day)
-        certificates = repo.certificates_by_window(conn, station, day)
-        issued, handed_over = repo.certificate_totals(conn, station, day)
-        waiting = repo.waiting_by_window(conn, station, AWAITING_HANDOVER)
-        flags = repo.open_flags_by_window(conn, station, today, yellow_until)
-        unsynced = repo.unsynced_by_window(conn, station)
+        accepted = queries.day_acceptance_by_window(conn, station, day)
+        certificates = queries.certificates_by_window(conn, station, day)
+        issued, handed_over = queries.certificate_totals(conn, station, day)
+        waiting = queries.waiting_by_window(conn, station, AWAITING_HANDOVER)
+        flags = queries.open_flags_by_window(conn, station, today, yellow_until)
+        unsynced = queries.unsynced_by_window(conn, station)
     names = set(accepted) | set(certificates) | set(waiting) | set(flags) | set(unsynced)
     rows = []
     for window in sorted(names, key=lambda w: (w == "", w)):  # "no window" last

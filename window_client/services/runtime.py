@@ -10,7 +10,7 @@ from pathlib import Path
 
 from models.catalog import Catalog, Station, catalog_from_dict
 from models.enums import Channel
-from models.problems import DomainError, Problem
+from models.problems import DomainError, Problem, ProblemValueError
 from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
 from window_client.hall_client import HallError
@@ -32,7 +32,7 @@ from window_client.services.workdays import (
 )
 
 
-class UnknownStationError(ValueError):
+class UnknownStationError(ProblemValueError):
     """WINDOW_CLIENT_STATION names a station the catalogue does not have."""
 
 
@@ -92,7 +92,7 @@ class Runtime:
         station = self.catalog.stations.get(code)
         if station is None:
             known = ", ".join(self.catalog.stations)
-            raise UnknownStationError(f"unknown station {code!r} (known: {known})")
+            raise UnknownStationError("settings.station", code=code, known=known)
         return station
 
     @cached_property
@@ -155,9 +155,9 @@ class Runtime:
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArrangementError(f"cannot read {path}: {exc}") from exc
+            raise ArrangementError("arrangement.unreadable", path=path, detail=exc) from exc
         if not isinstance(data, dict):
-            raise ArrangementError("an arrangement file holds one JSON object")
+            raise ArrangementError("arrangement.object")
         arrangement = parse_arrangement(data)
         days = [(d, "holiday", n) for d, n in arrangement.holidays.items()]
         days += [(d, "workday", n) for d, n in arrangement.workdays.items()]

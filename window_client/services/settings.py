@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.problems import ProblemValueError
 from models.sync import MAX_PULL_LIMIT, MAX_PUSH_BATCH
 from window_client.services.tolerance import DEFAULT_POLICY, TolerancePolicy
 
@@ -24,8 +25,8 @@ DEFAULT_SYNC_TIMEOUT = 30.0
 MAX_SYNC_TIMEOUT = 600.0
 
 
-class SettingsError(ValueError):
-    """A configuration file that cannot be used."""
+class SettingsError(ProblemValueError):
+    """A configuration file that cannot be used (English ``str()``; :meth:`zh` for the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Settings:
             try:
                 config = tomllib.loads(config_path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise SettingsError(f"{config_path}: {exc}") from exc
+                raise SettingsError("settings.unreadable", path=config_path, detail=exc) from exc
         raw_policy = config.get("policy", {})
         try:
             policy = TolerancePolicy(
@@ -71,15 +72,15 @@ class Settings:
                 warning_workdays=int(raw_policy.get("warning_workdays", 1)),
             )
         except (TypeError, ValueError) as exc:
-            raise SettingsError(f"{config_path}: [policy] {exc}") from exc
+            raise SettingsError("settings.policy", path=config_path, detail=exc) from exc
         if policy.on_unfulfilled not in ("supervisor", "refuse"):
-            raise SettingsError(f"{config_path}: on_unfulfilled must be 'supervisor' or 'refuse'")
+            raise SettingsError("settings.on_unfulfilled", path=config_path)
         max_unsynced = _int_setting(
             raw_policy, "max_unsynced_days", DEFAULT_MAX_UNSYNCED_DAYS, 0, 3650, config_path, "policy"
         )
         raw_sync = config.get("sync", {})
         if not isinstance(raw_sync, dict):
-            raise SettingsError(f"{config_path}: [sync] must be a table")
+            raise SettingsError("settings.table", path=config_path, section="sync")
         batch_size = _int_setting(
             raw_sync, "batch_size", MAX_PUSH_BATCH, 1, MAX_PUSH_BATCH, config_path, "sync"
         )
@@ -92,17 +93,14 @@ class Settings:
             or not isinstance(timeout, int | float)
             or not 0.1 <= timeout <= MAX_SYNC_TIMEOUT
         ):
-            raise SettingsError(
-                f"{config_path}: [sync] timeout_seconds must be a number of seconds from 0.1 to"
-                f" {MAX_SYNC_TIMEOUT:.0f}"
-            )
+            raise SettingsError("settings.timeout", path=config_path, high=f"{MAX_SYNC_TIMEOUT:.0f}")
         keymap = config.get("keymap", {})
         if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
-            raise SettingsError(f"{config_path}: [keymap] maps binding ids to key names (strings)")
+            raise SettingsError("settings.keymap", path=config_path)
         try:
             idle = float(config.get("idle_lock_minutes", 10)) * 60
         except (TypeError, ValueError) as exc:
-            raise SettingsError(f"{config_path}: idle_lock_minutes must be a number") from exc
+            raise SettingsError("settings.idle_lock", path=config_path) from exc
         return cls(
             home=home,
             idle_lock_seconds=idle,
@@ -125,5 +123,5 @@ def _int_setting(
     """An integer setting within [low, high], or a :class:`SettingsError` naming it."""
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(f"{path}: [{section}] {key} must be a whole number from {low} to {high}")
+        raise SettingsError("settings.whole_number", path=path, section=section, key=key, low=low, high=high)
     return value
