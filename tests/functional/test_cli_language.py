@@ -231,3 +231,16 @@ def test_bad_settings_and_a_bad_hall_url_are_told_in_the_chosen_language(home: P
     provisional = both("calendar", "add", "2031-12-20", "20")
     assert "（暂定：该年度的节假日安排尚未导入）" in provisional["zh"][1]
     assert "(provisional: that year's arrangement is not known)" in provisional["en"][1]
+
+
+def test_a_home_that_cannot_be_a_folder_is_said_not_raised(tmp_path: Path) -> None:
+    """An OS error other than a full disk (here the data directory lies under a file) is a
+    clear message and exit 1 in either language, never a traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    home = str(blocker / "home")
+    code, shown = invoke("cases", "list", WINDOW_CLIENT_HOME=home)
+    flat = shown.replace("\n", "")
+    assert code == 1 and "无法读写" in flat and "a-file" in flat and "Traceback" not in flat
+    code, shown = invoke("--lang", "en", "cases", "list", WINDOW_CLIENT_HOME=home)
+    assert code == 1 and "cannot read or write" in shown

@@ -118,7 +118,8 @@ def runtime(actor: str = "cli") -> Iterator[Runtime]:
     except OSError as exc:
         if storage_full(exc):
             fail(say("storage.full"), EXIT_STORAGE_FULL)
-        raise
+        # A permission, a read-only disk, a missing folder: said, never a traceback.
+        fail(say("os.failed", path=printable(exc.filename or "-"), detail=exc.strerror or exc), EXIT_FAILED)
     finally:
         if rt is not None:
             rt.close()

@@ -21,6 +21,10 @@ TEXT: dict[str, tuple[str, str]] = {
         " free some space and run the same command again (a batch continues where it stopped)",
     ),
     "store.unusable": ("本地库无法使用：{detail}", "the local store could not be used: {detail}"),
+    "os.failed": (
+        "无法读写{path}：{detail}（此前保存的内容均未丢失）",
+        "cannot read or write {path}: {detail} (nothing saved before was lost)",
+    ),
     "file.unreadable": ("无法读取{path}：{detail}", "cannot read {path}: {detail}"),
     "file.missing": ("找不到文件：{path}", "no such file: {path}"),
     # batch accept
