@@ -262,9 +262,9 @@ class WindowClientApp(Session, SyncEvents, ErrorReporting, App[None]):
         self._log_error(error)
         self._started.set()  # a waiting sign-in gives up instead of hanging
         if isinstance(error, UnknownStationError):
-            message = TEXT["unknown_station"].format(detail=error)
+            message = TEXT["unknown_station"].format(detail=error.zh())
         elif isinstance(error, SettingsError):
-            message = TEXT["bad_settings"].format(detail=error)
+            message = TEXT["bad_settings"].format(detail=error.zh())
         else:
             message = error.problem.zh() if isinstance(error, DomainError) else str(error)
         self.push_screen(

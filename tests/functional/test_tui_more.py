@@ -321,6 +321,8 @@ async def test_a_bad_station_code_is_a_dialog_then_exit_code_2(
             await pilot.pause(0.1)
         assert isinstance(app.screen, ErrorDialog)
         assert "站点代码" in app.screen.message and "NOPE" in app.screen.message
+        # The detail is said in Chinese too, not in the log's English.
+        assert "未知的站点代码" in app.screen.message and "unknown" not in app.screen.message.lower()
         await pilot.press("enter")
         await pilot.pause()
     assert app.return_code == 2

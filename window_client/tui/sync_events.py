@@ -102,7 +102,7 @@ class SyncEvents(_AppBase):
             try:
                 check_server_url(runtime.settings.server)
             except BadServerURL as exc:
-                self.sync_problem = TEXT["bad_server"].format(detail=exc)
+                self.sync_problem = TEXT["bad_server"].format(detail=exc.zh())
             return
         self.background = background
         self.sync_status = background.status
