@@ -22,6 +22,8 @@ import datetime as dt
 from enum import StrEnum
 
 from models.enums import Flag, Role, TimeUnit
+from models.problems import DomainError
+from models.text import first_unsafe
 from models.timelimits import TimeLimit
 from models.workdays import WorkdayCalendar, deadline_flag
 
@@ -86,21 +88,27 @@ def next_state(state: str, step: Step) -> RectificationState | None:
 
 def may_act(
     step: Step, role: str, staff_station: str, staff_no: str, station: str, assignee: str | None
-) -> str | None:
-    """Why a staff member may not take ``step`` on a record of ``station``; None when they may.
+) -> tuple[str, str] | None:
+    """Why a staff member may not take ``step`` on a record of ``station`` (Chinese, English);
+    None when they may.
 
     Supervisors of the station and admins may take every step; the assignee may verify and
-    rectify. The reason is Chinese (it is shown to staff).
+    rectify.
     """
-    if role == Role.ADMIN:
-        return None
-    if role == Role.SUPERVISOR and staff_station == station:
+    if role == Role.ADMIN or (role == Role.SUPERVISOR and staff_station == station):
         return None
     if step in SUPERVISOR_STEPS:
-        return f"{STEP_ZH[step]}须由站点{station}的值班长或管理员进行"
+        return (
+            f"{STEP_ZH[step]}须由站点{station}的值班长或管理员进行",
+            f"only a supervisor of station {station} or an admin may {step.value}",
+        )
     if assignee is not None and staff_no == assignee:
         return None
-    return f"只有承办人（{assignee or '尚未分派'}）、站点{station}的值班长或管理员可以{STEP_ZH[step]}"
+    return (
+        f"只有承办人（{assignee or '尚未分派'}）、站点{station}的值班长或管理员可以{STEP_ZH[step]}",
+        f"only the assignee ({assignee or 'none yet'}), a supervisor of station {station} or an admin"
+        f" may {step.value}",
+    )
 
 
 def due_dates(calendar: WorkdayCalendar, created_on: dt.date) -> tuple[dt.date, dt.date, bool]:
@@ -132,3 +140,16 @@ def flag_of(
     if deadline is None:
         return None
     return deadline_flag(deadline, today, calendar, warning_workdays)
+
+
+def check_note(raw: str, name: str = "note") -> str:
+    """A step's note or call-back result: required, printable, at most :data:`NOTE_LIMIT`."""
+    note = " ".join(raw.split())
+    if not note:
+        raise DomainError.of("field.required", field=name)
+    char = first_unsafe(note)
+    if char is not None:
+        raise DomainError.of("field.invalid", field=name, value=f"control character {char}")
+    if len(note) > NOTE_LIMIT:
+        raise DomainError.of("field.too_long", field=name, limit=NOTE_LIMIT)
+    return note
