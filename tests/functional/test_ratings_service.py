@@ -49,9 +49,7 @@ def test_a_rating_is_written_with_its_audit_event_and_outbox_operation(rt: Runti
     assert query(rt, "SELECT level, reasons, text, channel, recorded_by FROM ratings") == [
         (2, '["efficiency"]', "排队太久", "pad", "C001")
     ]
-    ((kind, payload, op_id),) = query(
-        rt, "SELECT kind, payload, op_id FROM outbox WHERE kind = 'rating.record'"
-    )
+    ((payload, op_id),) = query(rt, "SELECT payload, op_id FROM outbox WHERE kind = 'rating.record'")
     assert op_id == record.op_id
     typed = RatingPayload.model_validate_json(payload)
     assert typed.model_extra == {}
