@@ -76,6 +76,8 @@ class EvaluatorScreen(Screen[None]):
         poll_seconds: how often to look for a new case (0: only on F5, for tests).
     """
 
+    AUTO_FOCUS = None  # digits are the applicant's keys: the text field takes them only after T
+
     BINDINGS = [
         *(Binding(str(n), f"digit('{n}')", str(n), show=False, id=f"pad.digit{n}") for n in range(1, 6)),
         Binding("0", "decline", TEXT["decline_key"], id="pad.decline"),
@@ -260,6 +262,7 @@ class EvaluatorScreen(Screen[None]):
         field.display = stage is Stage.REASONS
         if stage is not Stage.REASONS:
             field.value = ""
+            self.set_focus(None)
         self._paint()
         self.refresh_bindings()
 
