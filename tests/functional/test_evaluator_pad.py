@@ -51,7 +51,9 @@ def body(pilot: Pilot[Any]) -> str:
 def stored(rt: Runtime) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(rt.store.path)
     try:
-        return conn.execute("SELECT case_no, channel, level, reasons, text FROM ratings ORDER BY id").fetchall()
+        return conn.execute(
+            "SELECT case_no, channel, level, reasons, text FROM ratings ORDER BY id"
+        ).fetchall()
     finally:
         conn.close()
 
