@@ -69,7 +69,8 @@ def test_ratings_are_kept_once_per_case_and_channel(server: Served) -> None:
     assert answers(server, [accept(CASE), first, bad]) == [("applied", None)] * 3
     again = rating(level=4)
     assert answers(server, [again, first]) == [("refused", "rating.exists"), ("duplicate", None)]
-    assert table(server, 'SELECT channel, level, "window", clerk, item_code FROM ratings ORDER BY channel') == [
+    kept = 'SELECT channel, level, "window", clerk, item_code FROM ratings ORDER BY channel'
+    assert table(server, kept) == [
         ("code", 1, "W01", "C001", "SCJG-001"),
         ("pad", 5, "W01", "C001", "SCJG-001"),
     ]
