@@ -586,6 +586,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the hall did not accept the password of the offline sign-in ({reason}); sync is paused"
         " until staff sign in again (nothing was lost)",
     ),
+    # 好差评 (models.rating) and 差评整改 (models.rectification)
+    "rating.level": (
+        "评价等级须为1至5（5 非常满意、4 满意、3 基本满意、2 不满意、1 非常不满意），收到：{level}",
+        "the rating level must be 1 to 5 (5 very satisfied … 1 very dissatisfied), got {level}",
+    ),
+    "rating.reasons_required": (
+        "“{level}”须至少选择一项原因：服务态度、服务效率、服务水平、办事指南、其他",
+        "a rating of {level} needs at least one reason: attitude, efficiency, skill, guide, other",
+    ),
+    "rating.reasons_unexpected": (
+        "“{level}”不选择原因：原因只用于不满意或非常不满意的评价",
+        "a rating of {level} takes no reasons (they are for dissatisfied ratings only)",
+    ),
+    "rating.reason_unknown": (
+        "未知的评价原因：{reason}（可选：服务态度、服务效率、服务水平、办事指南、其他）",
+        "unknown reason {reason} (choose attitude, efficiency, skill, guide or other)",
+    ),
+    "rating.exists": (
+        "办件{case_no}已在“{channel}”评价过（{what}），每个渠道只能评价一次",
+        "case {case_no} was already rated through the {channel_en} ({what_en}); one rating per channel",
+    ),
+    "rating.code_unknown": (
+        "评价码{code}无效：本站没有对应的办件，请核对回执上的评价码",
+        "evaluation code {code} matches no case of this station; check the code on the receipt",
+    ),
+    "rating.date": (
+        "评价日期{on}无效：{why}",
+        "the rating date {on} is not possible: {why_en}",
+    ),
+    "rectification.unknown": ("找不到整改记录：{id}", "no such rectification record: {id}"),
+    "rectification.step": (
+        "整改记录{id}当前为“{state}”，不能{step}",
+        "rectification record {id} is {state_en}: cannot {step_en} it now",
+    ),
+    "rectification.forbidden": ("{staff}不能{step}：{why}", "{staff} may not {step_en} it: {why_en}"),
+    "rectification.staff": (
+        "工号{staff}不是有效的大厅账号（或不属于站点{station}）",
+        "{staff} is not an active hall account (of station {station})",
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.enums import TimeUnit
+from models.enums import Flag, TimeUnit
 from models.problems import ProblemValueError
 from models.timelimits import TimeLimit
 
@@ -158,3 +158,15 @@ class WorkdayCalendar:
             )
         earliest, latest = self._bounds
         return earliest.add(start, limit).date, latest.add(start, limit).date
+
+
+def deadline_flag(
+    deadline: dt.date, today: dt.date, calendar: WorkdayCalendar, warning_workdays: int
+) -> Flag:
+    """红黄绿 of one deadline (the 容缺台账's rule): red when overdue, yellow when due within
+    ``warning_workdays`` working days, else green."""
+    if today > deadline:
+        return Flag.RED
+    if calendar.workdays_between(today, deadline) <= warning_workdays:
+        return Flag.YELLOW
+    return Flag.GREEN

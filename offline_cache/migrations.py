@@ -278,6 +278,37 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             "ALTER TABLE certificate_revocations ADD COLUMN approval TEXT",
         ),
     ),
+    (
+        "0008_ratings",
+        (
+            # 好差评: one row per case and channel (pad, code); level NULL: declined (未评价).
+            """CREATE TABLE ratings (
+                id INTEGER PRIMARY KEY,
+                case_no TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                level INTEGER CHECK (level IS NULL OR level BETWEEN 1 AND 5),
+                reasons TEXT NOT NULL DEFAULT '[]',
+                text TEXT,
+                rated_on DATE NOT NULL,
+                rated_at TEXT NOT NULL,
+                recorded_by TEXT NOT NULL,
+                op_id TEXT NOT NULL,
+                UNIQUE (case_no, channel)
+            )""",
+            # The evaluator pad asks "the window's latest case today" every second.
+            "CREATE INDEX ix_cases_window_day ON cases (window, accepted_on)",
+            # The evaluation codes printed on receipts, by code (filled lazily: derived data).
+            """CREATE TABLE rating_codes (
+                code TEXT PRIMARY KEY,
+                case_no TEXT NOT NULL UNIQUE
+            )""",
+            # The key of the evaluation codes: random per store, so a code cannot be derived
+            # from a case number (models.rating.evaluation_code). It is kept in the store and
+            # not with the signing keys' station secret: a changed secret must not invalidate
+            # every receipt already handed out, and whoever holds the store can rate anyway.
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('rating.code_key', lower(hex(randomblob(32))))",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

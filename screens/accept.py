@@ -476,7 +476,8 @@ class AcceptScreen(Screen[None]):
             self.app.push_screen(ErrorDialog("\n".join(p.zh() for p in decision.problems)))
             return
         detail = services.cases.detail(case_no, today)
-        docs = documents_for(detail.case, detail.materials, services.station.name)
+        code = services.ratings.code_for(detail.case.case_no)
+        docs = documents_for(detail.case, detail.materials, services.station.name, code)
         instant = decision.entry is not None and decision.entry.kind is ItemKind.INSTANT
         can_finish = instant and detail.case.state == CaseState.ACCEPTED
         choice = await self.app.push_screen_wait(

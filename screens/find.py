@@ -288,7 +288,8 @@ class CaseDetailScreen(Screen[None]):
         """The case's receipt or notices."""
         services = self.app_.services
         detail = services.cases.detail(self.case_no, self.app_.today())
-        docs = documents_for(detail.case, detail.materials, services.station.name)
+        code = services.ratings.code_for(detail.case.case_no)
+        docs = documents_for(detail.case, detail.materials, services.station.name, code)
         self.app.push_screen(DocumentDialog(docs, services.settings.home / "documents"))
 
     def action_back(self) -> None:

@@ -19,6 +19,8 @@ Per operation, in request order:
   acts (``auth.forbidden``); a station's ``terminate``, ``approve`` or ``refuse`` must prove
   itself (:mod:`hall_server.domain.vetting`: a signed approval, the hall's own facts of a late 补正, a
   即办件). A refused operation is stored with its answer and never folded;
+- a ``rating.record`` (好差评) is checked by :mod:`hall_server.domain.ratings` and kept beside its
+  case, never folded; a 差评 opens a rectification record;
 - every structurally valid operation is kept and its case refolded
   (:mod:`hall_server.services.outcomes`: the fold, conflicts, changes and standings).
 
@@ -39,6 +41,7 @@ from hall_server.domain.accepts import AcceptChecker
 from hall_server.domain.auth import BACK_OFFICE, Principal
 from hall_server.domain.fold import FoldOp
 from hall_server.domain.operations import Incoming, incoming_all
+from hall_server.domain.ratings import RatingChecker
 from hall_server.domain.rules import Refusal
 from hall_server.domain.textcheck import check_text
 from hall_server.domain.vetting import Vetting
@@ -75,6 +78,7 @@ class BatchApplier:
         self.outcomes = Outcomes(
             conn, principal, self.received, self.writes, self.cases, self.new_ops, self.vetting
         )
+        self.ratings = RatingChecker(conn, principal, now, self.writes.cases, self.new_ops, self.received)
         # Per-batch constants of every new operation's row.
         self._template: dict[str, Any] = {
             "server_seq": None,
@@ -114,6 +118,7 @@ class BatchApplier:
         existing_cases = set(self.cases)
         self.vetting.load(operations, existing_cases)
         self.accepts.prefetch(operations)
+        self.ratings.prefetch(operations, existing_cases)
         results: list[Result | None] = [None] * len(operations)
         pending, repeats = self._check_all(operations, results)
         self.outcomes.refold(pending, existing_cases)
@@ -194,6 +199,9 @@ class BatchApplier:
             self.writes.cases[case_no] = new
             self.vetting.accepted(case_no, new, op)
             return None
+        if op.kind == OperationKind.RATING_RECORD:  # kept beside the case; never folded
+            self.ratings.check(op, case_no, case)
+            return None
         if op.kind == OperationKind.CASE_TRANSITION:
             fold_op = rules.transition(op, case_no, row["server_seq"], case, self.principal)
             assert case is not None  # rules.transition refuses an unknown case
@@ -229,6 +237,7 @@ class BatchApplier:
         storage.upsert_standings(conn, writes.standings)
         storage.insert_approvals(conn, self.vetting.rows)
         storage.append_changes(conn, writes.changes, self.now)
+        self.ratings.write()
 
 
 def apply_batch(

@@ -110,10 +110,14 @@ def cases_by_no(conn: Connection, case_nos: Sequence[str]) -> dict[str, CaseReco
     return found
 
 
+# The kinds the fold decides (an accept starts it; ratings are kept beside the case, unfolded).
+FOLDED_KINDS = ("case.transition", "case.partial_supplement")
+
+
 def folded_operations(conn: Connection, case_nos: Sequence[str]) -> list[OpRecord]:
-    """Every kept (not refused) operation of those cases, accept operations excluded."""
+    """Every kept (not refused) operation of those cases that the fold decides."""
     rows: list[OpRecord] = []
-    query = select(*_OP_COLUMNS).where(OPS.c.fold != "refused", OPS.c.kind != "case.accept")
+    query = select(*_OP_COLUMNS).where(OPS.c.fold != "refused", OPS.c.kind.in_(FOLDED_KINDS))
     if case_nos:
         rows.extend(
             OpRecord(*cast(tuple[Any, ...], row))

@@ -11,7 +11,7 @@ create and evolve the schema without reaching into the modules that use it.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -305,6 +305,66 @@ class SignInThrottleRow(HallModel, table=True):
     locked_until: str | None = None
 
 
+# ------------------------------------------------------------------ 好差评 and 差评整改 (v11)
+
+
+class RatingRow(HallModel, table=True):
+    """An applicant's rating of a case through one channel (``level`` None: 未评价), as folded
+    from a station's ``rating.record``; window, clerk and item are the hall's own facts of the case."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("case_no", "channel", name="uq_ratings_case_channel"),
+        Index("ix_ratings_station", "station", "rated_on"),
+    )
+
+    op_id: str = Field(primary_key=True, max_length=64)
+    case_no: str = Field(max_length=64)
+    channel: str = Field(max_length=8)  # models.rating.RatingChannel
+    level: int | None = None
+    reasons: str  # JSON list of models.rating.Reason codes
+    text: str | None = None
+    rated_on: str = Field(max_length=10)  # the counter's day
+    station: str = Field(max_length=32)
+    window: str
+    clerk: str
+    item_code: str
+    recorded_by: str  # who was at the counter (the payload's ``by``)
+    staff_no: str  # whose token pushed it
+    received_at: str
+
+
+class RectificationRow(HallModel, table=True):
+    """The 整改 of one 差评 (:mod:`models.rectification`): its state, deadlines and each step's
+    who, when and words."""
+
+    __tablename__ = "rectifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_op_id: str = Field(unique=True, max_length=64)
+    case_no: str = Field(index=True, max_length=64)
+    station: str = Field(index=True, max_length=32)
+    level: int
+    state: str = Field(index=True, max_length=16)
+    created_on: str = Field(max_length=10)  # the hall's day (China time) the 差评 arrived
+    verify_due: str = Field(max_length=10)
+    rectify_due: str = Field(max_length=10)
+    provisional: bool = False  # a deadline counted over a year with no published arrangement
+    assigned_to: str | None = None
+    assigned_by: str | None = None
+    assigned_at: str | None = None
+    verify_note: str | None = None
+    verified_by: str | None = None
+    verified_at: str | None = None
+    rectify_note: str | None = None
+    rectified_by: str | None = None
+    rectified_at: str | None = None
+    callback_result: str | None = None
+    callback_by: str | None = None
+    callback_at: str | None = None
+    updated_at: str
+
+
 # ------------------------------------------------------------------ the tables, by migration
 
 OPS: Table = OperationRow.__table__  # type: ignore[attr-defined]
@@ -323,6 +383,8 @@ VERIFICATIONS: Table = VerificationLogRow.__table__  # type: ignore[attr-defined
 PROOFS: Table = CertificateProofRow.__table__  # type: ignore[attr-defined]
 ANCHORS: Table = AuditAnchorRow.__table__  # type: ignore[attr-defined]
 THROTTLE: Table = SignInThrottleRow.__table__  # type: ignore[attr-defined]
+RATINGS: Table = RatingRow.__table__  # type: ignore[attr-defined]
+RECTIFICATIONS: Table = RectificationRow.__table__  # type: ignore[attr-defined]
 
 TABLES_V1 = [STATIONS, STAFF, TOKENS, CASES, OPS, CHANGES, STANDINGS, DOCUMENTS]
 TABLES_V2 = [KEYS, REVOCATIONS]
@@ -332,3 +394,4 @@ TABLES_V5 = [OPERATION_APPROVALS]
 TABLES_V6 = [PROOFS]
 TABLES_V7 = [ANCHORS]
 TABLES_V8 = [THROTTLE]
+TABLES_V11 = [RATINGS, RECTIFICATIONS]

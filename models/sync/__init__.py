@@ -54,6 +54,7 @@ from models.sync.payloads import (
     AcceptPayload,
     PartialSupplementPayload,
     Payload,
+    RatingPayload,
     TransitionPayload,
     payload_model,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "PullResponse",
     "PushRequest",
     "PushResponse",
+    "RatingPayload",
     "StaffInfo",
     "TokenRequest",
     "TokenResponse",

@@ -107,10 +107,27 @@ class PartialSupplementPayload(Payload):
     by: str
 
 
+class RatingPayload(Payload):
+    """``rating.record``: the applicant's 好差评 of a case through one channel (no state change).
+
+    The hall checks it with :func:`models.rating.check_rating` and takes the case's window,
+    clerk and item from its own record of the case, not from here.
+    """
+
+    case_no: str
+    channel: str  # models.rating.RatingChannel: "pad" or "code"
+    level: int | None  # 5 非常满意 … 1 非常不满意; None: declined (未评价)
+    reasons: list[str]  # models.rating.Reason codes, for a level of 2 or 1 only
+    text: str | None  # the applicant's own words (printable, at most models.rating.TEXT_LIMIT)
+    on: dt.date  # the counter's day
+    by: str  # the staff member at the counter when it was recorded
+
+
 PAYLOADS: dict[OperationKind, type[Payload]] = {
     OperationKind.CASE_ACCEPT: AcceptPayload,
     OperationKind.CASE_TRANSITION: TransitionPayload,
     OperationKind.CASE_PARTIAL_SUPPLEMENT: PartialSupplementPayload,
+    OperationKind.RATING_RECORD: RatingPayload,
 }
 
 

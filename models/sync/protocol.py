@@ -63,6 +63,7 @@ class OperationKind(StrEnum):
     CASE_ACCEPT = "case.accept"  # a new case (any verdict, including 不予受理)
     CASE_TRANSITION = "case.transition"  # one state-machine event on an existing case
     CASE_PARTIAL_SUPPLEMENT = "case.partial_supplement"  # some 补正 materials received; no state change
+    RATING_RECORD = "rating.record"  # the applicant's 好差评 of a case (or 未评价); no state change
 
 
 class OpStatus(StrEnum):

@@ -70,7 +70,12 @@ def show(
         day = parse_day(today)
         detail = rt.cases.detail(case_no, day)
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        docs = documents_for(
+            detail.case,
+            detail.materials,
+            station.name if station else detail.case.station,
+            rt.ratings.code_for(detail.case.case_no),
+        )
         if json_output:
             data = case_json(detail.case)
             data["materials"] = [
@@ -133,7 +138,12 @@ def print_case(
     with runtime() as rt:
         detail = rt.cases.detail(case_no, parse_day(None))
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        docs = documents_for(
+            detail.case,
+            detail.materials,
+            station.name if station else detail.case.station,
+            rt.ratings.code_for(detail.case.case_no),
+        )
         if doc is not None:
             kinds = [d.kind for d in docs]
             docs = [d for d in docs if d.kind == doc]

@@ -15,6 +15,7 @@ from models.problems import DomainError, Problem
 from models.records import CaseFilter, CaseView, HistoryEntry, MaterialView
 from models.supplement import Outstanding, SupplementOutcome, SupplementStep, supplement_outcome
 from models.timelimits import TimeLimit
+from models.workdays import deadline_flag
 from offline_cache import Store
 from offline_cache import repositories as repo
 from window_client.services.dayclose import DayClose, read_day_close
@@ -45,11 +46,7 @@ def compute_flag(
         return None
     if deadline is None:
         return None
-    if today > deadline:
-        return Flag.RED
-    if calendar.workdays_between(today, deadline) <= warning_workdays:
-        return Flag.YELLOW
-    return Flag.GREEN
+    return deadline_flag(deadline, today, calendar, warning_workdays)
 
 
 def _d(value: Any) -> dt.date | None:

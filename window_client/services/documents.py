@@ -90,8 +90,16 @@ def _head(case: CaseView, station_name: str) -> list[tuple[str, str]]:
     return fields
 
 
-def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> Document:
-    """受理回执 for an accepted case."""
+def receipt(
+    case: CaseView, materials: Sequence[MaterialView], station_name: str, evaluation_code: str | None = None
+) -> Document:
+    """受理回执 for an accepted case, with its 好差评 evaluation code when given."""
+    rating = (("评价码", evaluation_code),) if evaluation_code else ()
+    invite = (
+        (f"欢迎对本次服务作出评价（好差评）：窗口评价器，或凭评价码{evaluation_code}评价。",)
+        if evaluation_code
+        else ()
+    )
     due = "当场办结" if case.due_date == case.accepted_on else _date(case.due_date, case.due_provisional)
     rows = tuple(
         (m.name, _STATUS_ZH[MaterialStatus(m.status)])
@@ -103,12 +111,13 @@ def receipt(case: CaseView, materials: Sequence[MaterialView], station_name: str
         title="受理回执",
         case_no=case.case_no,
         copies=("申请人留存联",),
-        fields=(*_head(case, station_name), ("承诺办结日期", due)),
+        fields=(*_head(case, station_name), ("承诺办结日期", due), *rating),
         table_header=("已收材料", "提交方式"),
         table_rows=rows,
         paragraphs=(
             "您的申请材料齐全、符合法定形式，本窗口已予受理。",
             "请凭本回执及办件编号查询办理进度、领取办理结果。",
+            *invite,
         ),
         signatures=("受理人签字", "申请人签字"),
     )
@@ -208,8 +217,14 @@ def one_time_notice(
     )
 
 
-def documents_for(case: CaseView, materials: Sequence[MaterialView], station_name: str) -> list[Document]:
-    """The documents a case's acceptance produced; a tolerated case keeps its signed 承诺书."""
+def documents_for(
+    case: CaseView, materials: Sequence[MaterialView], station_name: str, evaluation_code: str | None = None
+) -> list[Document]:
+    """The documents a case's acceptance produced; a tolerated case keeps its signed 承诺书.
+
+    ``evaluation_code`` goes on the 受理回执
+    (:meth:`~window_client.services.ratings.RatingService.code_for`).
+    """
     reasons = []
     for stored in case.reasons:
         params = stored.get("params")
@@ -219,4 +234,4 @@ def documents_for(case: CaseView, materials: Sequence[MaterialView], station_nam
     if case.verdict == "tolerable":
         notice = tolerance_notice(case, materials, station_name)
         return [notice, commitment_letter(case, materials, station_name)] if case.commitment else [notice]
-    return [receipt(case, materials, station_name)]
+    return [receipt(case, materials, station_name, evaluation_code)]

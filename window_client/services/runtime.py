@@ -20,6 +20,7 @@ from window_client.services.catalog import CatalogSearch, load_shipped_catalog
 from window_client.services.certificate_keys import StationKeys
 from window_client.services.certificates import CertificateService, PublishReport
 from window_client.services.key_vault import KeyVault, StationSecret, seal_plaintext_keys
+from window_client.services.ratings import RatingService
 from window_client.services.settings import Settings
 from window_client.services.staff import StaffService
 from window_client.services.sync import SyncReport, SyncService
@@ -149,6 +150,11 @@ class Runtime:
         return CertificateService(
             self.store, self.catalog, self.station, self.cases, self.actor, self.key_vault
         )
+
+    @cached_property
+    def ratings(self) -> RatingService:
+        """好差评 at this station, recorded by :attr:`actor`."""
+        return RatingService(self.store, self.station.code, self.actor)
 
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""
