@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from models.catalog import Acceptable, Catalog, Station
 from models.enums import ApplicantType, CaseState, MaterialStatus, VerdictKind
 from models.identity import check_applicant_id, check_name, check_person_id
+from models.identity_check import check_identity_fields
 from models.problems import Problem
 from models.tolerance import DEFAULT_POLICY, ApplicantStanding, Verdict, assess
 from models.workdays import WorkdayCalendar
@@ -134,6 +135,8 @@ def _check(
     _check_number(case_no, owner, accepted_on)
     entry = _check_entry(payload, case_no, catalog)
     _check_applicant(payload, case_no)
+    if (identity_problem := check_identity_fields(payload, case_no)) is not None:
+        _invalid(case_no, identity_problem)
     verdict = assess(entry, _presented(payload, case_no, entry), standing, DEFAULT_POLICY)
     state = CaseState(payload["state"])
     _check_state(payload, case_no, verdict, state)

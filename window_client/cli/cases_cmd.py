@@ -70,7 +70,12 @@ def show(
         day = parse_day(today)
         detail = rt.cases.detail(case_no, day)
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        docs = documents_for(
+            detail.case,
+            detail.materials,
+            station.name if station else detail.case.station,
+            detail.identity,
+        )
         if json_output:
             data = case_json(detail.case)
             data["materials"] = [
@@ -82,6 +87,10 @@ def show(
             ]
             data["history"] = [dataclasses.asdict(h) for h in detail.history]
             data["documents"] = [d.to_dict() for d in docs]
+            identity = detail.identity
+            data["identity"] = dataclasses.asdict(identity) if identity else None
+            specialist = rt.assistance.specialist_for(detail.case.applicant_type, detail.case.applicant_id)
+            data["specialist"] = dataclasses.asdict(specialist) if specialist else None
             print_json(data)
             return
         if documents:
@@ -91,6 +100,11 @@ def show(
         c = detail.case
         out.print(f"[bold]{shown(c.case_no)}[/]  {shown(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
         out.print(f"申请人：{shown(c.applicant_name)}（{shown(c.applicant_id_masked)}）")
+        if detail.identity is not None:
+            out.print(f"身份核验：{shown(detail.identity.zh)}")
+        specialist = rt.assistance.specialist_for(c.applicant_type, c.applicant_id)
+        if specialist is not None:
+            out.print(f"办事专员：{shown(specialist.zh)}")
         table = Table("材料", "类别", "状态", "补正期限")
         for m in detail.materials:
             table.add_row(
@@ -111,8 +125,8 @@ def print_case(
         str | None,
         typer.Option(
             "--doc",
-            help="Only this document: receipt, tolerance_notice, commitment or one_time_notice"
-            " (default: all of the case's documents).",
+            help="Only this document: receipt, tolerance_notice, commitment, one_time_notice or"
+            " identity_slip (default: all of the case's documents).",
         ),
     ] = None,
     out_file: Annotated[
@@ -131,7 +145,12 @@ def print_case(
     with runtime() as rt:
         detail = rt.cases.detail(case_no, parse_day(None))
         station = rt.catalog.stations.get(detail.case.station)
-        docs = documents_for(detail.case, detail.materials, station.name if station else detail.case.station)
+        docs = documents_for(
+            detail.case,
+            detail.materials,
+            station.name if station else detail.case.station,
+            detail.identity,
+        )
         if doc is not None:
             kinds = [d.kind for d in docs]
             docs = [d for d in docs if d.kind == doc]
@@ -207,6 +226,7 @@ DAY_CLOSE_COLUMNS = (
     ("yellow", "黄"),
     ("green", "绿"),
     ("unsynced", "未同步"),
+    ("assisted", "帮办代办"),
 )
 
 
