@@ -219,6 +219,7 @@ DAY_CLOSE_COLUMNS = (
     ("accepted", "受理"),
     ("tolerated", "容缺"),
     ("not_accepted", "不予受理"),
+    ("assisted", "帮办代办"),
     ("certificates_issued", "出证"),
     ("certificates_handed_over", "领取"),
     ("awaiting_handover", "待领取"),
@@ -226,7 +227,6 @@ DAY_CLOSE_COLUMNS = (
     ("yellow", "黄"),
     ("green", "绿"),
     ("unsynced", "未同步"),
-    ("assisted", "帮办代办"),
 )
 
 
