@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from models.catalog import Acceptable, Catalog, Station
 from models.enums import ApplicantType, CaseState, MaterialStatus, VerdictKind
 from models.identity import check_applicant_id, check_name, check_person_id
+from models.identity_check import check_identity_fields
 from models.problems import Problem
 from models.tolerance import DEFAULT_POLICY, ApplicantStanding, Verdict, assess
 from models.workdays import WorkdayCalendar
@@ -126,6 +127,8 @@ def check_accept(
         assert accepted_on is not None  # required: a missing date is refused
         _check_number(case_no, owner, accepted_on)
         _check_applicant(payload, case_no)
+        if (identity_problem := check_identity_fields(payload, case_no)) is not None:
+            _invalid(case_no, identity_problem)
         key = _decision_key(payload, standing) if memo is not None else None
         if key is None:
             return _decide(payload, case_no, catalog, calendar, standing, accepted_on)

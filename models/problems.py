@@ -135,6 +135,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "arrangement.unreadable": ("无法读取{path}：{detail}", "cannot read {path}: {detail}"),
     "arrangement.object": ("节假日安排文件应为一个 JSON 对象", "an arrangement file holds one JSON object"),
+    # Identity checks and 帮办代办 (models.identity_check) and 办事专员.
+    "identity.method_unknown": (
+        "未知的身份核验方式：{value}（应为身份证原件、电子身份证/电子证照、人脸核验或代办人）",
+        "unknown identity check {value} (id_card, e_id, face or agent)",
+    ),
+    "identity.slip_invalid": (
+        "人脸核验须附本办件的身份核验单编号（应为{expected}），收到：{value}",
+        "a face check needs this case's 身份核验单 number ({expected}); got {value}",
+    ),
+    "identity.slip_unexpected": (
+        "只有人脸核验才出具身份核验单",
+        "only a face check comes with a 身份核验单 number",
+    ),
+    "identity.agent_missing": (
+        "核验方式为代办人时，须填写代办人姓名和身份证号",
+        "an agent check needs the agent's name and ID number",
+    ),
+    "identity.power_of_attorney": (
+        "代办人办理须收取申请人的授权委托书",
+        "an agent needs the applicant's power of attorney (授权委托书) recorded as presented",
+    ),
+    "identity.agent_method": (
+        "有代办人时，身份核验方式应为“代办人（授权委托书）”",
+        "with an agent, the identity check must be agent (with the power of attorney)",
+    ),
+    "specialist.not_org": (
+        "办事专员只能指派给企业（统一社会信用代码）：{code}",
+        "a dedicated officer is assigned to an enterprise (a credit code): {code}",
+    ),
+    "specialist.unknown_staff": (
+        "本站没有在岗的工作人员：{staff_no}",
+        "no active staff member {staff_no} at this station",
+    ),
+    "specialist.none": ("该企业没有办事专员：{code}", "enterprise {code} has no dedicated officer"),
     # Batch files (window_client.services.batch_files): the file as a whole, then one row.
     "file.missing": ("找不到文件：{path}", "no such file: {path}"),
     "file.empty": ("文件是空的：第一行须为表头", "the file is empty: it needs a header row"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from models.identity_check import DEFAULT_CHECK, IdentityCheck
+
 # Column order of the cases table for bulk inserts (offline_cache.repositories).
 CASE_COLUMNS = (
     "case_no", "station", "window", "clerk", "channel", "item_code", "item_name", "is_package",
@@ -63,6 +65,8 @@ class NewCase:
     content_hash: str | None
     materials: list[NewMaterial]
     case_no: str = ""
+    identity: IdentityCheck = DEFAULT_CHECK  # written to case_identity with the case
+    assisted: bool = False  # 帮办代办
 
 
 @dataclass(frozen=True, slots=True)

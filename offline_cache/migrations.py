@@ -309,6 +309,27 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('rating.code_key', lower(hex(randomblob(32))))",
         ),
     ),
+    (
+        "0009_identity",
+        (
+            # How each case's applicant was identified (models.identity_check), and 帮办代办.
+            # A table of its own: cases from before it have no row (the check was not recorded).
+            """CREATE TABLE case_identity (
+                case_no TEXT PRIMARY KEY,
+                method TEXT NOT NULL,
+                slip TEXT UNIQUE,
+                power_of_attorney BOOLEAN NOT NULL DEFAULT 0,
+                assisted BOOLEAN NOT NULL DEFAULT 0
+            )""",
+            # 办事专员: one dedicated staff member per enterprise (材料只交一次，沟通只对一人).
+            """CREATE TABLE specialists (
+                credit_code TEXT PRIMARY KEY,
+                staff_no TEXT NOT NULL,
+                assigned_by TEXT NOT NULL,
+                assigned_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -7,9 +7,6 @@ rules and writes the case, its audit event and its outbox operation in one trans
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
@@ -17,107 +14,39 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from models.catalog import Acceptable
-from models.enums import ApplicantType, CaseState, ItemKind, MaterialStatus, VerdictKind
+from models.enums import ApplicantType, ItemKind, MaterialStatus, VerdictKind
 from models.identity import check_applicant_id, check_name
+from screens.accept_commit import commit_request
+from screens.accept_text import TEXT
+from screens.accept_widgets import Checklist, IdentityPanel, SearchInput, verdict_text
 from screens.context import Counter, counter
-from screens.dialogs import ConfirmDialog, DocumentDialog, ErrorDialog, SupervisorDialog
+from screens.dialogs import ErrorDialog
 from screens.status import StatusBar
 from screens.tables import fit, flexible_width
-from window_client.services.acceptance import AcceptanceRequest, Applicant, Decision, Outcome
-from window_client.services.documents import documents_for
-from window_client.services.staff import StaffMember
-from window_client.services.state_machine import CaseEvent
+from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.tolerance import CLEAN_STANDING, ApplicantStanding, Verdict, assess
 
-TEXT: dict[str, Any] = {
-    "search": "事项：中文/拼音/首字母，回车选定",
-    "no_item": "未选择事项",
-    "item_line": "{kind}｜{promised}｜{name}",
-    "instant": "即办件",
-    "promised": "承诺件",
-    "package": "一件事",
-    "person": "个人",
-    "org": "单位",
-    "type_line": "申请人类型：{kind}（F6切换）",
-    "id_person": "身份证号",
-    "id_org": "统一社会信用代码",
-    "name_person": "申请人姓名",
-    "name_org": "单位名称",
-    "phone": "手机号（可选）",
-    "agent_name": "代办人姓名（可选）",
-    "agent_id": "代办人身份证号",
-    "ok": "✓ 校验通过",
-    "columns": ("材料", "类别", "状态"),
-    "tolerance": {"core": "核心", "tolerable": "可容缺", "optional": "非必要"},
-    "status": {"presented": "已收", "e_license": "电子证照", "missing": "缺"},
-    "verdict_empty": "请选择事项",
-    "verdict": {
-        VerdictKind.COMPLETE: "材料齐全：可以受理",
-        VerdictKind.TOLERABLE: "可容缺受理（需申请人签署承诺书）",
-        VerdictKind.NOT_ACCEPTABLE: "不予受理：将出具一次性告知书",
-    },
-    "supervisor_needed": "需值班长审批",
-    "supplement": "  {name}：{limit}内补正",
-    "commitment_on": "承诺书：已签署（F8撤销）",
-    "commitment_off": "承诺书：未签署（F8签署）",
-    "commitment_text": (
-        "容缺受理承诺书\n\n本人/本单位申请办理“{item}”，所缺材料如下：\n{lines}\n"
-        "本人/本单位承诺在上述期限内补齐材料并对其真实性负责；逾期未补正或补正材料不符合要求的，"
-        "同意终止办理，在材料补齐前不予出证，并记入容缺承诺履行记录。\n\n申请人已阅读并签署？（Y 是 / N 否）"
-    ),
-    "nothing": "请先选择事项",
-    "problems": "请更正以下内容后再提交：\n{lines}",
-    "finished": "已当场办结：{case_no}",
-    "accept": "受理",
-    "back": "返回",
-    "toggle_type": "类型",
-    "all": "全部已收",
-    "commit_key": "承诺书",
-    "reset": "清空",
-}
 STATUS_CYCLE = (MaterialStatus.PRESENTED, MaterialStatus.E_LICENSE, MaterialStatus.MISSING)
 TOLERANCE_WIDTH, STATUS_WIDTH = 6, 8  # 可容缺, 电子证照: the checklist's fixed columns
-
-
-class SearchInput(Input):
-    """The item search box: ↑/↓ move the highlighted result."""
-
-    BINDINGS = [
-        Binding("down", "screen.move_result(1)", show=False, id="accept.result_down"),
-        Binding("up", "screen.move_result(-1)", show=False, id="accept.result_up"),
-    ]
-
-
-class Checklist(DataTable[str | Text]):
-    """The material checklist; one key marks each line."""
-
-    BINDINGS = [
-        Binding(
-            "space,enter",
-            "screen.mark('presented')",
-            "已收",
-            id="checklist.presented",
-            tooltip="本项材料已收",
-        ),
-        Binding(
-            "e",
-            "screen.mark('e_license')",
-            "电子",
-            id="checklist.e_license",
-            tooltip="以电子证照代替（免提交）",
-        ),
-        Binding("x,delete", "screen.mark('missing')", "缺", id="checklist.missing", tooltip="本项材料缺"),
-    ]
+__all__ = ["TEXT", "AcceptScreen", "Checklist", "SearchInput"]
 
 
 class AcceptScreen(Screen[None]):
     """The acceptance form."""
 
     BINDINGS = [
+        Binding(
+            "f5",
+            "cycle_identity",
+            TEXT["method_key"],
+            show=False,  # the footer is full at 80 columns: the Select's label names the key
+            id="accept.identity",
+            tooltip="身份核验方式：身份证原件 / 电子身份证 / 人脸核验 / 代办人",
+        ),
         Binding(
             "f6", "toggle_type", TEXT["toggle_type"], id="accept.toggle_type", tooltip="申请人：个人 / 单位"
         ),
@@ -138,6 +67,14 @@ class AcceptScreen(Screen[None]):
             id="accept.commit",
             priority=True,
             tooltip="按清单受理，出具回执或通知书",
+        ),
+        Binding(
+            "f9",
+            "toggle_assisted",
+            TEXT["assisted_key"],
+            show=False,  # named on its checkbox
+            id="accept.assisted",
+            tooltip="帮办代办：驿站专员为企业代填代办（现场受理、后台流转）",
         ),
         Binding("ctrl+r", "reset", TEXT["reset"], id="accept.reset", tooltip="清空表单，接待下一位"),
         Binding("escape", "back", TEXT["back"], id="accept.back"),
@@ -175,6 +112,7 @@ class AcceptScreen(Screen[None]):
                 yield Input(placeholder=TEXT["phone"], id="phone", max_length=20)
                 yield Input(placeholder=TEXT["agent_name"], id="agent-name", max_length=100)
                 yield Input(placeholder=TEXT["agent_id"], id="agent-id", max_length=40)
+                yield IdentityPanel()
             with Vertical(id="accept-right"):
                 yield Checklist(id="checklist", cursor_type="row")
                 yield Static(TEXT["verdict_empty"], id="verdict")
@@ -293,16 +231,20 @@ class AcceptScreen(Screen[None]):
         label = self.query_one("#id-problem", Label)
         if not value.strip():
             label.update("")
+            self.query_one(IdentityPanel).show_specialist(None)
             return
         number, problem = check_applicant_id(self.applicant_type, value)
         label.update(Text(problem.zh() if problem else TEXT["ok"]))
         label.set_class(problem is not None, "bad")
         standing = CLEAN_STANDING
+        specialist = None
         if problem is None:
             standing = self.app_.services.acceptance.standing_of(number)
+            specialist = self.app_.services.assistance.specialist_for(self.applicant_type, number)
+        self.query_one(IdentityPanel).show_specialist(specialist)
         if standing != self.standing:
             self.standing = standing
-            self._refresh_verdict()
+            self.refresh_verdict()
 
     @on(Input.Changed, "#applicant-name")
     def _name_changed(self, event: Input.Changed) -> None:
@@ -333,6 +275,19 @@ class AcceptScreen(Screen[None]):
     def _other_submitted(self) -> None:
         self.focus_next()
 
+    @on(Input.Changed, "#agent-name, #agent-id")
+    def _agent_changed(self) -> None:
+        present = any(self.query_one(f"#{name}", Input).value.strip() for name in ("agent-name", "agent-id"))
+        self.query_one(IdentityPanel).agent_typed(present)
+
+    def action_cycle_identity(self) -> None:
+        """The next identity check method (身份证原件 → 电子身份证 → 人脸核验 → 代办人)."""
+        self.query_one(IdentityPanel).cycle()
+
+    def action_toggle_assisted(self) -> None:
+        """Mark (or unmark) the case 帮办代办."""
+        self.query_one(IdentityPanel).toggle_assisted()
+
     # ------------------------------------------------------------ checklist
 
     def action_mark(self, status: str) -> None:
@@ -362,14 +317,15 @@ class AcceptScreen(Screen[None]):
                 style="red" if status is MaterialStatus.MISSING else "",
             )
             table.update_cell(code, status_column, label)
-        self._refresh_verdict()
+        self.refresh_verdict()
 
     def action_toggle_commitment(self) -> None:
         """Record (or withdraw) the applicant's signature on the 承诺书."""
         self.commitment = not self.commitment
-        self._refresh_verdict()
+        self.refresh_verdict()
 
-    def _refresh_verdict(self) -> None:
+    def refresh_verdict(self) -> None:
+        """Assess the checklist again and show the verdict (and the 承诺书 line)."""
         box = self.query_one("#verdict", Static)
         if self.entry is None:
             self.verdict = None
@@ -377,20 +333,7 @@ class AcceptScreen(Screen[None]):
             return
         verdict = assess(self.entry, self.statuses, self.standing, self.app_.services.settings.policy)
         self.verdict = verdict
-        text = Text(TEXT["verdict"][verdict.kind], style="bold")
-        text.stylize(
-            {"complete": "green", "tolerable": "yellow", "not_acceptable": "red"}[verdict.kind.value]
-        )
-        if verdict.needs_supervisor:
-            text.append("，" + TEXT["supervisor_needed"], style="bold yellow")
-        for reason in verdict.reasons:
-            text.append("\n·" + reason.zh())  # no space: a long reason would wrap after it
-        for missing in verdict.missing_tolerable:
-            if verdict.kind is VerdictKind.TOLERABLE and missing.supplement:
-                text.append(
-                    "\n" + TEXT["supplement"].format(name=missing.name, limit=missing.supplement.zh())
-                )
-        box.update(text)
+        box.update(verdict_text(verdict))
         line = self.query_one("#commitment-line", Static)
         if verdict.kind is VerdictKind.TOLERABLE:
             line.update(TEXT["commitment_on"] if self.commitment else TEXT["commitment_off"])
@@ -416,6 +359,8 @@ class AcceptScreen(Screen[None]):
             presented=dict(self.statuses),
             commitment=self.commitment,
             channel=self.app_.services.channel,
+            identity=self.query_one(IdentityPanel).check,
+            assisted=self.query_one(IdentityPanel).assisted,
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -431,62 +376,9 @@ class AcceptScreen(Screen[None]):
             return
         self.busy = True
         try:
-            await self._commit(request)
+            await commit_request(self, request)
         finally:
             self.busy = False
-
-    async def _commit(self, request: AcceptanceRequest) -> None:
-        services = self.app_.services
-        today = self.app_.today()
-        _, problems = services.acceptance.validate(request)
-        if problems:
-            lines = "\n".join("· " + p.zh() for p in problems)
-            self.app.push_screen(ErrorDialog(TEXT["problems"].format(lines=lines)))
-            return
-        verdict = self.verdict
-        if verdict is not None and verdict.kind is VerdictKind.TOLERABLE and not request.commitment:
-            lines = "\n".join(
-                f"  · {m.name}：{m.supplement.zh() if m.supplement else ''}内补正"
-                for m in verdict.missing_tolerable
-            )
-            assert self.entry is not None
-            signed = await self.app.push_screen_wait(
-                ConfirmDialog(TEXT["commitment_text"].format(item=self.entry.name, lines=lines))
-            )
-            self.commitment = bool(signed)
-            request = replace(request, commitment=self.commitment)
-            self._refresh_verdict()
-        decision = services.acceptance.decide(request, today, self.standing)
-        approver: StaffMember | None = None
-        if decision.outcome is Outcome.NEEDS_APPROVAL:
-            reasons = [p.zh() for p in decision.problems]
-            approver = await self.app.push_screen_wait(SupervisorDialog(services.staff, reasons))
-            if approver is None:
-                return
-            # The supervisor signs the approval once the case has its number (at the commit).
-            decision = services.acceptance.decide(request, today, self.standing, approver=approver)
-        services.acceptance.commit([decision], today)
-        await self._show_documents(decision)
-
-    async def _show_documents(self, decision: Decision) -> None:
-        services = self.app_.services
-        today = self.app_.today()
-        case_no = decision.case_no
-        if case_no is None:
-            self.app.push_screen(ErrorDialog("\n".join(p.zh() for p in decision.problems)))
-            return
-        detail = services.cases.detail(case_no, today)
-        code = services.ratings.code_for(detail.case.case_no)
-        docs = documents_for(detail.case, detail.materials, services.station.name, code)
-        instant = decision.entry is not None and decision.entry.kind is ItemKind.INSTANT
-        can_finish = instant and detail.case.state == CaseState.ACCEPTED
-        choice = await self.app.push_screen_wait(
-            DocumentDialog(docs, services.settings.home / "documents", can_finish)
-        )
-        if choice == "finish":
-            services.cases.transition(case_no, CaseEvent.APPROVE, today, at_counter=True)
-            self.app.notify(TEXT["finished"].format(case_no=case_no))
-        self.action_reset()
 
     def action_reset(self) -> None:
         """A fresh form for the next applicant; the cursor back in the search box."""
@@ -498,9 +390,10 @@ class AcceptScreen(Screen[None]):
         self.standing = CLEAN_STANDING
         self.applicant_type = ApplicantType.PERSON
         self._update_type()
+        self.query_one(IdentityPanel).reset()
         self.query_one(Checklist).clear()
         self.query_one("#entry-line", Label).update(TEXT["no_item"])
-        self._refresh_verdict()
+        self.refresh_verdict()
         self.query_one("#search", Input).focus()
         self.query_one(StatusBar).refresh_status()
 

@@ -29,6 +29,7 @@ from screens.tables import (
     page_size,
     screen_width,
 )
+from window_client.services.cases import CaseDetail
 from window_client.services.documents import documents_for
 from window_client.services.state_machine import EVENT_ZH, STATE_ZH, CaseEvent
 
@@ -45,6 +46,8 @@ TEXT: dict[str, Any] = {
         "{case_no}  {item}\n状态：{state}    受理：{accepted}    期限：{due}\n"
         "申请人：{name}（{id}）  电话：{phone}\n受理人：{clerk}  渠道：{channel}"
     ),
+    "identity": "身份核验：{identity}",
+    "specialist": "办事专员：{who}",
     "materials": "材料",
     "history": "办理记录",
     "material_columns": ("材料", "类别", "状态", "补正期限", "收到"),
@@ -258,6 +261,7 @@ class CaseDetailScreen(Screen[None]):
                     clerk=c.clerk,
                     channel=TEXT["channels"].get(c.channel, c.channel),
                 )
+                + "".join("\n" + line for line in self._assistance_lines(detail))
             )
         )
         table = self.query_one("#detail-materials", DataTable)
@@ -275,6 +279,15 @@ class CaseDetailScreen(Screen[None]):
         history = "\n".join(f"{local_time(h.at)}  {h.actor}  {action_zh(h.action)}" for h in detail.history)
         self.query_one("#detail-history", Static).update(Text(history))
 
+    def _assistance_lines(self, detail: CaseDetail) -> list[str]:
+        """How the applicant was identified, and the enterprise's 办事专员 (when there are)."""
+        c = detail.case
+        lines = [TEXT["identity"].format(identity=detail.identity.zh)] if detail.identity else []
+        specialist = self.app_.services.assistance.specialist_for(c.applicant_type, c.applicant_id)
+        if specialist is not None:
+            lines.append(TEXT["specialist"].format(who=specialist.zh))
+        return lines
+
     def action_reveal(self) -> None:
         """Show the full ID; the view is written to the audit trail."""
         try:
@@ -289,7 +302,7 @@ class CaseDetailScreen(Screen[None]):
         services = self.app_.services
         detail = services.cases.detail(self.case_no, self.app_.today())
         code = services.ratings.code_for(detail.case.case_no)
-        docs = documents_for(detail.case, detail.materials, services.station.name, code)
+        docs = documents_for(detail.case, detail.materials, services.station.name, code, detail.identity)
         self.app.push_screen(DocumentDialog(docs, services.settings.home / "documents"))
 
     def action_back(self) -> None:

@@ -64,8 +64,10 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
             return None
         operations = storage.operations_of_case(conn, case_no)
         approvers = storage.approvers_of(conn, [op.op_id for op in operations])
+        identity = storage.identity_of(conn, case_no)
     view = _case_view(case)
     view["accept_state"] = case["accept_state"]
+    view["identity"] = identity  # how the applicant was identified (None: an older counter)
     view["applicant_name"] = case["applicant_name"]
     view["operations"] = [
         {

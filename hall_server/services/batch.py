@@ -75,6 +75,7 @@ class BatchApplier:
         self.cases: dict[str, CaseRecord] = {}
         self.vetting = Vetting(conn, principal, now, catalog)
         self.new_ops: dict[str, Incoming] = {}
+        self.identities: list[dict[str, Any]] = []  # case_identities rows of the new cases
         self.outcomes = Outcomes(
             conn, principal, self.received, self.writes, self.cases, self.new_ops, self.vetting
         )
@@ -197,6 +198,7 @@ class BatchApplier:
                 case_no, new["station"], new["applicant_id"], new["accept_state"], new["state"], 0
             )
             self.writes.cases[case_no] = new
+            self._identity(op, new)
             self.vetting.accepted(case_no, new, op)
             return None
         if op.kind == OperationKind.RATING_RECORD:  # kept beside the case; never folded
@@ -213,6 +215,24 @@ class BatchApplier:
         self.vetting.kept(case_no, op, fold_op)
         row["from_state"] = fold_op.from_state
         return fold_op
+
+    def _identity(self, op: Incoming, case: dict[str, Any]) -> None:
+        """Keep a new case's identity check (checked with the accept) when its counter sent one."""
+        payload = op.payload
+        if payload.get("identity_method") is None and payload.get("assisted") is None:
+            return  # a counter older than the check
+        self.identities.append(
+            {
+                "case_no": case["case_no"],
+                "station": case["station"],
+                "window": str(payload.get("window", "")),
+                "accepted_on": case["accepted_on"],
+                "method": payload.get("identity_method"),
+                "slip": payload.get("identity_slip"),
+                "power_of_attorney": payload.get("power_of_attorney") is True,
+                "assisted": payload.get("assisted") is True,
+            }
+        )
 
     def _row(self, op: Incoming, seq: int) -> dict[str, Any]:
         # A copy of the batch's template with the operation's own columns set: cheaper than
@@ -232,6 +252,7 @@ class BatchApplier:
         conn, writes = self.conn, self.writes
         storage.insert_rows(conn, OPS, writes.operations)
         storage.insert_rows(conn, CASES, list(writes.cases.values()))
+        storage.insert_identities(conn, self.identities)
         storage.update_folds(conn, writes.folds)
         storage.update_cases(conn, writes.case_updates)
         storage.upsert_standings(conn, writes.standings)

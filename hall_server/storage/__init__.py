@@ -67,10 +67,12 @@ from hall_server.storage.feed import (
     change_documents_after,
     changes_after,
 )
+from hall_server.storage.identities import identity_of, insert_identities
 from hall_server.storage.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from hall_server.storage.schema import (
     ANCHORS,
     APPROVAL_KEYS,
+    CASE_IDENTITIES,
     CASES,
     CHANGES,
     DOCUMENTS,
@@ -98,6 +100,7 @@ __all__ = [
     "ANCHORS",
     "APPROVAL_KEYS",
     "CASES",
+    "CASE_IDENTITIES",
     "CHANGES",
     "DOCUMENTS",
     "KEYS",
@@ -139,8 +142,10 @@ __all__ = [
     "get_case",
     "get_staff",
     "has_approval_key_for",
+    "identity_of",
     "insert_approvals",
     "insert_document",
+    "insert_identities",
     "insert_rows",
     "insert_token",
     "is_in",

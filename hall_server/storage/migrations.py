@@ -25,6 +25,7 @@ from hall_server.storage.schema import (
     TABLES_V7,
     TABLES_V8,
     TABLES_V11,
+    TABLES_V12,
     VERIFICATIONS,
 )
 
@@ -83,6 +84,10 @@ def _v11_ratings(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V11)
 
 
+def _v12_identity(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V12)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
@@ -95,6 +100,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "wide_client_seq_and_verification_counts", _v9_robustness),
     # 10 is the queue's (issue 12); the lead renumbers contiguously at merge time if needed.
     Migration(11, "ratings", _v11_ratings),
+    Migration(12, "case_identities", _v12_identity),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -365,6 +365,26 @@ class RectificationRow(HallModel, table=True):
     updated_at: str
 
 
+# ------------------------------------------------------------------ identity checks (v12)
+
+
+class CaseIdentityRow(HallModel, table=True):
+    """How a case's applicant was identified at the counter, and whether it was 帮办代办
+    (models.identity_check); cases from counters older than the check have no row."""
+
+    __tablename__ = "case_identities"
+    __table_args__ = (Index("ix_case_identities_station", "station", "accepted_on"),)
+
+    case_no: str = Field(primary_key=True, max_length=64)
+    station: str
+    window: str
+    accepted_on: str
+    method: str | None = None  # id_card / e_id / face / agent
+    slip: str | None = None  # the 身份核验单 number of a face check
+    power_of_attorney: bool = False
+    assisted: bool = False
+
+
 # ------------------------------------------------------------------ the tables, by migration
 
 OPS: Table = OperationRow.__table__  # type: ignore[attr-defined]
@@ -385,6 +405,7 @@ ANCHORS: Table = AuditAnchorRow.__table__  # type: ignore[attr-defined]
 THROTTLE: Table = SignInThrottleRow.__table__  # type: ignore[attr-defined]
 RATINGS: Table = RatingRow.__table__  # type: ignore[attr-defined]
 RECTIFICATIONS: Table = RectificationRow.__table__  # type: ignore[attr-defined]
+CASE_IDENTITIES: Table = CaseIdentityRow.__table__  # type: ignore[attr-defined]
 
 TABLES_V1 = [STATIONS, STAFF, TOKENS, CASES, OPS, CHANGES, STANDINGS, DOCUMENTS]
 TABLES_V2 = [KEYS, REVOCATIONS]
@@ -395,3 +416,4 @@ TABLES_V6 = [PROOFS]
 TABLES_V7 = [ANCHORS]
 TABLES_V8 = [THROTTLE]
 TABLES_V11 = [RATINGS, RECTIFICATIONS]
+TABLES_V12 = [CASE_IDENTITIES]

@@ -8,9 +8,10 @@ a whole batch into a 422, so it checks the fields itself (``hall_server.domain.r
 ``models.acceptance.check_accept``) and the models stay lenient: keys they do not declare
 (written by older or newer counters) pass through.
 
-Fields a counter writes only when they apply (``approval``, the details of a transition) are
-left out of :meth:`Payload.to_payload` when unset, so the bodies stay byte for byte what the
-counter has always stored (their hash is the idempotency check, :func:`models.sync.body_hash`).
+Fields a counter writes only when they apply (``approval``, the identity check and 帮办代办
+mark of a case, the details of a transition) are left out of :meth:`Payload.to_payload` when
+unset, so the bodies stay byte for byte what the counter has always stored (their hash is the
+idempotency check, :func:`models.sync.body_hash`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.enums import CaseState
+from models.identity_check import PAYLOAD_FIELDS as IDENTITY_FIELDS
 from models.state_machine import CaseEvent
 from models.sync.protocol import OperationKind
 
@@ -41,7 +43,7 @@ class Payload(BaseModel):
 class AcceptPayload(Payload):
     """``case.accept``: a new case, with every fact the hall records and re-checks."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"approval"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"approval", *IDENTITY_FIELDS})
 
     case_no: str
     station: str
@@ -61,6 +63,11 @@ class AcceptPayload(Payload):
     supplement_due: dt.date | None
     materials: list[tuple[str, str]]  # (material code, presented/missing/…)
     approval: dict[str, Any] | None = None  # a supervisor's signed case.tolerate approval
+    # How identity was checked (models.identity_check; absent from counters older than it).
+    identity_method: str | None = None  # id_card / e_id / face / agent
+    identity_slip: str | None = None  # face: the 身份核验单 number, HY-<case_no>
+    power_of_attorney: bool | None = None  # agent: the 授权委托书 was presented
+    assisted: bool | None = None  # 帮办代办 (written only when true)
 
 
 class TransitionPayload(Payload):

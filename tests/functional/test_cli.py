@@ -43,6 +43,7 @@ def complete_row(catalog: Catalog, ref: str, item_code: str = "") -> dict[str, s
         "materials": ";".join(m.code for m in item.materials if m.tolerance is not Tolerance.OPTIONAL),
         "commitment": "yes",
         "external_ref": ref,
+        "identity": "",  # the optional column left empty: 身份证原件
     }
 
 

@@ -76,7 +76,8 @@ def accept_payload(
     item_code: str = ITEM,
     missing: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """The body window_client.services.acceptance._accept_payload writes for this case: every
+    """The body window_client.services.acceptance_write.accept_payload writes for this case (as a
+    counter older than the identity check wrote it, without its optional fields): every
     material presented, but LEASE missing when tolerated and ID_CARD when not accepted;
     deadlines as the counter counts them from the case number's date."""
     day = _day_of(case_no)

@@ -24,6 +24,7 @@ from models.acceptance import check_accept
 from models.approval import Approval, ApprovalAct, check_approval, derive_approval_key
 from models.catalog import Acceptable
 from models.enums import ApplicantType, MaterialStatus, Role, Tolerance
+from models.identity_check import IdentityCheck, IdentityMethod
 from models.workdays import WorkdayCalendar
 from offline_cache import Store
 from tests.unit.test_props_tolerance import CATALOG, checklists, policies, standings
@@ -80,11 +81,23 @@ def requests(draw: st.DrawFn, entry: Acceptable) -> AcceptanceRequest:
         applicant = Applicant(ApplicantType.PERSON, person_id(rng), person_name(rng))
     else:
         applicant = Applicant(ApplicantType.ORG, credit_code(rng), org_name(rng))
+    # How the applicant was identified: an agent brings the 授权委托书; otherwise any other check.
+    identity = IdentityCheck(
+        draw(st.sampled_from([m for m in IdentityMethod if m is not IdentityMethod.AGENT]))
+    )
     if draw(st.integers(0, 4)) == 0:
         applicant = Applicant(
             applicant.type, applicant.id, applicant.name, "", person_name(rng), person_id(rng)
         )
-    return AcceptanceRequest(entry.code, applicant, draw(checklists(entry)), commitment=draw(st.booleans()))
+        identity = IdentityCheck(IdentityMethod.AGENT, power_of_attorney=True)
+    return AcceptanceRequest(
+        entry.code,
+        applicant,
+        draw(checklists(entry)),
+        commitment=draw(st.booleans()),
+        identity=identity,
+        assisted=draw(st.booleans()),
+    )
 
 
 @PROPS

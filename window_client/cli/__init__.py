@@ -12,6 +12,7 @@ from window_client.cli import (
     catalog_cmd,
     cert_cmd,
     ratings_cmd,
+    specialist_cmd,
     sync_cmd,
     verify_cmd,
 )
@@ -37,6 +38,7 @@ app.command("verify")(verify_cmd.verify)
 app.add_typer(sync_cmd.app, name="sync")
 app.command("evaluate")(ratings_cmd.evaluate)
 app.add_typer(ratings_cmd.app, name="ratings")
+app.add_typer(specialist_cmd.app, name="specialist")
 
 
 @app.callback(invoke_without_command=True)

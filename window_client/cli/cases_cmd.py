@@ -75,6 +75,7 @@ def show(
             detail.materials,
             station.name if station else detail.case.station,
             rt.ratings.code_for(detail.case.case_no),
+            detail.identity,
         )
         if json_output:
             data = case_json(detail.case)
@@ -87,6 +88,10 @@ def show(
             ]
             data["history"] = [dataclasses.asdict(h) for h in detail.history]
             data["documents"] = [d.to_dict() for d in docs]
+            identity = detail.identity
+            data["identity"] = dataclasses.asdict(identity) if identity else None
+            specialist = rt.assistance.specialist_for(detail.case.applicant_type, detail.case.applicant_id)
+            data["specialist"] = dataclasses.asdict(specialist) if specialist else None
             print_json(data)
             return
         if documents:
@@ -96,6 +101,11 @@ def show(
         c = detail.case
         out.print(f"[bold]{shown(c.case_no)}[/]  {shown(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
         out.print(f"申请人：{shown(c.applicant_name)}（{shown(c.applicant_id_masked)}）")
+        if detail.identity is not None:
+            out.print(f"身份核验：{shown(detail.identity.zh)}")
+        specialist = rt.assistance.specialist_for(c.applicant_type, c.applicant_id)
+        if specialist is not None:
+            out.print(f"办事专员：{shown(specialist.zh)}")
         table = Table("材料", "类别", "状态", "补正期限")
         for m in detail.materials:
             table.add_row(
@@ -116,8 +126,8 @@ def print_case(
         str | None,
         typer.Option(
             "--doc",
-            help="Only this document: receipt, tolerance_notice, commitment or one_time_notice"
-            " (default: all of the case's documents).",
+            help="Only this document: receipt, tolerance_notice, commitment, one_time_notice or"
+            " identity_slip (default: all of the case's documents).",
         ),
     ] = None,
     out_file: Annotated[
@@ -143,6 +153,7 @@ def print_case(
             detail.materials,
             station.name if station else detail.case.station,
             rt.ratings.code_for(detail.case.case_no),
+            detail.identity,
         )
         if doc is not None:
             kinds = [d.kind for d in docs]
@@ -214,6 +225,7 @@ DAY_CLOSE_COLUMNS = (
     ("accepted", "受理"),
     ("tolerated", "容缺"),
     ("not_accepted", "不予受理"),
+    ("assisted", "帮办代办"),
     ("certificates_issued", "出证"),
     ("certificates_handed_over", "领取"),
     ("awaiting_handover", "待领取"),

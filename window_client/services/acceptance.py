@@ -9,16 +9,14 @@ operations, checking dedupe keys inside the write lock.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models.acceptance import accept_state, entry_problems, material_problems
 from models.approval import ApprovalAct
 from models.catalog import Acceptable, Catalog, Station
-from models.enums import ApplicantType, CaseState, Channel, MaterialStatus
+from models.enums import CaseState, MaterialStatus
 from models.identity import (
     check_applicant_id,
     check_name,
@@ -26,10 +24,20 @@ from models.identity import (
     check_phone,
     normalize_id,
 )
+from models.identity_check import identity_problems
 from models.problems import DomainError, Problem
 from models.records import NewCase, NewMaterial
 from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
+from window_client.services.acceptance_types import (
+    FIELD_LIMIT,
+    WRITTEN,
+    AcceptanceRequest,
+    Applicant,
+    Decision,
+    Outcome,
+)
+from window_client.services.acceptance_write import accept_payload, apply_dedupe, write_identities
 from window_client.services.tolerance import (
     CLEAN_STANDING,
     ApplicantStanding,
@@ -44,80 +52,17 @@ if TYPE_CHECKING:
 
     from window_client.services.staff import StaffMember
 
-FIELD_LIMIT = 200  # characters; longer values are refused, never truncated silently
-
-
-class Outcome(StrEnum):
-    """What happened to one acceptance request (the batch report's ``status``)."""
-
-    ACCEPTED = "accepted"
-    ACCEPTED_TOLERATED = "accepted_tolerated"
-    NOT_ACCEPTED = "not_accepted"
-    NEEDS_APPROVAL = "needs_approval"
-    INVALID = "invalid"
-    DUPLICATE = "duplicate"
-
-
-WRITTEN = frozenset({Outcome.ACCEPTED, Outcome.ACCEPTED_TOLERATED, Outcome.NOT_ACCEPTED})
-
-
-@dataclass(frozen=True, slots=True)
-class Applicant:
-    """The applicant and, optionally, the agent (代办人) who came for them."""
-
-    type: ApplicantType
-    id: str
-    name: str
-    phone: str = ""
-    agent_name: str = ""
-    agent_id: str = ""
-
-
-@dataclass(frozen=True)
-class AcceptanceRequest:
-    """Everything the window knows when it decides on a case."""
-
-    entry_code: str
-    applicant: Applicant
-    presented: Mapping[str, MaterialStatus]
-    commitment: bool = False
-    channel: Channel = Channel.WINDOW
-    dedupe_key: str | None = None
-
-    def content_hash(self) -> str:
-        """Fingerprint of what was asked, to tell a re-run from a corrected row."""
-        a = self.applicant
-        # StrEnum members are their values as str: no .value (an enum descriptor call each).
-        materials = ",".join(sorted([f"{k}={v}" for k, v in self.presented.items()]))
-        fields = (
-            self.entry_code, a.type, normalize_id(a.id), a.name.strip(), a.phone,
-            a.agent_name, a.agent_id, materials, "1" if self.commitment else "0",
-        )  # fmt: skip
-        return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()[:32]
-
-
-@dataclass
-class Decision:
-    """The outcome for one request, and the case to write when there is one."""
-
-    outcome: Outcome
-    problems: list[Problem] = field(default_factory=list)
-    entry: Acceptable | None = None
-    verdict: Verdict | None = None
-    case: NewCase | None = None
-    due: DueDate | None = None
-    supplement_due: DueDate | None = None
-    duplicate_of: str | None = None
-    # The supervisor who approves a tolerance beyond policy; signs when the number is known.
-    approver: StaffMember | None = field(default=None, repr=False)
-
-    @property
-    def case_no(self) -> str | None:
-        """The case number once written (or the existing case's, for a duplicate)."""
-        if self.duplicate_of:
-            return self.duplicate_of
-        return self.case.case_no if self.case and self.case.case_no else None
-
+# The request and decision types live in acceptance_types; callers import them from here.
+__all__ = [
+    "FIELD_LIMIT",
+    "WRITTEN",
+    "AcceptanceRequest",
+    "AcceptanceService",
+    "Applicant",
+    "Decision",
+    "Outcome",
+    "require_entry",
+]
 
 VERDICT_CACHE = 4096  # distinct questions remembered (see AcceptanceService._assess)
 
@@ -217,6 +162,7 @@ class AcceptanceService:
                 _, agent_problem = check_person_id(a.agent_id)
                 if agent_problem:
                     problems.append(agent_problem)
+        problems += identity_problems(request.identity, bool(a.agent_name or a.agent_id))
         if entry is not None:
             problems += material_problems(entry, request.presented)
         return entry, problems
@@ -334,6 +280,8 @@ class AcceptanceService:
             dedupe_key=request.dedupe_key,
             content_hash=request.content_hash() if request.dedupe_key else None,
             materials=materials,
+            identity=request.identity,
+            assisted=request.assisted,
         )
         return case, due, supplement
 
@@ -382,7 +330,7 @@ class AcceptanceService:
                 raise DomainError(stale)
             keys = [d.case.dedupe_key for d in pending if d.case and d.case.dedupe_key]
             existing = repo.find_dedupe(unit.conn, keys) if keys else {}
-            to_write, superseded = _apply_dedupe(pending, existing, set())
+            to_write, superseded = apply_dedupe(pending, existing, set())
             for hit_case_no, key in superseded:
                 repo.release_dedupe(unit, hit_case_no)
                 unit.audit("case.resubmitted", hit_case_no, {"dedupe_key": key})
@@ -409,10 +357,11 @@ class AcceptanceService:
                 if case.state == CaseState.ACCEPTED_TOLERATED:
                     tolerated.append((case.applicant_id, case.applicant_type, case.applicant_name))
             repo.insert_cases(unit, cases)
+            write_identities(unit, cases)
             repo.add_open_commitments(unit, tolerated)
 
     def _accept_payload(self, decision: Decision, case: NewCase) -> dict[str, object]:
-        payload = _accept_payload(case)
+        payload = accept_payload(case)
         if decision.approver is not None:
             assert case.case_no is not None
             approval = decision.approver.approve(ApprovalAct.TOLERATE, case.case_no, self.clock())
@@ -425,7 +374,7 @@ class AcceptanceService:
         keys = [d.case.dedupe_key for d in pending if d.case and d.case.dedupe_key]
         with self.store.reading() as conn:
             existing = repo.find_dedupe(conn, keys) if keys else {}
-        _apply_dedupe(pending, existing, seen)
+        apply_dedupe(pending, existing, seen)
 
     def accept(
         self,
@@ -439,63 +388,6 @@ class AcceptanceService:
         decision = self.decide(request, today, standing, approved_by, approver)
         self.commit([decision], today)
         return decision
-
-
-def _apply_dedupe(
-    pending: Sequence[Decision], existing: Mapping[str, repo.DedupeHit], seen: set[str]
-) -> tuple[list[Decision], list[tuple[str, str]]]:
-    """Split decisions into those to write and duplicates (mutated in place).
-
-    A key already used by an accepted case, or seen earlier in the same run, is a duplicate. A
-    key held by a 不予受理 case is released when the new row differs (a corrected resubmission)
-    and is a duplicate when it is the same. Returns the decisions to write and the
-    (case_no, key) pairs whose keys must be released.
-    """
-    to_write: list[Decision] = []
-    superseded: list[tuple[str, str]] = []
-    for decision in pending:
-        case = decision.case
-        assert case is not None
-        key = case.dedupe_key
-        if key is not None:
-            hit = existing.get(key)
-            if key in seen or (
-                hit is not None
-                and (hit.state != CaseState.NOT_ACCEPTED or hit.content_hash == case.content_hash)
-            ):
-                decision.outcome = Outcome.DUPLICATE
-                decision.duplicate_of = hit.case_no if hit else None
-                decision.problems = []
-                decision.case = None
-                continue
-            if hit is not None:
-                superseded.append((hit.case_no, key))
-            seen.add(key)
-        to_write.append(decision)
-    return to_write, superseded
-
-
-def _accept_payload(case: NewCase) -> dict[str, object]:
-    """The outbox body of a new case: everything the hall needs to record it."""
-    return {
-        "case_no": case.case_no,
-        "station": case.station,
-        "window": case.window,
-        "clerk": case.clerk,
-        "channel": case.channel,
-        "item_code": case.item_code,
-        "applicant_type": case.applicant_type,
-        "applicant_id": case.applicant_id,
-        "applicant_name": case.applicant_name,
-        "agent_id": case.agent_id,
-        "state": case.state,
-        "verdict": case.verdict,
-        "approved_by": case.approved_by,
-        "accepted_on": case.accepted_on.isoformat(),
-        "due_date": case.due_date.isoformat() if case.due_date else None,
-        "supplement_due": case.supplement_due.isoformat() if case.supplement_due else None,
-        "materials": [[m.code, m.status] for m in case.materials],
-    }
 
 
 def require_entry(catalog: Catalog, code: str) -> Acceptable:

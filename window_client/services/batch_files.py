@@ -31,7 +31,9 @@ REQUIRED_COLUMNS = (
     "item_code", "applicant_type", "applicant_id", "applicant_name", "phone", "materials",
     "commitment",
 )  # fmt: skip
-OPTIONAL_COLUMNS = ("external_ref",)
+# Added, never renamed: files written for older versions stay valid. ``identity``: how the
+# applicant was identified (models.identity_check; 身份证原件 when absent or empty).
+OPTIONAL_COLUMNS = ("external_ref", "identity")
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 REJECTS_COLUMNS = ("row", "status", "errors")  # what the rejects file adds; ignored on reading
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

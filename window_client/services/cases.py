@@ -11,12 +11,13 @@ from typing import Any
 from models.approval import Approval, ApprovalAct
 from models.enums import CaseState, Flag, MaterialStatus, TimeUnit
 from models.identity import mask_id, mask_phone
+from models.identity_check import CaseIdentity
 from models.problems import DomainError, Problem
 from models.records import CaseFilter, CaseView, HistoryEntry, MaterialView
 from models.supplement import Outstanding, SupplementOutcome, SupplementStep, supplement_outcome
 from models.timelimits import TimeLimit
 from models.workdays import deadline_flag
-from offline_cache import Store
+from offline_cache import Store, identity_repo
 from offline_cache import repositories as repo
 from window_client.services.dayclose import DayClose, read_day_close
 from window_client.services.state_machine import CaseEvent, next_state
@@ -60,6 +61,7 @@ class CaseDetail:
     case: CaseView
     materials: list[MaterialView]
     history: list[HistoryEntry]
+    identity: CaseIdentity | None = None  # how the applicant was identified (None: not recorded)
 
 
 class CaseService:
@@ -167,7 +169,12 @@ class CaseService:
         """A case with its materials and history."""
         case = self.get(case_no, today)
         with self.store.reading() as conn:
-            return CaseDetail(case, repo.materials_of(conn, case_no), repo.history_of(conn, case_no))
+            return CaseDetail(
+                case,
+                repo.materials_of(conn, case_no),
+                repo.history_of(conn, case_no),
+                identity_repo.identity_of(conn, case_no),
+            )
 
     def reveal_id(self, case_no: str, reason: str) -> str:
         """The unmasked applicant ID; every view is audited."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from models.enums import CaseState, TimeUnit
 from models.timelimits import TimeLimit
-from offline_cache import Store
+from offline_cache import Store, identity_repo
 from offline_cache import dayclose_queries as queries
 from window_client.services.workdays import WorkdayCalendar
 
@@ -31,6 +31,7 @@ class DayCloseRow:
     yellow: int = 0
     green: int = 0
     unsynced: int = 0
+    assisted: int = 0  # 帮办代办 cases accepted that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,9 @@ def read_day_close(
     store: Store, calendar: WorkdayCalendar, warning_workdays: int, station: str, day: dt.date, today: dt.date
 ) -> DayClose:
     """The supervisor's 日结 of ``day`` at ``station``, per window: cases accepted,
-    tolerated and not accepted that day; certificates issued and handed over that day;
-    and, as of ``today``, results awaiting 领取, the 红黄绿 ledger and operations not
-    yet synced. Read in one snapshot of the store."""
+    tolerated and not accepted that day (and how many were 帮办代办); certificates issued and
+    handed over that day; and, as of ``today``, results awaiting 领取, the 红黄绿 ledger and
+    operations not yet synced. Read in one snapshot of the store."""
     yellow_until = calendar.add(today, TimeLimit(warning_workdays, TimeUnit.WORKDAY)).date
     with store.reading() as conn:
         accepted = queries.day_acceptance_by_window(conn, station, day)
@@ -59,6 +60,7 @@ def read_day_close(
         waiting = queries.waiting_by_window(conn, station, AWAITING_HANDOVER)
         flags = queries.open_flags_by_window(conn, station, today, yellow_until)
         unsynced = queries.unsynced_by_window(conn, station)
+        assisted = identity_repo.assisted_by_window(conn, station, day)
     names = set(accepted) | set(certificates) | set(waiting) | set(flags) | set(unsynced)
     rows = []
     for window in sorted(names, key=lambda w: (w == "", w)):  # "no window" last
@@ -67,7 +69,18 @@ def read_day_close(
         red, yellow, green = flags.get(window, (0, 0, 0))
         rows.append(
             DayCloseRow(
-                window, a, t, n, i, h, waiting.get(window, 0), red, yellow, green, unsynced.get(window, 0)
+                window,
+                a,
+                t,
+                n,
+                i,
+                h,
+                waiting.get(window, 0),
+                red,
+                yellow,
+                green,
+                unsynced.get(window, 0),
+                assisted.get(window, 0),
             )
         )
     totals = DayCloseRow(
@@ -82,5 +95,6 @@ def read_day_close(
         yellow=sum(r.yellow for r in rows),
         green=sum(r.green for r in rows),
         unsynced=sum(r.unsynced for r in rows),
+        assisted=sum(r.assisted for r in rows),
     )
     return DayClose(station, day, today, rows, totals)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from models.enums import CaseState, MaterialStatus, Tolerance
+from models.identity_check import CaseIdentity
 from models.problems import Problem
 from models.records import CaseView, MaterialView
 
@@ -31,7 +32,7 @@ _STATUS_ZH = {
 class Document:
     """A printable document: heading fields, one table, paragraphs and signature lines."""
 
-    kind: str  # "receipt" | "tolerance_notice" | "commitment" | "one_time_notice"
+    kind: str  # "receipt" | "tolerance_notice" | "commitment" | "one_time_notice" | "identity_slip"
     title: str
     case_no: str
     copies: tuple[str, ...]
@@ -218,13 +219,31 @@ def one_time_notice(
 
 
 def documents_for(
-    case: CaseView, materials: Sequence[MaterialView], station_name: str, evaluation_code: str | None = None
+    case: CaseView,
+    materials: Sequence[MaterialView],
+    station_name: str,
+    evaluation_code: str | None = None,
+    identity: CaseIdentity | None = None,
 ) -> list[Document]:
-    """The documents a case's acceptance produced; a tolerated case keeps its signed 承诺书.
+    """The documents a case's acceptance produced; a tolerated case keeps its signed 承诺书, and
+    a face check (``identity``) adds its 身份核验单.
 
     ``evaluation_code`` goes on the 受理回执
     (:meth:`~window_client.services.ratings.RatingService.code_for`).
     """
+    docs = _acceptance_documents(case, materials, station_name, evaluation_code)
+    if identity is not None:
+        # Imported here: the slip's module builds on this one's Document.
+        from window_client.services.identity_slip import identity_slip
+
+        slip = identity_slip(case, identity, station_name)
+        docs += [slip] if slip else []
+    return docs
+
+
+def _acceptance_documents(
+    case: CaseView, materials: Sequence[MaterialView], station_name: str, evaluation_code: str | None
+) -> list[Document]:
     reasons = []
     for stored in case.reasons:
         params = stored.get("params")

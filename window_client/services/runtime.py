@@ -15,6 +15,7 @@ from offline_cache import Store, sync_repo
 from offline_cache import repositories as repo
 from window_client.hall_client import HallError
 from window_client.services.acceptance import AcceptanceService
+from window_client.services.assistance import AssistanceService
 from window_client.services.cases import CaseService
 from window_client.services.catalog import CatalogSearch, load_shipped_catalog
 from window_client.services.certificate_keys import StationKeys
@@ -138,6 +139,11 @@ class Runtime:
     def staff(self) -> StaffService:
         """Staff accounts cached on this station."""
         return StaffService(self.store)
+
+    @cached_property
+    def assistance(self) -> AssistanceService:
+        """Identity checks of cases and the enterprises' 办事专员 at this station."""
+        return AssistanceService(self.store, self.station.code)
 
     @cached_property
     def cases(self) -> CaseService:
