@@ -18,6 +18,7 @@ Private keys are drawn from :mod:`secrets`; signing nonces from OpenSSL's CSPRNG
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -29,12 +30,17 @@ from models.catalog import Catalog, Package
 from models.certificates import (
     SIGNATURE_BYTES,
     CertificateBody,
+    CompactQr,
     Identifier,
     QrDecodeError,
     QrPayload,
     Verification,
     VerifyStatus,
+    decode_compact,
+    encode_compact,
     frame_qr,
+    is_compact_text,
+    type_ref,
     unframe_qr,
 )
 from models.problems import Problem
@@ -251,7 +257,12 @@ def _judge(
 
 
 def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
-    """Verify a QR text offline: malformed → unknown key → altered → revoked → expired → valid."""
+    """Verify a QR text offline: malformed → unknown key → altered → revoked → expired → valid.
+
+    Either format: ``ZZ2`` digits (:func:`_verify_compact`) or a ``ZZ1:`` text.
+    """
+    if is_compact_text(text):
+        return _verify_compact(text, trust, today)
     try:
         content, signature = unframe_qr(text)
     except QrDecodeError as exc:
@@ -273,6 +284,66 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
     if unbound is not None:
         return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
     return _judge(payload, identifier, key, trust, today)
+
+
+@functools.lru_cache(maxsize=256)
+def _types_by_ref(rights: IssuingStation) -> dict[int, tuple[str, ...]]:
+    """A station's type codes by their ``ZZ2`` reference (built once per station and catalogue)."""
+    found: dict[int, tuple[str, ...]] = {}
+    for code in sorted(rights.type_codes):
+        found[type_ref(code)] = (*found.get(type_ref(code), ()), code)
+    return found
+
+
+def _compact_payloads(compact: CompactQr, trust: TrustStore) -> list[tuple[Identifier, QrPayload]]:
+    """The identifiers (and payloads) a ``ZZ2`` text may stand for: the issuer code of its
+    station and each of that station's type codes with the text's reference."""
+    rights = trust.stations.get(compact.station)
+    if rights is None:
+        return []
+    found = []
+    for type_code in _types_by_ref(rights).get(compact.type_ref, ()):
+        identifier = compact.identifier(type_code, rights.issuer_code)
+        found.append((identifier, compact.payload(identifier)))
+    return found
+
+
+def _unissuable_type(compact: CompactQr, trust: TrustStore) -> Problem:
+    """Why no type of the station matches: the type another station issues, named where the
+    catalogue knows one with the reference (a failure path: every station is searched)."""
+    for rights in trust.stations.values():
+        named = _types_by_ref(rights).get(compact.type_ref)
+        if named:
+            return Problem("cert.verify.type", {"station": compact.station, "type_code": named[0]})
+    return Problem("cert.verify.type_ref", {"station": compact.station, "ref": f"{compact.type_ref:04X}"})
+
+
+def _verify_compact(text: str, trust: TrustStore, today: dt.date) -> Verification:
+    """:func:`verify_qr` of a ``ZZ2`` text: the catalogue supplies the codes it refers to, and
+    the signature over the full content decides which (if any) the issuer sealed."""
+    try:
+        compact = decode_compact(text)
+    except QrDecodeError as exc:
+        return Verification(exc.status, exc.problem)
+    candidates = _compact_payloads(compact, trust)
+    claimed = candidates[0][1] if candidates else None
+    key = trust.keys.get(compact.key_id)
+    if key is None:
+        problem = Problem("cert.verify.unknown_key", {"key_id": compact.key_id})
+        return Verification(VerifyStatus.UNKNOWN_KEY, problem, claimed, {"key_id": compact.key_id})
+    if compact.station not in trust.stations:
+        return Verification(
+            VerifyStatus.ALTERED, Problem("cert.verify.station_unknown", {"station": compact.station})
+        )
+    if not candidates:  # no type of the station has this reference: none it may issue
+        return Verification(VerifyStatus.ALTERED, _unissuable_type(compact, trust), None, {"station": key.station})
+    for identifier, payload in candidates:
+        if key.verify(compact.signature, payload.content()):
+            unbound = _binding_problem(identifier, key, trust)
+            if unbound is not None:
+                return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
+            return _judge(payload, identifier, key, trust, today)
+    return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), claimed)
 
 
 def _record_problem(body: CertificateBody, identifier: Identifier | None, key: PublicKey) -> Problem | None:
@@ -313,5 +384,7 @@ def seal_certificate(key: KeyPair, body: CertificateBody) -> tuple[str, str]:
     if body.key_id != key.key_id:
         raise ValueError("the body names another key")
     seal = key.sign(body.canonical_bytes())
-    content = body.qr_payload().content()
-    return seal.hex(), frame_qr(content, key.sign(content))
+    payload = body.qr_payload()
+    content = payload.content()
+    signature = key.sign(content)
+    return seal.hex(), encode_compact(payload, signature) or frame_qr(content, signature)
