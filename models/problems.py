@@ -302,11 +302,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cert.verify.digits_check": (
         "二维码数字校验不符：内容不完整或有误（可能被截断或抄错）",
-        "the QR digits fail their check digits (cut off or mistyped?)",
+        "the QR digits fail their check digits: truncated or mistyped",
     ),
     "cert.verify.digits": (
         "二维码数字不完整或有误（可能被截断或抄错）",
-        "the QR digits do not decode to a certificate (cut off or mistyped?)",
+        "the QR digits do not decode to a certificate: truncated or mistyped",
     ),
     "cert.verify.type_ref": (
         "站点{station}无权出具该类证照（类型引用{ref}不在本机事项目录中，请同步后再验）",

@@ -308,14 +308,20 @@ def _compact_payloads(compact: CompactQr, trust: TrustStore) -> list[tuple[Ident
     return found
 
 
-def _unissuable_type(compact: CompactQr, trust: TrustStore) -> Problem:
-    """Why no type of the station matches: the type another station issues, named where the
-    catalogue knows one with the reference (a failure path: every station is searched)."""
+def _unissuable_type(compact: CompactQr, trust: TrustStore) -> Verification:
+    """No type of the station has the text's reference: named (with the claimed identifier)
+    where another station issues one that has it (a failure path: every station is searched)."""
+    station = compact.station
+    details = {"station": station}
     for rights in trust.stations.values():
         named = _types_by_ref(rights).get(compact.type_ref)
         if named:
-            return Problem("cert.verify.type", {"station": compact.station, "type_code": named[0]})
-    return Problem("cert.verify.type_ref", {"station": compact.station, "ref": f"{compact.type_ref:04X}"})
+            issuer_code = trust.stations[station].issuer_code
+            claimed = compact.payload(compact.identifier(named[0], issuer_code))
+            problem = Problem("cert.verify.type", {"station": station, "type_code": named[0]})
+            return Verification(VerifyStatus.ALTERED, problem, claimed, details)
+    problem = Problem("cert.verify.type_ref", {"station": station, "ref": f"{compact.type_ref:04X}"})
+    return Verification(VerifyStatus.ALTERED, problem, None, details)
 
 
 def _verify_compact(text: str, trust: TrustStore, today: dt.date) -> Verification:
@@ -336,7 +342,7 @@ def _verify_compact(text: str, trust: TrustStore, today: dt.date) -> Verificatio
             VerifyStatus.ALTERED, Problem("cert.verify.station_unknown", {"station": compact.station})
         )
     if not candidates:  # no type of the station has this reference: none it may issue
-        return Verification(VerifyStatus.ALTERED, _unissuable_type(compact, trust), None, {"station": key.station})
+        return _unissuable_type(compact, trust)
     for identifier, payload in candidates:
         if key.verify(compact.signature, payload.content()):
             unbound = _binding_problem(identifier, key, trust)

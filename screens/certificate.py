@@ -80,7 +80,7 @@ TEXT: dict[str, Any] = {
     "id_other": "与持证人不一致：他人代领请按F5",
     # verify dialog
     "verify_title": "证照核验（扫码或粘贴二维码内容，回车核验）",
-    "verify_input": "二维码内容（ZZ1:…）",
+    "verify_input": "二维码内容（一串数字，或ZZ1:…）",
     "verify_result": "{status}：{reason}",
     "verify_details": (
         "证照标识：{identifier}\n证照：{type_name}\n持证主体：{holder}（{masked}）\n有效期至：{until}"
