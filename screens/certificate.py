@@ -113,26 +113,27 @@ class QrDialog(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         b = self.view.body
         with Vertical(classes="dialog qr-dialog"):
-            yield Label(
-                TEXT["qr_title"].format(type_name=b.type_name, holder=b.holder_name), classes="dialog-title"
-            )
-            # The code on the left at full height, the facts beside it: the drawing gets every row.
+            # The code on the left, the title and the facts beside it: the drawing gets every row
+            # but the keys' (23 at 80x24: a version 5 code with its 4-module quiet zone).
             with Horizontal(id="qr-body"):
                 with VerticalScroll(id="qr-scroll"):
                     yield Static(Text(self.drawing.rstrip("\n"), no_wrap=True), id="qr-drawing")
-                yield Static(
-                    Text(
-                        TEXT["qr_lines"].format(
-                            identifier=b.identifier,
-                            holder=b.holder_name,
-                            id_type=b.holder_id_type.zh,
-                            masked=self.view.holder_id_masked,
-                            issued=b.issued_on.isoformat(),
-                            until=b.valid_until.isoformat() if b.valid_until else TEXT["long_term"],
-                        )
-                    ),
-                    id="qr-details",
-                )
+                with Vertical(id="qr-side"):
+                    title = TEXT["qr_title"].format(type_name=b.type_name, holder=b.holder_name)
+                    yield Label(title, classes="dialog-title")
+                    yield Static(
+                        Text(
+                            TEXT["qr_lines"].format(
+                                identifier=b.identifier,
+                                holder=b.holder_name,
+                                id_type=b.holder_id_type.zh,
+                                masked=self.view.holder_id_masked,
+                                issued=b.issued_on.isoformat(),
+                                until=b.valid_until.isoformat() if b.valid_until else TEXT["long_term"],
+                            )
+                        ),
+                        id="qr-details",
+                    )
             yield Footer(compact=True)
 
     def action_dismiss_with(self, choice: str) -> None:
