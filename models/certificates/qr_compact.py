@@ -59,6 +59,8 @@ COMPACT_VERSION = "2"
 MIN_DIGITS = 170
 MAX_DIGITS = 1200
 _DIGITS = re.compile(r"^[0-9]+$")
+_MASK_512 = (1 << 512) - 1
+_MASK_48 = (1 << 48) - 1
 _EPOCH = dt.date(2000, 1, 1)
 _DAYS = 1 << 16
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -170,7 +172,14 @@ class _Unpacker:
         return digit
 
     def take_in(self, alphabet: str, count: int) -> str:
-        return "".join(alphabet[self.take(len(alphabet))] for _ in range(count))
+        # One division of the big number, then small ones: the same as ``count`` takes.
+        base = len(alphabet)
+        packed = self.take(base**count)
+        chars = []
+        for _ in range(count):
+            packed, digit = divmod(packed, base)
+            chars.append(alphabet[digit])
+        return "".join(chars)
 
 
 # ---------------------------------------------------------------- encoding
@@ -289,7 +298,7 @@ def decode_compact(text: str) -> CompactQr:
     cleaned = "".join(text.split())
     if not cleaned:
         raise malformed("cert.verify.empty")
-    if _DIGITS.match(cleaned) is None:
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise malformed("cert.verify.digits_charset")
     if not cleaned.startswith(COMPACT_VERSION):
         raise malformed("cert.verify.version", version=cleaned[0])
@@ -297,25 +306,28 @@ def decode_compact(text: str) -> CompactQr:
         raise malformed("cert.verify.digits_truncated", got=len(cleaned), expected=MIN_DIGITS)
     if len(cleaned) > MAX_DIGITS:
         raise malformed("cert.verify.digits_too_long", got=len(cleaned), limit=MAX_DIGITS)
-    if int(cleaned) % 97 != 1:  # the check digits: a cut-off or mistyped text (96 in 97)
-        raise malformed("cert.verify.digits_check")
+    number = int(cleaned[1:-2])
+    # The whole text's value mod 97, from its parts (one conversion of the long number).
+    if (2 * pow(10, len(cleaned) - 1, 97) + number % 97 * 100 + int(cleaned[-2:])) % 97 != 1:
+        raise malformed("cert.verify.digits_check")  # a cut-off or mistyped text (96 in 97)
     if cleaned[1] == "0":  # no encoder writes a leading zero
         raise malformed("cert.verify.digits")
     try:
-        return _unpack(_Unpacker(int(cleaned[1:-2])))
+        return _unpack(_Unpacker(number))
     except (ValueError, IndexError) as exc:  # a field out of range; UnicodeDecodeError is a ValueError
         raise malformed("cert.verify.digits") from exc
 
 
 def _unpack(unpacker: _Unpacker) -> CompactQr:
-    take = unpacker.take
-    signature = take(1 << 512).to_bytes(SIGNATURE_BYTES, "big")
-    key_hex = f"{take(1 << 48):012X}"
-    ref = take(1 << 16)
+    value = unpacker.value  # the power-of-two fields by bit operations
+    signature = (value & _MASK_512).to_bytes(SIGNATURE_BYTES, "big")
+    key_hex = f"{(value >> 512) & _MASK_48:012X}"
+    ref = (value >> 560) & 0xFFFF
+    unpacker.value = value >> 576
     issued_on, valid_until = _take_dates(unpacker)
     sequence, version, check = _take_identifier(unpacker)
     holder_id_type, masked = _take_holder(unpacker)
-    station = unpacker.take_in(_ALNUM, take(16) + 1)
+    station = unpacker.take_in(_ALNUM, unpacker.take(16) + 1)
     name = _take_name(unpacker)
     if unpacker.value != 0:
         raise ValueError("digits left over")
