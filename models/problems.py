@@ -310,7 +310,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cert.verify.type_ref": (
         "站点{station}无权出具该类证照（类型引用{ref}不在本机事项目录中，请同步后再验）",
-        "station {station} issues no certificate type with reference {ref} in this catalogue (sync, then verify)",
+        "station {station} issues no certificate type with reference {ref} here (sync, then verify)",
     ),
     "cert.verify.version": (
         "二维码格式版本{version}不受支持，请升级客户端",

@@ -50,7 +50,6 @@ VERIFY_STATUS_ZH = {
 }
 
 
-
 class QrDecodeError(ValueError):
     """A QR text that cannot be used, with the problem and the status it earns."""
 
@@ -58,4 +57,3 @@ class QrDecodeError(ValueError):
         super().__init__(problem.en())
         self.status = status
         self.problem = problem
-

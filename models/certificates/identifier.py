@@ -93,4 +93,3 @@ class Identifier:
 def looks_like_identifier(text: str) -> bool:
     """Whether ``text`` starts like a certificate identifier (for lookups by reference)."""
     return text.strip().startswith(ID_PREFIX + ".")
-

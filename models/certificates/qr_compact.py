@@ -291,7 +291,8 @@ def _put_name(packer: _Packer, name: str) -> None:
 
 
 def decode_compact(text: str) -> CompactQr:
-    """The fields of a ``ZZ2`` text; :class:`~models.certificates.codes.QrDecodeError` (malformed) when it is not one.
+    """The fields of a ``ZZ2`` text; :class:`~models.certificates.codes.QrDecodeError`
+    (malformed) when it is not one.
 
     Only the packing is checked here; whether the signature holds is the verifier's to decide.
     """
@@ -387,4 +388,3 @@ def _take_name(unpacker: _Unpacker) -> str:
                 raise ValueError("an escaped character that has a shorter form or does not print")
             chars.append(ch)
     return "".join(chars)
-

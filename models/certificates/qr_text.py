@@ -39,7 +39,6 @@ def frame_qr(content: bytes, signature: bytes) -> str:
     return QR_PREFIX + base64.b32encode(blob).decode("ascii").rstrip("=")
 
 
-
 def find_qr_text(text: str) -> str | None:
     """The first certificate QR text inside ``text`` (a file, a printed page's source), of
     either format."""
@@ -64,7 +63,6 @@ def _b32_decode(text: str) -> tuple[bytes, bool]:
     size, spare = divmod(len(text) * 5, 8)
     value = int(text.translate(_B32_AS_INT_DIGITS), 32) if text else 0
     return (value >> spare).to_bytes(size, "big"), value & ((1 << spare) - 1) == 0
-
 
 
 def unframe_qr(text: str) -> tuple[bytes, bytes]:
@@ -101,4 +99,3 @@ def unframe_qr(text: str) -> tuple[bytes, bytes]:
         # Unused low bits of the last character set: not how any issuer encodes.
         raise malformed("cert.verify.noncanonical")
     return blob[2 : 2 + declared], blob[2 + declared :]
-
