@@ -18,7 +18,6 @@ Private keys are drawn from :mod:`secrets`; signing nonces from OpenSSL's CSPRNG
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -39,7 +38,6 @@ from models.certificates import (
     decode_compact,
     encode_compact,
     frame_qr,
-    is_compact_text,
     type_ref,
     unframe_qr,
 )
@@ -49,6 +47,7 @@ _N = sm2.N
 _PUBLIC_HEX = re.compile(r"^[0-9a-f]{128}$")
 _PRIVATE_HEX = re.compile(r"^[0-9a-f]{64}$")
 KEY_PROOF_PREFIX = "ZZKEY1"
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 sm3_hex = sm2.sm3_hex
@@ -170,6 +169,14 @@ class IssuingStation:
     code: str
     issuer_code: str  # its issuing authority's 统一社会信用代码 (catalogue ``stations[].issuer_uscc``)
     type_codes: frozenset[str]  # GB/T 36904 type codes of the items and packages it may accept
+    # The type codes by their ZZ2 reference (derived; a ZZ2 verification looks its type up here).
+    types_by_ref: Mapping[int, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found: dict[int, tuple[str, ...]] = {}
+        for code in sorted(self.type_codes):
+            found[type_ref(code)] = (*found.get(type_ref(code), ()), code)
+        object.__setattr__(self, "types_by_ref", found)
 
 
 def issuing_stations(catalog: Catalog) -> dict[str, IssuingStation]:
@@ -261,7 +268,7 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
 
     Either format: ``ZZ2`` digits (:func:`_verify_compact`) or a ``ZZ1:`` text.
     """
-    if is_compact_text(text):
+    if text.lstrip()[:1] in _ASCII_DIGITS:  # meant as ZZ2 (decoding names any other character)
         return _verify_compact(text, trust, today)
     try:
         content, signature = unframe_qr(text)
@@ -286,15 +293,6 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
     return _judge(payload, identifier, key, trust, today)
 
 
-@functools.lru_cache(maxsize=256)
-def _types_by_ref(rights: IssuingStation) -> dict[int, tuple[str, ...]]:
-    """A station's type codes by their ``ZZ2`` reference (built once per station and catalogue)."""
-    found: dict[int, tuple[str, ...]] = {}
-    for code in sorted(rights.type_codes):
-        found[type_ref(code)] = (*found.get(type_ref(code), ()), code)
-    return found
-
-
 def _compact_payloads(compact: CompactQr, trust: TrustStore) -> list[tuple[Identifier, QrPayload]]:
     """The identifiers (and payloads) a ``ZZ2`` text may stand for: the issuer code of its
     station and each of that station's type codes with the text's reference."""
@@ -302,7 +300,7 @@ def _compact_payloads(compact: CompactQr, trust: TrustStore) -> list[tuple[Ident
     if rights is None:
         return []
     found = []
-    for type_code in _types_by_ref(rights).get(compact.type_ref, ()):
+    for type_code in rights.types_by_ref.get(compact.type_ref, ()):
         identifier = compact.identifier(type_code, rights.issuer_code)
         found.append((identifier, compact.payload(identifier)))
     return found
@@ -314,7 +312,7 @@ def _unissuable_type(compact: CompactQr, trust: TrustStore) -> Verification:
     station = compact.station
     details = {"station": station}
     for rights in trust.stations.values():
-        named = _types_by_ref(rights).get(compact.type_ref)
+        named = rights.types_by_ref.get(compact.type_ref)
         if named:
             issuer_code = trust.stations[station].issuer_code
             claimed = compact.payload(compact.identifier(named[0], issuer_code))

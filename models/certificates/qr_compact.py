@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from models.certificates.body import add_years
 from models.certificates.codes import HolderIdType
@@ -90,8 +90,7 @@ def type_ref(type_code: str) -> int:
     return zlib.crc32(type_code.encode("utf-8")) & 0xFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class CompactQr:
+class CompactQr(NamedTuple):
     """The fields of a ``ZZ2`` text, before the catalogue supplies the codes it refers to."""
 
     signature: bytes
@@ -369,6 +368,17 @@ def _take_holder(unpacker: _Unpacker) -> tuple[HolderIdType, str]:
     return HolderIdType.USCC, visible[:6] + "*" * 8 + visible[6:]
 
 
+_GB_CHARS: dict[int, str] = {}  # GB 2312 slots decoded so far (at most 8,836 one-character strings)
+
+
+def _gb_char(symbol: int) -> str:
+    """The character of a GB 2312 slot; ``UnicodeDecodeError`` for an unassigned one."""
+    row, col = divmod(symbol - 1, 94)
+    char = bytes((0xA1 + row, 0xA1 + col)).decode("gb2312")
+    _GB_CHARS[symbol] = char
+    return char
+
+
 def _take_name(unpacker: _Unpacker) -> str:
     chars = []
     for _ in range(unpacker.take(NAME_LIMIT) + 1):
@@ -376,8 +386,7 @@ def _take_name(unpacker: _Unpacker) -> str:
         if symbol == 0:
             raise ValueError("symbol 0 is never written")
         if symbol < _ASCII_BASE:
-            row, col = divmod(symbol - 1, 94)
-            chars.append(bytes((0xA1 + row, 0xA1 + col)).decode("gb2312"))
+            chars.append(_GB_CHARS.get(symbol) or _gb_char(symbol))
         elif symbol < _EXTRA_BASE:
             chars.append(chr(0x20 + symbol - _ASCII_BASE))
         elif symbol < _ESCAPE:
