@@ -377,8 +377,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cert.verify.valid": ("证照有效，签章完好", "the certificate is valid and its seal intact"),
     "cert.verify.empty": ("未读到二维码内容", "no QR text was given"),
     "cert.verify.not_ours": (
-        "不是电子证照二维码（开头应为ZZ1:）",
-        "not a certificate QR text (it should start with ZZ1:, got {head!r})",
+        "不是电子证照二维码（应为一串数字，或以ZZ1:开头）",
+        "not a certificate QR text (digits, or a text starting with ZZ1:; got {head!r})",
+    ),
+    # The ZZ2 text: decimal digits (models.certificates.qr_compact).
+    "cert.verify.digits_charset": (
+        "二维码内容含有不允许的字符",
+        "the QR text has characters outside its alphabet (digits 0-9)",
+    ),
+    "cert.verify.digits_truncated": (
+        "二维码内容不完整（被截断）",
+        "the QR text is truncated: {got} digits, a certificate has at least {expected}",
+    ),
+    "cert.verify.digits_too_long": (
+        "二维码内容过长，不是电子证照二维码",
+        "the QR text is too long for a certificate: {got} digits (at most {limit})",
+    ),
+    "cert.verify.digits_check": (
+        "二维码数字校验不符：内容不完整或有误（可能被截断或抄错）",
+        "the QR digits fail their check digits: truncated or mistyped",
+    ),
+    "cert.verify.digits": (
+        "二维码数字不完整或有误（可能被截断或抄错）",
+        "the QR digits do not decode to a certificate: truncated or mistyped",
+    ),
+    "cert.verify.type_ref": (
+        "站点{station}无权出具该类证照（类型引用{ref}不在本机事项目录中，请同步后再验）",
+        "station {station} issues no certificate type with reference {ref} here (sync, then verify)",
     ),
     "cert.verify.version": (
         "二维码格式版本{version}不受支持，请升级客户端",

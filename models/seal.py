@@ -29,12 +29,16 @@ from models.catalog import Catalog, Package
 from models.certificates import (
     SIGNATURE_BYTES,
     CertificateBody,
+    CompactQr,
     Identifier,
     QrDecodeError,
     QrPayload,
     Verification,
     VerifyStatus,
+    decode_compact,
+    encode_compact,
     frame_qr,
+    type_ref,
     unframe_qr,
 )
 from models.problems import Problem
@@ -43,6 +47,7 @@ _N = sm2.N
 _PUBLIC_HEX = re.compile(r"^[0-9a-f]{128}$")
 _PRIVATE_HEX = re.compile(r"^[0-9a-f]{64}$")
 KEY_PROOF_PREFIX = "ZZKEY1"
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 sm3_hex = sm2.sm3_hex
@@ -164,6 +169,14 @@ class IssuingStation:
     code: str
     issuer_code: str  # its issuing authority's 统一社会信用代码 (catalogue ``stations[].issuer_uscc``)
     type_codes: frozenset[str]  # GB/T 36904 type codes of the items and packages it may accept
+    # The type codes by their ZZ2 reference (derived; a ZZ2 verification looks its type up here).
+    types_by_ref: Mapping[int, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found: dict[int, tuple[str, ...]] = {}
+        for code in sorted(self.type_codes):
+            found[type_ref(code)] = (*found.get(type_ref(code), ()), code)
+        object.__setattr__(self, "types_by_ref", found)
 
 
 def issuing_stations(catalog: Catalog) -> dict[str, IssuingStation]:
@@ -251,7 +264,12 @@ def _judge(
 
 
 def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
-    """Verify a QR text offline: malformed → unknown key → altered → revoked → expired → valid."""
+    """Verify a QR text offline: malformed → unknown key → altered → revoked → expired → valid.
+
+    Either format: ``ZZ2`` digits (:func:`_verify_compact`) or a ``ZZ1:`` text.
+    """
+    if text.lstrip()[:1] in _ASCII_DIGITS:  # meant as ZZ2 (decoding names any other character)
+        return _verify_compact(text, trust, today)
     try:
         content, signature = unframe_qr(text)
     except QrDecodeError as exc:
@@ -273,6 +291,63 @@ def verify_qr(text: str, trust: TrustStore, today: dt.date) -> Verification:
     if unbound is not None:
         return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
     return _judge(payload, identifier, key, trust, today)
+
+
+def _compact_payloads(compact: CompactQr, trust: TrustStore) -> list[tuple[Identifier, QrPayload]]:
+    """The identifiers (and payloads) a ``ZZ2`` text may stand for: the issuer code of its
+    station and each of that station's type codes with the text's reference."""
+    rights = trust.stations.get(compact.station)
+    if rights is None:
+        return []
+    found = []
+    for type_code in rights.types_by_ref.get(compact.type_ref, ()):
+        identifier = compact.identifier(type_code, rights.issuer_code)
+        found.append((identifier, compact.payload(identifier)))
+    return found
+
+
+def _unissuable_type(compact: CompactQr, trust: TrustStore) -> Verification:
+    """No type of the station has the text's reference: named (with the claimed identifier)
+    where another station issues one that has it (a failure path: every station is searched)."""
+    station = compact.station
+    details = {"station": station}
+    for rights in trust.stations.values():
+        named = rights.types_by_ref.get(compact.type_ref)
+        if named:
+            issuer_code = trust.stations[station].issuer_code
+            claimed = compact.payload(compact.identifier(named[0], issuer_code))
+            problem = Problem("cert.verify.type", {"station": station, "type_code": named[0]})
+            return Verification(VerifyStatus.ALTERED, problem, claimed, details)
+    problem = Problem("cert.verify.type_ref", {"station": station, "ref": f"{compact.type_ref:04X}"})
+    return Verification(VerifyStatus.ALTERED, problem, None, details)
+
+
+def _verify_compact(text: str, trust: TrustStore, today: dt.date) -> Verification:
+    """:func:`verify_qr` of a ``ZZ2`` text: the catalogue supplies the codes it refers to, and
+    the signature over the full content decides which (if any) the issuer sealed."""
+    try:
+        compact = decode_compact(text)
+    except QrDecodeError as exc:
+        return Verification(exc.status, exc.problem)
+    candidates = _compact_payloads(compact, trust)
+    claimed = candidates[0][1] if candidates else None
+    key = trust.keys.get(compact.key_id)
+    if key is None:
+        problem = Problem("cert.verify.unknown_key", {"key_id": compact.key_id})
+        return Verification(VerifyStatus.UNKNOWN_KEY, problem, claimed, {"key_id": compact.key_id})
+    if compact.station not in trust.stations:
+        return Verification(
+            VerifyStatus.ALTERED, Problem("cert.verify.station_unknown", {"station": compact.station})
+        )
+    if not candidates:  # no type of the station has this reference: none it may issue
+        return _unissuable_type(compact, trust)
+    for identifier, payload in candidates:
+        if key.verify(compact.signature, payload.content()):
+            unbound = _binding_problem(identifier, key, trust)
+            if unbound is not None:
+                return Verification(VerifyStatus.ALTERED, unbound, payload, {"station": key.station})
+            return _judge(payload, identifier, key, trust, today)
+    return Verification(VerifyStatus.ALTERED, Problem("cert.verify.signature"), claimed)
 
 
 def _record_problem(body: CertificateBody, identifier: Identifier | None, key: PublicKey) -> Problem | None:
@@ -313,5 +388,7 @@ def seal_certificate(key: KeyPair, body: CertificateBody) -> tuple[str, str]:
     if body.key_id != key.key_id:
         raise ValueError("the body names another key")
     seal = key.sign(body.canonical_bytes())
-    content = body.qr_payload().content()
-    return seal.hex(), frame_qr(content, key.sign(content))
+    payload = body.qr_payload()
+    content = payload.content()
+    signature = key.sign(content)
+    return seal.hex(), encode_compact(payload, signature) or frame_qr(content, signature)

@@ -72,7 +72,7 @@ def list_revocations(service: HallDep) -> RevocationList:
 @router.get("/verify", responses=error_responses(422, 500))
 def verify(
     service: HallDep,
-    qr: Annotated[str, Query(max_length=MAX_QR_CHARS, description="the QR text (ZZ1:...)")],
+    qr: Annotated[str, Query(max_length=MAX_QR_CHARS, description="the QR text (ZZ2 digits, or ZZ1:...)")],
     today: Annotated[dt.date | None, Query(description="judge expiry as of this date")] = None,
 ) -> dict[str, Any]:
     """Is this certificate valid? ``{"status": valid|altered|unknown_key|revoked|expired|malformed, ...}``."""

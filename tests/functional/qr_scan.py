@@ -28,12 +28,12 @@ def modules(drawing: str) -> list[list[bool]]:
 
 
 def write_pbm(rows: list[list[bool]], path: Path) -> Path:
-    """A plain PBM (P1: 1 is black) of ``rows``, each module SCALE x SCALE pixels, with a white
-    margin so the bitmap's edge never touches the code."""
+    """A plain PBM (P1: 1 is black) of ``rows``, each module SCALE x SCALE pixels, framed in
+    black as a dark terminal frames the drawing: the only quiet zone is the one drawn."""
     margin = 4
     width = len(rows[0]) + 2 * margin
-    blank = [False] * width
-    padded = [blank] * margin + [[False] * margin + r + [False] * margin for r in rows] + [blank] * margin
+    blank = [True] * width
+    padded = [blank] * margin + [[True] * margin + r + [True] * margin for r in rows] + [blank] * margin
     lines = [f"P1\n{width * SCALE} {len(padded) * SCALE}"]
     for row in padded:
         pixels = " ".join("1" if dark else "0" for dark in row for _ in range(SCALE))

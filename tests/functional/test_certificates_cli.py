@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from models.certificates import unframe_qr
+from models.certificates import frame_qr
 from models.enums import ApplicantType, MaterialStatus, Tolerance
 from tests.conftest import TODAY
+from tests.qr_formats import as_zz1, content_and_signature
 from window_client.cli import app
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
@@ -104,7 +105,7 @@ def test_issue_json_contract_state_outbox_and_audit_in_one_unit(rt: Runtime) -> 
     assert set(data) >= {"identifier", "qr"}
     identifier, qr = data["identifier"], data["qr"]
     assert identifier.startswith("1.2.156.3005.2.13100000MB01270019001.11610131MB2978467M.GXZX00000001.001.")
-    assert qr.startswith("ZZ1:")
+    assert qr.isdigit() and qr.startswith("2")  # the ZZ2 text: decimal digits
     conn = db(rt)
     assert conn.execute("SELECT state FROM cases WHERE case_no = ?", (case_no,)).fetchone() == (
         "certificate_issued",
@@ -170,11 +171,10 @@ def test_verify_text_file_and_every_bad_input_by_name(rt: Runtime, tmp_path: Pat
     saved.write_text(qr + "\n", encoding="utf-8")
     assert verify(str(saved), "--today", DAY) == (0, answer)
 
-    content, signature = unframe_qr(qr)
-    from models.certificates import frame_qr
-
+    content, signature = content_and_signature(qr, data["identifier"])
     altered = frame_qr(content.replace("王".encode(), "汪".encode()), signature)
     truncated = qr[:-12]
+    assert verify(as_zz1(qr, data["identifier"]), "--today", DAY) == (0, answer)  # the old text too
     random_file = tmp_path / "noise.bin"
     random_file.write_bytes(random.Random(1).randbytes(512))
     expectations = {
@@ -197,7 +197,7 @@ def test_verify_text_file_and_every_bad_input_by_name(rt: Runtime, tmp_path: Pat
     plain = run("verify", truncated, "--today", DAY)
     assert plain.exit_code == 1 and plain.stdout.startswith("malformed") and "truncated" in plain.stdout
     audited = db(rt).execute("SELECT COUNT(*) FROM audit_events WHERE action = 'cert.verify'").fetchone()
-    assert audited == (8,)
+    assert audited == (9,)  # with the ZZ1 text of the same certificate
 
 
 def test_printable_page_holds_the_qr_and_verifies(rt: Runtime, tmp_path: Path) -> None:

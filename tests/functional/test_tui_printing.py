@@ -48,7 +48,7 @@ def issued(rt: Runtime) -> tuple[WindowClientApp, str]:
 @pytest.mark.skipif(zbarimg() is None, reason="zbarimg is not installed (.ci/run installs zbar-tools)")
 async def test_the_screen_qr_scans_to_the_certificate_text(rt: Runtime, tmp_path: Path) -> None:
     app, qr = issued(rt)
-    async with app.run_test(size=(80, 31)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await open_certificates(pilot, app)
         app.screen.query_one("#waiting-table", DataTable).focus()
         await pilot.press("f5")
@@ -62,15 +62,18 @@ async def test_the_screen_qr_scans_to_the_certificate_text(rt: Runtime, tmp_path
     assert scan(inverted, tmp_path) == ""
 
 
-async def test_the_qr_dialog_shows_the_whole_code_when_the_rows_allow(rt: Runtime) -> None:
-    """Half blocks, error correction L: the shortest certificate is version 9 (53 modules), 29
-    rows with its quiet zone. The dialog gives the code every row but the title and the keys, so
-    31 rows show it whole; at 80x24 the dialog scrolls (see the README: no half-block QR of an
-    SM2-signed payload fits 24 rows)."""
+async def test_the_qr_dialog_shows_the_whole_code_at_80x24(rt: Runtime) -> None:
+    """Half blocks, error correction L: a ZZ2 certificate is a version 5 symbol (37 modules),
+    with the standard 4-module quiet zone 45 x 45 modules, 45 columns by 23 rows. The dialog
+    gives the code every row but the keys', so 80x24 shows it whole without scrolling."""
     app, qr = issued(rt)
-    rows = len(qr_terminal(qr).splitlines())
-    assert rows == 29 and {len(line) for line in qr_terminal(qr).splitlines()} == {57}
-    async with app.run_test(size=(80, rows + 2)) as pilot:
+    drawing_text = qr_terminal(qr)
+    rows = len(drawing_text.splitlines())
+    assert rows == 23 and {len(line) for line in drawing_text.splitlines()} == {45}
+    lines = drawing_text.splitlines()
+    assert lines[0] == lines[1] == "█" * 45  # the quiet zone: 4 light module rows on top
+    assert all(line.startswith("██") and line.endswith("██") for line in lines)  # 4 at each side
+    async with app.run_test(size=(80, 24)) as pilot:
         await open_certificates(pilot, app)
         app.screen.query_one("#waiting-table", DataTable).focus()
         await pilot.press("f5")
@@ -78,8 +81,11 @@ async def test_the_qr_dialog_shows_the_whole_code_when_the_rows_allow(rt: Runtim
         assert isinstance(app.screen, QrDialog)
         scroll = app.screen.query_one("#qr-scroll", VerticalScroll)
         drawing = app.screen.query_one("#qr-drawing", Static)
-        assert scroll.max_scroll_y == 0 and scroll.region.contains_region(drawing.region)
+        assert scroll.max_scroll_y == 0 and scroll.max_scroll_x == 0
+        assert scroll.region.contains_region(drawing.region)
         assert app.screen.region.contains_region(drawing.region) and drawing.region.height == rows
+        assert drawing.region.width == 45
+        assert drawn(app) == drawing_text.rstrip("\n")  # every module on screen
         details = str(app.screen.query_one("#qr-details", Static).render())
         assert "持证主体" in details and "王小明" in details
 

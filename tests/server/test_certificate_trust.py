@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from hall_server.cli import app as hall_cli
 from hall_server.domain.reference import SHIPPED_CATALOG
 from models.approval import Approval, ApprovalAct, sign_approval
-from models.certificates import CertificateBody, HolderIdType, Identifier, add_years, serial_for
+from models.certificates import CertificateBody, HolderIdType, Identifier, add_years, frame_qr, serial_for
 from models.seal import KeyPair, generate_key_pair, seal_certificate
 from tests.conftest import TODAY
 from tests.server.conftest import Served, _approval_key
@@ -58,8 +58,9 @@ def approval(served: Served, staff_no: str, act: str, subject: str, station_code
     return sign_approval(key, act, subject, station_code, "2026-11-20T01:30:00+00:00")
 
 
-def forged(key: KeyPair, identifier: str, holder: str = "李四") -> str:
-    """The QR of a certificate ``key`` seals with any identifier it likes."""
+def forged(key: KeyPair, identifier: str, holder: str = "李四", old_text: bool = True) -> str:
+    """The QR of a certificate ``key`` seals with any identifier it likes: a ``ZZ1:`` text (which
+    can state any issuer code), or (``old_text=False``) what issuing makes (``ZZ2`` when it fits)."""
     parsed = Identifier.parse(identifier)
     assert parsed is not None
     body = CertificateBody(
@@ -77,6 +78,9 @@ def forged(key: KeyPair, identifier: str, holder: str = "李四") -> str:
         case_nos=("GXZX-20261120-00042",),
         key_id=key.key_id,
     )
+    if old_text:
+        content = body.qr_payload().content()
+        return frame_qr(content, key.sign(content))
     return seal_certificate(key, body)[1]
 
 
@@ -123,9 +127,24 @@ def test_a_key_of_one_station_cannot_seal_another_stations_identifier(server: Se
         local = gxzx.certificates.check(forged(key, identifier), TODAY)
         assert (local.status.value, local.problem.code) == ("altered", code)
         assert key.station in local.problem.zh()
+    # The ZZ2 text cannot state another issuer code than the station's (the verifier supplies
+    # it): a forged one fails the seal; a type the station may not issue is named as above.
+    compact = {
+        (jhzx_key, wrong_issuer): "cert.verify.signature",
+        (park_key, foreign_type): "cert.verify.type",
+    }
+    for (key, identifier), code in compact.items():
+        text = forged(key, identifier, old_text=False)
+        assert text.isdigit()
+        answer = hall_verify(server, text)
+        assert (answer["status"], answer.get("code")) == ("altered", code), identifier
+        assert "holder_name" not in answer
+        local = gxzx.certificates.check(text, TODAY)
+        assert (local.status.value, local.problem.code) == ("altered", code)
     # A genuine JHZX certificate still verifies, and so does GXZX's.
     genuine = str(Identifier.build(DISABILITY, JHZX_ISSUER, serial_for("JHZX", 1)))
     assert hall_verify(server, forged(jhzx_key, genuine, "王小明"))["status"] == "valid"
+    assert hall_verify(server, forged(jhzx_key, genuine, "王小明", old_text=False))["status"] == "valid"
     assert gxzx.certificates.check(real_qr, TODAY).status.value == "valid"
 
 

@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 
 from hall_server.cli import app as hall_cli
 from hall_server.services.certificates import CertificateAuthority
-from models.certificates import frame_qr, unframe_qr
+from models.certificates import frame_qr
 from models.enums import ApplicantType, MaterialStatus, Role, Tolerance
 from models.seal import generate_key_pair
 from tests.conftest import TODAY
+from tests.qr_formats import as_zz1, content_and_signature
 from tests.server.conftest import Served, _approval_key
 from window_client.hall_client import HallClient
 from window_client.services.acceptance import AcceptanceRequest, Applicant
@@ -115,9 +116,9 @@ def test_publish_then_verify_at_the_hall_and_at_another_station(
         k: v for k, v in local.items() if k != "type_name"
     }  # one rule on both sides (the hall has no catalogue names)
 
-    content, signature = unframe_qr(qr)
+    content, signature = content_and_signature(qr, identifier)
     altered = frame_qr(content.replace("王".encode(), "汪".encode()), signature)
-    for text, status in ((altered, "altered"), (qr[:-9], "malformed"), ("垃圾", "malformed")):
+    for text, status in ((altered, "altered"), (qr[:120], "malformed"), ("垃圾", "malformed")):
         assert hall_verify(server, text)["status"] == status
     stranger = generate_key_pair("GXZX")
     own_key = gxzx.certificates.list_keys()[0].key_id
@@ -143,6 +144,8 @@ def test_publish_then_verify_at_the_hall_and_at_another_station(
     ]
     assert rows[1].identifier == identifier and len(rows[1].qr_sha256) == 64
     assert all(r.qr_sha256 == "" and r.identifier is None for r in rows if r.status != "valid")
+    old = hall_verify(server, as_zz1(qr, identifier))  # the ZZ1 text of the same seal still verifies
+    assert old["status"] == "valid" and old["identifier"] == identifier
 
 
 def test_revocation_at_the_hall_reaches_every_station(
@@ -266,7 +269,8 @@ def test_a_revoked_key_revokes_what_it_sealed_everywhere(
 
 
 def test_verify_endpoint_answers_bad_input_without_errors(server: Served) -> None:
-    for text in ("", "ZZ1:", "ZZ1:" + "A" * 300, "ZZ9:ABC", "\x00\x01", json.dumps({"a": 1})):
+    bad = ("", "ZZ1:", "ZZ1:" + "A" * 300, "ZZ9:ABC", "\x00\x01", json.dumps({"a": 1}), "2" * 300, "9" * 3999)
+    for text in bad:
         answer = hall_verify(server, text)
         assert answer["status"] == "malformed", text
     too_long = server.api.http.get("/api/v1/certificates/verify", params={"qr": "A" * 5000})
@@ -284,7 +288,7 @@ def test_anonymous_verifications_cannot_fill_the_disk(
     pull(gxzx, server, "C001")  # publishes the key: the QR verifies as valid
     rng = random.Random(5)
     junk = ["ZZ1:" + "".join(rng.choice("ABCDEFGHJK0123456789") for _ in range(40)) for _ in range(1000)]
-    content, signature = unframe_qr(qr)
+    content, signature = content_and_signature(qr, identifier)
     forged = [frame_qr(content + f"#{n}".encode(), signature) for n in range(500)]
     texts = [qr] * 500 + junk + forged
     with httpx.Client(base_url=server.url, timeout=60) as http:  # the endpoint, a few times

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from models import sm2
 from models.approval import derive_approval_key
-from models.certificates import VerifyStatus, _b32_decode, frame_qr
+from models.certificates import VerifyStatus, frame_qr
+from models.certificates.qr_text import _b32_decode
 from models.seal import KeyPair, PublicKey, key_id_for, verify_qr, verify_record
 from tests.unit.test_certificates import TODAY, body, trust
 

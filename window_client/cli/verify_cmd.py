@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH, Verification
+from models.certificates import QR_PREFIX, VERIFY_STATUS_ZH, Verification, is_compact_text
 from window_client.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, out, print_json, runtime, shown
 from window_client.cli.lang import current, problem_text, say
 from window_client.services.runtime import parse_day
@@ -25,7 +25,7 @@ def _read_input(arg: str) -> tuple[str, bool, str]:
     """(text, is_document, source) of the argument: ``-`` is stdin, an existing path a file."""
     if arg == "-":
         return sys.stdin.read(MAX_INPUT_BYTES), True, "stdin"
-    if not arg.strip() or arg.strip().startswith(QR_PREFIX):
+    if not arg.strip() or arg.strip().startswith(QR_PREFIX) or is_compact_text(arg):
         return arg, False, "text"
     path = Path(arg)
     try:

@@ -79,18 +79,27 @@ def qr_svg(qr_text: str, scale: int = 4) -> str:
 
 
 # The screen's code: error correction L (a screen shows clean modules, and L keeps the symbol
-# smallest: version 9, 53 modules, for the shortest certificate) with a 2-module quiet zone.
+# smallest: version 5, 37 modules, for a usual ZZ2 certificate). The quiet zone is the
+# standard's 4 modules when the code then fits SCREEN_ROWS (a version 5 symbol: 45 modules, 23
+# rows, the rows an 80x24 dialog gives it), else 2 (phone scanners and zbar read it even on a
+# black terminal), so a version 6 symbol fits those rows too.
 SCREEN_ERROR = "l"
-SCREEN_BORDER = 2
+SCREEN_BORDER = 4
+SCREEN_MIN_BORDER = 2
+SCREEN_ROWS = 23
 # Two modules a cell, top and bottom; light modules are the drawn ink, so the code reads on a
 # dark terminal as it is and the screen pins white on black for any theme.
 _HALF_BLOCKS = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
 
 
-def qr_terminal(qr_text: str, border: int = SCREEN_BORDER) -> str:
+def qr_terminal(qr_text: str, border: int | None = None) -> str:
     """The QR code as half-block text (two modules a character cell: ▀ ▄ █ and space), light
-    modules drawn, ``border`` light modules of quiet zone around it; one line per two rows."""
+    modules drawn, ``border`` light modules of quiet zone around it (by default as wide as
+    :data:`SCREEN_ROWS` allow, 4 to 2); one line per two rows."""
     matrix = segno.make(qr_text, error=SCREEN_ERROR, boost_error=False).matrix
+    if border is None:
+        fits = len(matrix) + 2 * SCREEN_BORDER <= 2 * SCREEN_ROWS
+        border = SCREEN_BORDER if fits else SCREEN_MIN_BORDER
     width = len(matrix[0]) + 2 * border
     light_row = [True] * width
     rows = [light_row] * border
