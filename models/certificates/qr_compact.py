@@ -5,9 +5,10 @@ cell: 23 rows hold a version 5 symbol with a 4-module quiet zone), and the 64-by
 signature alone takes 155 decimal digits of the 255 a version 5-L symbol holds in numeric mode.
 The ``ZZ1`` text (base32 of the UTF-8 content, ~194 bytes) needs version 9.
 
-The text is ``2`` (the format version), the decimal digits of one integer, and two check
-digits (ISO 7064 MOD 97-10 over the whole text, as an IBAN's: every single mistyped digit and
-swap of neighbours, and 96 cuts in 97, are caught before anything is decoded). Digits only, so
+The text is ``2`` (the format version), three digits giving how many digits the integer has,
+the decimal digits of one integer, and two check digits (ISO 7064 MOD 97-10 over the whole
+text, as an IBAN's: every single mistyped digit and swap of neighbours is caught before
+anything is decoded; a text cut short or run on no longer has the length it states). Digits only, so
 the QR symbol is in numeric mode (3.33 bits a digit: as dense as byte mode, and plain text for
 any scanner). The integer packs, least significant first, in mixed radix:
 
@@ -56,8 +57,9 @@ from models.identity import NAME_LIMIT
 COMPACT_VERSION = "2"
 # Shorter texts cannot hold a signature and an issue date; longer ones are no certificate
 # (a 100-character name of escapes stays under it) and would cost int() time.
-MIN_DIGITS = 170
-MAX_DIGITS = 1200
+MIN_DIGITS = 173
+MAX_DIGITS = 1203
+_HEAD = 4  # the version digit and the three of the integer's length
 _DIGITS = re.compile(r"^[0-9]+$")
 _MASK_512 = (1 << 512) - 1
 _MASK_48 = (1 << 48) - 1
@@ -211,7 +213,8 @@ def encode_compact(payload: QrPayload, signature: bytes) -> str | None:
         _put_name(packer, payload.holder_name)
     except ValueError:  # a field outside what the packing holds
         return None
-    body = COMPACT_VERSION + str(packer.number())
+    digits = str(packer.number())
+    body = f"{COMPACT_VERSION}{len(digits):03d}{digits}"
     text = body + f"{98 - int(body + '00') % 97:02d}"  # ISO 7064 MOD 97-10, as IBAN
     decoded = decode_compact(text)  # lossless, or not used at all
     if decoded.payload(decoded.identifier(identifier.type_code, identifier.issuer_code)) != payload:
@@ -306,11 +309,15 @@ def decode_compact(text: str) -> CompactQr:
         raise malformed("cert.verify.digits_truncated", got=len(cleaned), expected=MIN_DIGITS)
     if len(cleaned) > MAX_DIGITS:
         raise malformed("cert.verify.digits_too_long", got=len(cleaned), limit=MAX_DIGITS)
-    number = int(cleaned[1:-2])
+    stated = int(cleaned[1:_HEAD])
+    if len(cleaned) != _HEAD + stated + 2:  # cut short (a partial copy) or run on
+        raise malformed("cert.verify.digits_truncated", got=len(cleaned), expected=_HEAD + stated + 2)
+    number = int(cleaned[_HEAD:-2])
     # The whole text's value mod 97, from its parts (one conversion of the long number).
-    if (2 * pow(10, len(cleaned) - 1, 97) + number % 97 * 100 + int(cleaned[-2:])) % 97 != 1:
-        raise malformed("cert.verify.digits_check")  # a cut-off or mistyped text (96 in 97)
-    if cleaned[1] == "0":  # no encoder writes a leading zero
+    head = int(cleaned[:_HEAD]) * pow(10, len(cleaned) - _HEAD, 97)
+    if (head + number % 97 * 100 + int(cleaned[-2:])) % 97 != 1:
+        raise malformed("cert.verify.digits_check")  # a mistyped text
+    if cleaned[_HEAD] == "0":  # no encoder writes a leading zero
         raise malformed("cert.verify.digits")
     try:
         return _unpack(_Unpacker(number))

@@ -183,7 +183,7 @@ def test_a_pdf_out_file_saves_the_pdf_itself(
     no_lp(monkeypatch, tmp_path)
     out = tmp_path / "docs" / "x.pdf"
     result = CliRunner().invoke(app, ["cases", "print", case_no, "--out", str(out)], catch_exceptions=False)
-    assert result.exit_code == 1 and f"the page is saved at {out}" in result.stderr
+    assert result.exit_code == 1 and f"打印页已保存：{out}" in result.stderr and "未打印" in result.stderr
     assert out.read_bytes().startswith(b"%PDF-") and out.read_bytes().count(b"/Type /Page\n") == 4
 
 

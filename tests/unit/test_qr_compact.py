@@ -51,12 +51,22 @@ def test_a_certificate_is_a_version_5_numeric_symbol_and_verifies() -> None:
     assert "610103199001011234" not in str(decode_compact(qr))  # the full ID never travels
 
 
-def test_an_organisation_with_a_ten_character_name_still_fits_version_5() -> None:
-    made = body(20, holder_name="西安秦味餐饮有限公司", holder_id="91610131MA6TXXXX0X")
+def test_an_organisation_with_a_nine_character_name_still_fits_version_5() -> None:
+    made = body(20, holder_name="西安秦味餐饮有限公", holder_id="91610131MA6TXXXX0X")
     made = dataclasses.replace(made, holder_id_type=HolderIdType.USCC)
     _seal, qr = seal_certificate(station_key(), made)
     assert symbol(qr).version == 5
     assert verify_qr(qr, trust(), TODAY).status is VerifyStatus.VALID
+    longer = dataclasses.replace(made, holder_name="西安秦味餐饮股份有限公司高新区第二分公司")
+    _seal, qr = seal_certificate(station_key(), longer)
+    assert symbol(qr).version == 6  # 20 characters: still whole at 80x24 (2-module quiet zone)
+
+
+def test_a_text_cut_short_or_run_on_is_malformed_never_decoded() -> None:
+    _seal, qr = issued()
+    for text in [qr[:-k] for k in range(1, 60)] + [qr + "0", qr + "12"]:
+        result = verify_qr(text, trust(), TODAY)
+        assert result.status is VerifyStatus.MALFORMED, len(text)
 
 
 def test_the_zz1_and_zz2_texts_of_one_seal_say_the_same() -> None:
