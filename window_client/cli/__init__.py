@@ -6,6 +6,7 @@ import typer
 
 from window_client.cli import (
     admin_cmd,
+    archive_cmd,
     audit_cmd,
     batch_cmd,
     cases_cmd,
@@ -34,6 +35,7 @@ app.add_typer(cert_cmd.app, name="cert")
 app.add_typer(cert_cmd.keys_app, name="keys")
 app.command("verify")(verify_cmd.verify)
 app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(archive_cmd.app, name="archive")
 
 
 @app.callback(invoke_without_command=True)
