@@ -201,9 +201,11 @@ def catalogue_xml(pieces: Iterable[Piece]) -> bytes:
 
 
 def canonical(value: Any) -> bytes:
-    """JSON as the package writes it: UTF-8, sorted keys, indented (readable, and the same bytes
-    for the same value)."""
-    return (json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1, default=str) + "\n").encode()
+    """JSON as the package writes it: UTF-8, sorted keys, compact (the same bytes for the same
+    value), one line ending in a newline."""
+    # No indent: json's C encoder runs only without one (an indented dump is ~10x slower).
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return (text + "\n").encode()
 
 
 def manifest_bytes(

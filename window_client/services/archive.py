@@ -25,6 +25,7 @@ from models.archive.package import METADATA, FileEntry, Piece, canonical, metada
 from models.archive.slice import check_slice, event_record
 from models.archive.verify import VerifyReport, verify_package
 from models.archive.writer import NothingToArchive, PackageWriter, check_target
+from models.certificates import CertificateView
 from models.problems import DomainError
 from models.seal import KeyPair, PublicKey
 from offline_cache import Store, archive_repo
@@ -104,11 +105,21 @@ class ArchiveService:
         pieces: list[Piece] = []
         broken: dict[str, list[str]] = {}
         with PackageWriter(out) as writer:
-            for case_no in case_nos:
-                piece, problems = self._write_case(writer, case_no, now, pdf)
-                pieces.append(piece)
-                if problems:
-                    broken[case_no] = problems
+            for start in range(0, len(case_nos), archive_repo.CHUNK):
+                part = case_nos[start : start + archive_repo.CHUNK]
+                with self.store.reading() as conn:
+                    found = archive_repo.case_rows(conn, part)
+                    position = archive_repo.chain_position(conn)
+                    views = {
+                        c["identifier"]: cert_repo.get_certificate(conn, c["identifier"])
+                        for rows in found.values()
+                        for c in rows.certificates
+                    }
+                for case_no in part:
+                    piece, problems = self._write_case(writer, found[case_no], position, views, now, pdf)
+                    pieces.append(piece)
+                    if problems:
+                        broken[case_no] = problems
             producer = {
                 "kind": "station",
                 "code": station.code,
@@ -131,24 +142,25 @@ class ArchiveService:
             return keys.anchor_key(unit)
 
     def _write_case(
-        self, writer: PackageWriter, case_no: str, now: str, pdf: bool
+        self,
+        writer: PackageWriter,
+        rows: archive_repo.CaseRows,
+        position: dict[str, Any],
+        certificates: Mapping[str, CertificateView | None],
+        now: str,
+        pdf: bool,
     ) -> tuple[Piece, list[str]]:
-        detail = self.rt.cases.detail(case_no, self.today)
-        with self.store.reading() as conn:
-            record = archive_repo.case_record(conn, case_no)
-            events = [event_record(r) for r in archive_repo.audit_slice(conn, case_no)]
-            position = archive_repo.chain_position(conn)
-            data = {
-                "case": record,
-                "materials": archive_repo.case_rows(conn, "case_materials", case_no),
-                "history": _history(events),
-                "operations": archive_repo.case_rows(conn, "outbox", case_no),
-                "refusals": archive_repo.case_rows(conn, "sync_conflicts", case_no),
-            }
-            records = archive_repo.certificate_records(conn, case_no)
-            data["certificates"] = records
-            certificates = [cert_repo.get_certificate(conn, c["identifier"]) for c in records]
-        assert record is not None  # resolved before
+        record = rows.record
+        case_no = record["case_no"]
+        events = [event_record(e) for e in rows.events]
+        data = {
+            "case": record,
+            "materials": rows.materials,
+            "history": _history(events),
+            "operations": rows.operations,
+            "refusals": rows.refusals,
+            "certificates": rows.certificates,
+        }
         files: list[tuple[FileEntry, str]] = [
             (writer.add(f"{case_no}/case.json", canonical(data)), "办件记录（材料清单、状态历史、同步记录）"),
             (
@@ -156,20 +168,15 @@ class ArchiveService:
                 "审计链片段（含前后链接哈希）",
             ),
         ]
-        station = self.rt.catalog.stations.get(detail.case.station)
-        station_name = station.name if station else detail.case.station
-        for doc in documents_for(detail.case, detail.materials, station_name):
+        case = self.rt.cases.view(rows.view_row, self.today)
+        station = self.rt.catalog.stations.get(case.station)
+        station_name = station.name if station else case.station
+        for doc in documents_for(case, rows.material_views(), station_name):
             files += self._document(writer, doc, pdf)
-        for view in certificates:
+        for certificate in rows.certificates:
+            view = certificates.get(certificate["identifier"])
             if view is not None:
-                name = f"{case_no}/documents/{view.identifier}"
-                files.append((writer.add(f"{name}.html", render_html(view).encode()), view.body.type_name))
-                if pdf:
-                    from window_client.services.certificate_pdf import render_certificate_pdf
-
-                    files.append(
-                        (writer.add(f"{name}.pdf", render_certificate_pdf(view)), view.body.type_name)
-                    )
+                files += self._certificate(writer, case_no, view, pdf)
         piece = Piece(
             case_no=case_no,
             fonds=self.rt.station.code,
@@ -181,6 +188,18 @@ class ArchiveService:
         )
         writer.add(f"{case_no}/{METADATA}", metadata_xml(piece, files, now, self.rt.actor, HOW))
         return piece, check_slice(case_no, record["state"], events)
+
+    def _certificate(
+        self, writer: PackageWriter, case_no: str, view: CertificateView, pdf: bool
+    ) -> list[tuple[FileEntry, str]]:
+        """The certificate's page as printed (HTML with its QR; and the PDF with ``pdf``)."""
+        name = f"{case_no}/documents/{view.identifier}"
+        found = [(writer.add(f"{name}.html", render_html(view).encode()), view.body.type_name)]
+        if pdf:
+            from window_client.services.certificate_pdf import render_certificate_pdf  # reportlab: on use
+
+            found.append((writer.add(f"{name}.pdf", render_certificate_pdf(view)), view.body.type_name))
+        return found
 
     def _document(self, writer: PackageWriter, doc: Document, pdf: bool) -> list[tuple[FileEntry, str]]:
         name = f"{doc.case_no}/documents/{doc.case_no}-{doc.kind}"
