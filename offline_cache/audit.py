@@ -14,22 +14,17 @@ witness outside the station: every push carries the head, sealed, and the hall k
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-GENESIS = "0" * 64
+from models.audit_hash import GENESIS as GENESIS  # re-exported: the chain's readers use them here
+from models.audit_hash import event_hash as event_hash
+
 HEAD_SEQ = "audit_head_seq"
 HEAD_HASH = "audit_head_hash"
 ANCHOR_SEQ = "audit_anchor_seq"  # the highest head the hall accepted (set after a push's answer)
-
-
-def event_hash(seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev: str) -> str:
-    """The chain hash of one event."""
-    material = "\x1f".join((str(seq), at, actor, action, subject, detail, prev))
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync")
+BENCHMARKS += ("bench_archive",)
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -160,6 +161,32 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         ]
         if sync.get("problems"):
             rows.append(("sync", "SANITY PROBLEMS", "; ".join(sync["problems"])))
+    rows += _archive_rows(results.get("bench_archive", {}))
+    return rows
+
+
+def _archive_rows(archive: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The summary lines of bench_archive."""
+    if "error" in archive:
+        return [("archive", "FAILED", archive["error"])]
+    if not archive:
+        return []
+    rows = [
+        (
+            "archive",
+            f"export {archive['cases']:,} cases ({archive['files']:,} files)",
+            f"{archive['export_s']:.3f} s",
+        ),
+        ("archive", "copy the same bytes + SM3", f"{archive['baseline_s']:.3f} s"),
+        ("archive", "ratio of each round", "  ".join(f"{r:.2f}" for r in archive["ratios"])),
+        (
+            "archive",
+            "ratio export/baseline (median)",
+            f"{archive['ratio']:.2f}  (target <= {archive['target']})",
+        ),
+    ]
+    if archive.get("problems"):
+        rows.append(("archive", "SANITY PROBLEMS", "; ".join(archive["problems"])))
     return rows
 
 

@@ -6,6 +6,7 @@ import typer
 
 from window_client.cli import (
     admin_cmd,
+    archive_cmd,
     audit_cmd,
     batch_cmd,
     cases_cmd,
@@ -39,6 +40,7 @@ app.add_typer(sync_cmd.app, name="sync")
 app.command("evaluate")(ratings_cmd.evaluate)
 app.add_typer(ratings_cmd.app, name="ratings")
 app.add_typer(specialist_cmd.app, name="specialist")
+app.add_typer(archive_cmd.app, name="archive")
 
 
 @app.callback(invoke_without_command=True)

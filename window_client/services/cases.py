@@ -119,6 +119,10 @@ class CaseService:
             closed_by=closed_by,
         )
 
+    def view(self, row: Sequence[Any], today: dt.date) -> CaseView:
+        """The read model of a raw row in ``CASE_VIEW_COLUMNS`` order (flag as of ``today``)."""
+        return self._view(row, today)
+
     def list_cases(
         self,
         f: CaseFilter,
