@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from models.archive.messages import ArchiveText
 from models.audit_hash import event_hash
 from models.enums import CaseState
 from models.state_machine import TRANSITIONS, CaseEvent
@@ -37,9 +38,17 @@ def _well_formed(event: Any) -> bool:
     return all(isinstance(event.get(name), str) for name in _FIELDS[1:])
 
 
+class _NotAStep(ValueError):
+    """An event the state machine does not allow from the state before it."""
+
+    def __init__(self, name: str, state: str | None) -> None:
+        super().__init__(name, state)
+        self.name, self.state = name, state
+
+
 def _step(state: str | None, action: str, detail: str) -> str | None:
     """The case's state after one event (unchanged for events that do not move it); raises
-    ``ValueError`` for a step the state machine does not allow."""
+    :class:`_NotAStep` for a step the state machine does not allow."""
     if action == ADOPTED:
         try:
             target = json.loads(detail).get("to")
@@ -53,32 +62,41 @@ def _step(state: str | None, action: str, detail: str) -> str | None:
         return name
     after = TRANSITIONS.get((CaseState(state), CaseEvent(name))) if state in _STATES else None
     if after is None:
-        raise ValueError(f"{name} from {state or 'nothing'}")
+        raise _NotAStep(name, state)
     return after.value
 
 
 def check_slice(case_no: str, recorded_state: Any, events: Any) -> list[str]:
-    """What is wrong with a case's audit slice (English messages; empty when it holds)."""
+    """What is wrong with a case's audit slice, in English (empty when it holds)."""
+    return [problem.en() for problem in slice_problems(case_no, recorded_state, events)]
+
+
+def slice_problems(case_no: str, recorded_state: Any, events: Any) -> list[ArchiveText]:
+    """What is wrong with a case's audit slice, in both languages (empty when it holds)."""
     if not isinstance(events, list):
-        return ["the audit slice holds no list of events"]
-    problems: list[str] = []
+        return [ArchiveText.of("slice.no_events")]
+    problems: list[ArchiveText] = []
     last_seq, state = 0, None
     for event in events:
         if not _well_formed(event):
-            return [*problems, "an event of the audit slice is malformed"]
+            return [*problems, ArchiveText.of("slice.malformed")]
         seq = event["seq"]
         if seq <= last_seq:
-            problems.append(f"event {seq} is out of order (after {last_seq})")
+            problems.append(ArchiveText.of("slice.order", seq=seq, last=last_seq))
         last_seq = seq
         if event["subject"] != case_no:
-            problems.append(f"event {seq} is about {event['subject']}, not {case_no}")
+            subject = event["subject"]
+            problems.append(ArchiveText.of("slice.subject", seq=seq, subject=subject, case_no=case_no))
         values = [event[name] for name in _FIELDS[1:7]]
         if event_hash(seq, *values) != event["hash"]:
-            problems.append(f"event {seq} ({event['action']}) does not match its hash: it was altered")
+            problems.append(ArchiveText.of("slice.hash", seq=seq, action=event["action"]))
         try:
             state = _step(state, event["action"], event["detail"])
-        except ValueError as exc:
-            problems.append(f"event {seq}: {exc} is not a step of the state machine")
+        except _NotAStep as exc:
+            before, before_zh = exc.state or "nothing", exc.state or "无"
+            problems.append(
+                ArchiveText.of("slice.step", seq=seq, name=exc.name, state=before, state_zh=before_zh)
+            )
     if state != recorded_state:
-        problems.append(f"the case record says {recorded_state}, its audited events lead to {state}")
+        problems.append(ArchiveText.of("slice.state", recorded=recorded_state, state=state))
     return problems

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.archive.messages import ArchiveText
 from models.archive.package import FORMAT, MANIFEST, SEAL, safe_relative, seal_message
-from models.archive.slice import check_slice
+from models.archive.slice import slice_problems
 from models.archive.writer import ArchiveError
+from models.problems import Language
 from models.seal import PublicKey, key_id_for, sm3_hex
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -33,15 +35,25 @@ class NotAnArchive(ArchiveError):
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One thing found wrong: ``kind`` (altered, added, removed, seal_*, manifest_*, audit_slice,
-    bad_path), the ``path`` inside the package it is about, and an English ``message``."""
+    bad_path), the ``path`` inside the package it is about, and its ``text`` in both languages."""
 
     kind: str
     path: str
-    message: str
+    text: ArchiveText
 
-    def to_dict(self) -> dict[str, str]:
-        """The ``--json`` form."""
-        return {"kind": self.kind, "path": self.path, "message": self.message}
+    @classmethod
+    def of(cls, kind: str, path: str, code: str, /, **params: Any) -> Finding:
+        """The finding ``kind`` about ``path``, said by the archive text ``code``."""
+        return cls(kind, path, ArchiveText(code, params))
+
+    @property
+    def message(self) -> str:
+        """The English text (the hall's CLI and reports print it)."""
+        return self.text.en()
+
+    def to_dict(self, language: Language = "en") -> dict[str, str]:
+        """The ``--json`` form, its ``message`` in ``language``."""
+        return {"kind": self.kind, "path": self.path, "message": self.text.text(language)}
 
 
 @dataclass
@@ -72,17 +84,22 @@ class VerifyReport:
         """Every finding, the package's first."""
         return [*self.problems, *(p for c in self.cases for p in c.problems)]
 
-    def to_json(self) -> dict[str, Any]:
-        """``{"ok", "archive", "producer", "files", "seal", "problems", "cases"}``."""
+    def to_json(self, language: Language = "en") -> dict[str, Any]:
+        """``{"ok", "archive", "producer", "files", "seal", "problems", "cases"}``, the findings'
+        messages in ``language``."""
         return {
             "ok": self.ok,
             "archive": self.archive,
             "producer": self.producer,
             "files": self.files,
             "seal": self.seal,
-            "problems": [p.to_dict() for p in self.problems],
+            "problems": [p.to_dict(language) for p in self.problems],
             "cases": [
-                {"case_no": c.case_no, "ok": not c.problems, "problems": [p.to_dict() for p in c.problems]}
+                {
+                    "case_no": c.case_no,
+                    "ok": not c.problems,
+                    "problems": [p.to_dict(language) for p in c.problems],
+                }
                 for c in self.cases
             ],
         }
@@ -107,13 +124,14 @@ def _ours(value: Any) -> bool:
 
 def _not_an_archive(root: Path) -> NotAnArchive:
     if not root.exists():
-        return NotAnArchive(f"{root} does not exist")
+        return NotAnArchive.of("archive.missing", root=root)
     if not root.is_dir():
-        return NotAnArchive(f"{root} is not a folder")
-    hint = ""
+        return NotAnArchive.of("archive.not_folder", root=root)
     if (root.parent / MANIFEST).is_file():
-        hint = f" (it looks like one case of the archive {root.parent}: verify that folder)"
-    return NotAnArchive(f"{root} is not an archive: it has no {MANIFEST} and {SEAL} of a package{hint}")
+        return NotAnArchive.of(
+            "archive.case_folder", root=root, manifest=MANIFEST, seal=SEAL, parent=root.parent
+        )
+    return NotAnArchive.of("archive.not_package", root=root, manifest=MANIFEST, seal=SEAL)
 
 
 def check_seal(
@@ -122,30 +140,28 @@ def check_seal(
     """(the seal's summary, findings) for ``seal.json`` over the manifest's bytes."""
     fields = ("key_id", "station", "public_key", "manifest_sm3", "sealed_at", "signature")
     if not _ours(seal) or not all(isinstance(seal.get(f), str) for f in fields):
-        return {"ok": False}, [Finding("seal_invalid", SEAL, f"{SEAL} is not a readable seal")]
+        return {"ok": False}, [Finding.of("seal_invalid", SEAL, "seal.unreadable", seal=SEAL)]
     summary: dict[str, Any] = {"ok": False, "key_id": seal["key_id"], "station": seal["station"]}
     digest = sm3_hex(manifest)
     if seal["manifest_sm3"] != digest:
-        return summary, [Finding("manifest_altered", MANIFEST, f"{MANIFEST} was altered after it was sealed")]
+        return summary, [
+            Finding.of("manifest_altered", MANIFEST, "manifest.sealed_then_altered", manifest=MANIFEST)
+        ]
     key = trusted.get(seal["key_id"])
     if key is None:
-        what = f"the seal was made with key {seal['key_id']}, which this verifier does not trust"
-        return summary, [Finding("seal_unknown_key", SEAL, what + " (another key, or not published here)")]
+        return summary, [Finding.of("seal_unknown_key", SEAL, "seal.unknown_key", key_id=seal["key_id"])]
     if key.public_hex != seal["public_key"] or key.station != seal["station"]:
-        what = f"the seal names key {seal['key_id']} but carries another public key or station"
-        return summary, [Finding("seal_key_mismatch", SEAL, what)]
+        return summary, [Finding.of("seal_key_mismatch", SEAL, "seal.key_mismatch", key_id=seal["key_id"])]
     try:
         signature = bytes.fromhex(seal["signature"])
     except ValueError:
         signature = b""
     message = seal_message(key.key_id, key.station, digest, seal["sealed_at"])
     if key.key_id != key_id_for(key.station, key.public_hex) or not key.verify(signature, message):
-        return summary, [
-            Finding("seal_invalid", SEAL, f"the seal does not verify: {SEAL} was altered or forged")
-        ]
+        return summary, [Finding.of("seal_invalid", SEAL, "seal.invalid", seal=SEAL)]
     if key.revoked_at is not None:
-        what = f"the sealing key {key.key_id} was revoked at {key.revoked_at}: its seal proves nothing"
-        return summary, [Finding("seal_key_revoked", SEAL, what)]
+        at = key.revoked_at
+        return summary, [Finding.of("seal_key_revoked", SEAL, "seal.key_revoked", key_id=key.key_id, at=at)]
     summary["ok"] = True
     return summary, []
 
@@ -171,26 +187,24 @@ def _listed(manifest: dict[str, Any]) -> tuple[dict[str, tuple[int, str]], list[
         path = entry.get("path") if isinstance(entry, dict) else None
         size, digest = (entry.get("size"), entry.get("sm3")) if isinstance(entry, dict) else (None, None)
         if not isinstance(path, str) or not safe_relative(path) or path in (MANIFEST, SEAL):
-            bad.append(Finding("bad_path", str(path)[:200], "the manifest lists a path outside the package"))
+            bad.append(Finding.of("bad_path", str(path)[:200], "manifest.bad_path"))
         elif not isinstance(size, int) or not isinstance(digest, str) or not _HEX64.match(digest):
-            bad.append(Finding("manifest_altered", path, "the manifest's entry of this file is malformed"))
+            bad.append(Finding.of("manifest_altered", path, "manifest.bad_entry"))
         else:
             listed[path] = (size, digest)
     return listed, bad
 
 
 def _compare(root: Path, listed: Mapping[str, tuple[int, str]], present: set[str]) -> list[Finding]:
-    found = [
-        Finding("added", p, f"{p} was added (not in the manifest)") for p in sorted(present - listed.keys())
-    ]
+    found = [Finding.of("added", p, "file.added", path=p) for p in sorted(present - listed.keys())]
     for path, (size, digest) in sorted(listed.items()):
         target = root / path
         if path not in present:
-            found.append(Finding("removed", path, f"{path} was removed"))
+            found.append(Finding.of("removed", path, "file.removed", path=path))
         elif target.is_symlink() or not target.is_file():
-            found.append(Finding("altered", path, f"{path} was replaced by a link or a folder"))
+            found.append(Finding.of("altered", path, "file.replaced", path=path))
         elif target.stat().st_size != size or sm3_hex(target.read_bytes()) != digest:
-            found.append(Finding("altered", path, f"{path} was altered (its SM3 digest differs)"))
+            found.append(Finding.of("altered", path, "file.altered", path=path))
     return found
 
 
@@ -204,7 +218,7 @@ def _content(root: Path, case_no: str, folder: str) -> list[Finding]:
         return []  # reported as altered or removed already, or a hall package (no audit slice)
     state = record.get("case", {}).get("state") if isinstance(record, dict) else None
     events = audit.get("events") if isinstance(audit, dict) else None
-    return [Finding("audit_slice", audit_path, m) for m in check_slice(case_no, state, events)]
+    return [Finding("audit_slice", audit_path, t) for t in slice_problems(case_no, state, events)]
 
 
 def verify_package(root: Path, trusted: Mapping[str, PublicKey]) -> VerifyReport:
@@ -217,17 +231,17 @@ def verify_package(root: Path, trusted: Mapping[str, PublicKey]) -> VerifyReport
         raise _not_an_archive(root)
     report = VerifyReport(str(root), manifest.get("producer", {}) if _ours(manifest) else {})
     if manifest_bytes is None:
-        report.problems.append(Finding("removed", MANIFEST, f"{MANIFEST} was removed"))
+        report.problems.append(Finding.of("removed", MANIFEST, "file.removed", path=MANIFEST))
     elif seal_bytes is None:
-        report.problems.append(
-            Finding("seal_missing", SEAL, f"{SEAL} was removed: the package is not sealed")
-        )
+        report.problems.append(Finding.of("seal_missing", SEAL, "seal.missing", seal=SEAL))
     else:
         report.seal, found = check_seal(seal, manifest_bytes, trusted)
         report.problems += found
     if not _ours(manifest):
         if manifest_bytes is not None:
-            report.problems.append(Finding("manifest_altered", MANIFEST, f"{MANIFEST} is unreadable"))
+            report.problems.append(
+                Finding.of("manifest_altered", MANIFEST, "manifest.unreadable", manifest=MANIFEST)
+            )
         return report
     listed, bad = _listed(manifest)
     report.files = len(listed)
@@ -242,7 +256,7 @@ def verify_package(root: Path, trusted: Mapping[str, PublicKey]) -> VerifyReport
         if not check.problems:
             check.problems += _content(root, check.case_no, folder)
         elif not (root / folder).exists() and all(p.kind == "removed" for p in check.problems):
-            check.problems = [Finding("removed", folder, f"the whole case folder {folder} was removed")]
+            check.problems = [Finding.of("removed", folder, "case.removed", folder=folder)]
     return report
 
 
@@ -257,18 +271,18 @@ def read_key_file(path: Path) -> dict[str, PublicKey]:
     try:
         value = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError) as exc:
-        raise ArchiveError(f"cannot read the key file {path}: {exc}") from None
+        raise ArchiveError.of("key_file.unreadable", path=path, detail=exc) from None
     keys: dict[str, PublicKey] = {}
     for item in value if isinstance(value, list) else [value]:
         if not isinstance(item, dict) or not all(
             isinstance(item.get(f), str) for f in ("key_id", "station", "public_key")
         ):
-            raise ArchiveError(f"{path} holds no key: expected {{'key_id', 'station', 'public_key'}}")
+            raise ArchiveError.of("key_file.no_key", path=path)
         try:
             key = PublicKey(item["key_id"], item["station"], item["public_key"])
         except ValueError as exc:
-            raise ArchiveError(f"{path}: {exc}") from None
+            raise ArchiveError.of("key_file.bad_key", path=path, detail=exc) from None
         if key.key_id != key_id_for(key.station, key.public_hex):
-            raise ArchiveError(f"{path}: the key id {key.key_id} does not belong to that public key")
+            raise ArchiveError.of("key_file.wrong_id", path=path, key_id=key.key_id)
         keys[key.key_id] = key
     return keys

@@ -12,7 +12,9 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Self
 
+from models.archive.messages import ArchiveText
 from models.archive.package import (
     CATALOGUE,
     DESCRIPTION,
@@ -28,7 +30,28 @@ from models.seal import KeyPair, sm3_hex
 
 
 class ArchiveError(Exception):
-    """A package cannot be written or read as asked (the message says why, in English)."""
+    """A package cannot be written or read as asked.
+
+    ``str()`` is the English text (logs, the hall's CLI, which raises it with a plain message);
+    one made by :meth:`of` also has its Chinese, for a front end that chose its language
+    (:meth:`zh`, :meth:`en`)."""
+
+    def __init__(self, message: str | ArchiveText) -> None:
+        self.archive_text = message if isinstance(message, ArchiveText) else None
+        super().__init__(message.en() if isinstance(message, ArchiveText) else message)
+
+    @classmethod
+    def of(cls, code: str, /, **params: Any) -> Self:
+        """The error of the archive text ``code`` (:data:`models.archive.messages.MESSAGES`)."""
+        return cls(ArchiveText(code, params))
+
+    def zh(self) -> str:
+        """The Chinese text (the English one when the error was raised with a plain message)."""
+        return self.archive_text.zh() if self.archive_text is not None else str(self)
+
+    def en(self) -> str:
+        """The English text."""
+        return str(self)
 
 
 class NothingToArchive(ArchiveError):
@@ -38,9 +61,9 @@ class NothingToArchive(ArchiveError):
 def check_target(out: Path) -> None:
     """Refuse a target that is a file or a folder with something in it (nothing is overwritten)."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ArchiveError(f"{out} exists and is not a folder: choose a new or empty folder")
+        raise ArchiveError.of("target.not_folder", out=out)
     if out.is_dir() and any(out.iterdir()):
-        raise ArchiveError(f"{out} is not empty: choose a new or empty folder (nothing is overwritten)")
+        raise ArchiveError.of("target.not_empty", out=out)
 
 
 class PackageWriter:

@@ -13,7 +13,6 @@ published, plus any given out of band.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.archive.messages import ArchiveText
 from models.archive.package import METADATA, FileEntry, Piece, canonical, metadata_xml
-from models.archive.slice import check_slice, event_record
+from models.archive.slice import event_record, slice_problems
 from models.archive.verify import VerifyReport, verify_package
 from models.archive.writer import NothingToArchive, PackageWriter, check_target
 from models.certificates import CertificateView
-from models.problems import DomainError
+from models.problems import DomainError, Language
 from models.seal import KeyPair, PublicKey
 from offline_cache import Store, archive_repo
 from offline_cache import certificate_repo as cert_repo
@@ -48,7 +48,8 @@ class ExportResult:
         out: the package's folder. ``cases``: the case numbers, in order.
         files: files written (manifest and seal not counted). ``size``: their bytes.
         manifest_sm3: the sealed manifest's SM3. ``key_id``: the sealing key.
-        broken: cases whose audit slice does not hold (archived as they are), with why.
+        broken: cases whose audit slice does not hold (archived as they are), with why (both
+            languages).
     """
 
     out: Path
@@ -57,7 +58,7 @@ class ExportResult:
     size: int
     manifest_sm3: str
     key_id: str
-    broken: dict[str, list[str]]
+    broken: dict[str, list[ArchiveText]]
 
 
 def _history(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,7 +93,7 @@ class ArchiveService:
             assert day is not None
             found = archive_repo.case_numbers_on(conn, day)
         if not found:
-            raise NothingToArchive(f"no case was accepted on {day.isoformat()}: nothing to archive")
+            raise NothingToArchive.of("archive.nothing_on_day", day=day.isoformat())
         return found
 
     def export(self, case_nos: Sequence[str], out: Path, pdf: bool = False) -> ExportResult:
@@ -103,7 +104,7 @@ class ArchiveService:
         station = self.rt.station
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         pieces: list[Piece] = []
-        broken: dict[str, list[str]] = {}
+        broken: dict[str, list[ArchiveText]] = {}
         with PackageWriter(out) as writer:
             for start in range(0, len(case_nos), archive_repo.CHUNK):
                 part = case_nos[start : start + archive_repo.CHUNK]
@@ -149,7 +150,7 @@ class ArchiveService:
         certificates: Mapping[str, CertificateView | None],
         now: str,
         pdf: bool,
-    ) -> tuple[Piece, list[str]]:
+    ) -> tuple[Piece, list[ArchiveText]]:
         record = rows.record
         case_no = record["case_no"]
         events = [event_record(e) for e in rows.events]
@@ -187,7 +188,7 @@ class ArchiveService:
             actions=tuple((e["at"], e["actor"], e["action"]) for e in events),
         )
         writer.add(f"{case_no}/{METADATA}", metadata_xml(piece, files, now, self.rt.actor, HOW))
-        return piece, check_slice(case_no, record["state"], events)
+        return piece, slice_problems(case_no, record["state"], events)
 
     def _certificate(
         self, writer: PackageWriter, case_no: str, view: CertificateView, pdf: bool
@@ -255,8 +256,14 @@ def describe(producer: Mapping[str, str], created_at: str, cases: int, key_id: s
     )
 
 
-def export_json(result: ExportResult) -> dict[str, Any]:
-    """The ``archive export --json`` form."""
-    data = dataclasses.asdict(result)
-    data["out"] = str(result.out)
-    return data
+def export_json(result: ExportResult, language: Language = "en") -> dict[str, Any]:
+    """The ``archive export --json`` form, the reasons under ``broken`` in ``language``."""
+    return {
+        "out": str(result.out),
+        "cases": list(result.cases),
+        "files": result.files,
+        "size": result.size,
+        "manifest_sm3": result.manifest_sm3,
+        "key_id": result.key_id,
+        "broken": {case: [t.text(language) for t in texts] for case, texts in result.broken.items()},
+    }
