@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from models.archive.package import MANIFEST, SEAL, seal_manifest
-from models.archive.slice import check_slice
+from models.archive.slice import check_slice, slice_problems
 from models.seal import generate_key_pair, sm3_hex
 from tests.conftest import TODAY
 from window_client.cli import app
@@ -298,3 +298,7 @@ def test_the_audit_slice_check_finds_an_altered_event_and_a_wrong_state(package:
     forged = [dict(events[0], actor="someone else"), *events[1:]]
     assert any("was altered" in m for m in check_slice(case_no, state, forged))
     assert any("lead to" in m for m in check_slice(case_no, "delivered", events))
+    assert any(
+        p.zh() == "第{}条事件（{}）与其哈希值不符：已被篡改".format(events[0]["seq"], events[0]["action"])
+        for p in slice_problems(case_no, state, forged)
+    )
