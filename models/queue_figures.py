@@ -100,25 +100,6 @@ def figures(tickets: Iterable[TicketTimes]) -> list[QueueFigures]:
     return rows
 
 
-def figures_json(row: QueueFigures) -> dict[str, object]:
-    """A figures row as the reports print it (seconds rounded to tenths)."""
-
-    def seconds(value: float | None) -> float | None:
-        return None if value is None else round(value, 1)
-
-    return {
-        "station": row.station,
-        "window": row.window,
-        "category": row.category.value,
-        "tickets": row.tickets,
-        "served": row.served,
-        "skipped": row.skipped,
-        "mean_wait_seconds": seconds(row.mean_wait),
-        "p90_wait_seconds": seconds(row.p90_wait),
-        "mean_service_seconds": seconds(row.mean_service),
-    }
-
-
 def minutes(seconds: float | None) -> str:
     """``12.5`` minutes for a table cell (``-`` for none)."""
     return "-" if seconds is None else f"{seconds / 60:.1f}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from hall_server.cli import cases, certs, publish, serve, staff, stations
+from hall_server.cli import cases, certs, publish, queue, serve, staff, stations
 from hall_server.cli.common import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -33,6 +33,7 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(certs.app, name="certs")
 app.add_typer(staff.app, name="staff")
 app.add_typer(stations.app, name="stations")
+app.add_typer(queue.app, name="queue")
 app.add_typer(publish.catalog_app, name="catalog")
 app.add_typer(publish.holidays_app, name="holidays")
 app.command("serve")(serve.command)

@@ -24,6 +24,7 @@ from hall_server.storage.schema import (
     TABLES_V6,
     TABLES_V7,
     TABLES_V8,
+    TABLES_V10,
     VERIFICATIONS,
 )
 
@@ -78,6 +79,10 @@ def _v9_robustness(conn: Connection) -> None:
     _count_verifications(conn)
 
 
+def _v10_queue(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V10)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
@@ -88,6 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "audit_anchors", _v7_audit_anchors),
     Migration(8, "sign_in_throttle", _v8_sign_in_throttle),
     Migration(9, "wide_client_seq_and_verification_counts", _v9_robustness),
+    Migration(10, "queue", _v10_queue),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
