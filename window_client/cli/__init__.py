@@ -11,6 +11,7 @@ from window_client.cli import (
     cases_cmd,
     catalog_cmd,
     cert_cmd,
+    queue_cmd,
     sync_cmd,
     verify_cmd,
 )
@@ -34,6 +35,7 @@ app.add_typer(cert_cmd.app, name="cert")
 app.add_typer(cert_cmd.keys_app, name="keys")
 app.command("verify")(verify_cmd.verify)
 app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(queue_cmd.app, name="queue")
 
 
 @app.callback(invoke_without_command=True)
