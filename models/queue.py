@@ -4,7 +4,7 @@ Pure rules, no I/O: the counter's store (``offline_cache.queue_repo``), the hall
 (``hall_server.services.queue``) and the day close all use them.
 
 **Numbers** are per station, day and category: ``A001`` 综合, ``B001`` 企业, ``V001``
-预约/绿色通道 (appointments, the elderly, the disabled). The day is the date in China time.
+预约/绿色通道 (appointments, the elderly, the disabled). The day is the station's local date.
 
 **States**: ``waiting`` → ``called`` (叫号; 重呼 keeps it called) → ``serving`` (开始办理) →
 ``done`` (办结, with the case numbers the visit produced: several for 一件事, none for 咨询).
@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-CHINA = dt.timezone(dt.timedelta(hours=8))  # stations number their tickets by the day in China
+CHINA = dt.timezone(dt.timedelta(hours=8))  # the hall's default day for its board and report
 
 
 class QueueCategory(StrEnum):
@@ -172,9 +172,10 @@ def valid_window(text: object) -> bool:
     return isinstance(text, str) and _WINDOW.fullmatch(text) is not None
 
 
-def queue_day(moment: dt.datetime) -> dt.date:
-    """The day a ticket taken at ``moment`` belongs to (China time)."""
-    return moment.astimezone(CHINA).date()
+def queue_day(moment: dt.datetime, zone: dt.tzinfo | None = None) -> dt.date:
+    """The day a ticket taken at ``moment`` belongs to: the station's local date (like every
+    other date of the counter), or the date in ``zone``."""
+    return moment.astimezone(zone).date()
 
 
 def parse_moment(text: object) -> dt.datetime | None:

@@ -15,7 +15,7 @@ QUEUE_MESSAGES: dict[str, tuple[str, str]] = {
     "queue.ticket_exists": ("号票{ticket}（{day}）已存在", "ticket {ticket} ({day}) already exists"),
     "queue.illegal_transition": (
         "号票{ticket}当前为“{state}”，不能{event}",
-        "ticket {ticket} is {state_code}: it cannot be {event_code}",
+        "ticket {ticket} is {state_code}: {event_code} is not allowed",
     ),
     "queue.window_invalid": (
         "窗口号无效：{value}（1至8位字母或数字）",

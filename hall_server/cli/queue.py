@@ -9,7 +9,7 @@ import typer
 
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, using_engine
 from hall_server.services import queue as queue_service
-from models.queue import CATEGORY_ZH, queue_day
+from models.queue import CATEGORY_ZH, CHINA, queue_day
 from models.queue_figures import minutes
 from models.sync.queue import QueueFiguresRow
 from models.text import printable
@@ -29,7 +29,7 @@ def report(
     """Per station, window and category: tickets, served, skipped, mean and p90 wait (taken to
     first call) and mean service time (start to 办结), from what the stations pushed."""
     try:
-        when = dt.date.fromisoformat(day) if day else queue_day(dt.datetime.now(dt.UTC))
+        when = dt.date.fromisoformat(day) if day else queue_day(dt.datetime.now(dt.UTC), CHINA)
     except ValueError:
         fail(f"not a date (YYYY-MM-DD): {day}")
     with using_engine(db) as engine:

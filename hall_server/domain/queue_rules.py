@@ -27,7 +27,6 @@ from models.queue import (
     TicketState,
     parse_moment,
     parse_ticket,
-    queue_day,
     valid_window,
 )
 
@@ -95,8 +94,8 @@ def new_ticket(payload: Mapping[str, Any], station: str, op_id: str, received: s
     if payload.get("category") != parsed[0].value:
         raise _invalid("category")
     taken_at = moment(payload, "taken_at")
-    if queue_day(taken_at).isoformat() != day:
-        raise _invalid("day")  # the day is the taking moment's date in China
+    if abs((dt.date.fromisoformat(day) - taken_at.astimezone(dt.UTC).date()).days) > 1:
+        raise _invalid("day")  # the taking moment's local date, wherever the station is
     return {
         "station": station,
         "day": day,

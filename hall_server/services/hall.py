@@ -24,7 +24,7 @@ from hall_server.storage import read_transaction, write_transaction
 from models.anchor import seal_holds
 from models.catalog import catalog_from_dict
 from models.enums import Role
-from models.queue import queue_day
+from models.queue import CHINA, queue_day
 from models.sync import (
     AnchorAnswer,
     AuditAnchor,
@@ -167,7 +167,7 @@ class Hall:
     def queue_board(self, principal: Principal, day: dt.date | None) -> QueueBoardDocument:
         """The calling board of the caller's station (``day``: today in China by default)."""
         now = self.clock()
-        board = queue_board(self.engine, principal.station, day or queue_day(now))
+        board = queue_board(self.engine, principal.station, day or queue_day(now, CHINA))
         return QueueBoardDocument.of(board, now)
 
     def queue_report(
@@ -183,6 +183,6 @@ class Hall:
                     why_en=f"staff of {principal.station} see only their own station's queue",
                 )
             station = principal.station
-        when = day or queue_day(self.clock())
+        when = day or queue_day(self.clock(), CHINA)
         rows = [QueueFiguresRow.of(row) for row in queue_report(self.engine, when, station)]
         return QueueReportDocument(day=when, rows=rows)

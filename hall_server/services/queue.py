@@ -32,6 +32,7 @@ from models.sync import OperationKind
 
 QUEUE_KINDS = frozenset({OperationKind.QUEUE_TAKE, OperationKind.QUEUE_EVENT, OperationKind.QUEUE_WINDOW})
 BOARD_NEXT_UP = 5
+_HELD = frozenset({TicketState.CALLED.value, TicketState.SERVING.value})
 
 
 class QueueApplier:
@@ -54,6 +55,7 @@ class QueueApplier:
         self.windows: dict[str, dict[str, Any]] | None = None
         self.windows_changed: set[str] = set()
         self.stored_windows: set[str] = set()
+        self.held_loaded: set[str] = set()  # days whose tickets held by windows were read
 
     def prefetch(self, operations: Sequence[Incoming]) -> None:
         """Read the stored tickets the batch's queue operations name (one query)."""
@@ -95,6 +97,8 @@ class QueueApplier:
         if ticket is None:
             raise Refusal("queue.ticket_unknown", ticket=key[1], day=key[0])
         step = rules.event_step(op.payload, ticket)
+        if step.event is QueueEvent.CALL:
+            self._check_call(key, ticket, step.window or "")
         if step.cases:
             self._check_cases(step.cases)
         changes: dict[str, Any] = {"state": step.to_state.value, "updated_at": self.received}
@@ -117,6 +121,24 @@ class QueueApplier:
             self.changed.add(key)
         return str(ticket["state"])
 
+    def _check_call(self, key: tuple[str, str], ticket: dict[str, Any], window: str) -> None:
+        """A call: the window is not paused and holds no other ticket; a ticket sent (转窗) to a
+        window is called by that window only."""
+        target = ticket["target_window"]
+        if target not in (None, window):
+            raise Refusal("queue.not_your_window", ticket=key[1], holder=target, window=window)
+        paused = self._windows().get(window)
+        if paused is not None and paused["paused"]:
+            raise Refusal("queue.window_paused", window=window, reason=paused["reason"] or "")
+        day = key[0]
+        if day not in self.held_loaded:
+            for row in queue_storage.held_tickets(self.conn, self.principal.station, day):
+                self.tickets.setdefault((day, row["ticket"]), row)
+            self.held_loaded.add(day)
+        for (other_day, number), row in self.tickets.items():
+            if other_day == day and number != key[1] and row["window"] == window and row["state"] in _HELD:
+                raise Refusal("queue.window_busy", window=window, ticket=number)
+
     def _check_cases(self, case_nos: Sequence[str]) -> None:
         missing = sorted(set(case_nos) - set(self.cases))
         if missing:
@@ -134,10 +156,7 @@ class QueueApplier:
 
     def _window(self, op: Incoming) -> None:
         window, paused, reason, at = rules.window_change(op.payload)
-        if self.windows is None:
-            self.windows = queue_storage.windows_of(self.conn, self.principal.station)
-            self.stored_windows = set(self.windows)
-        self.windows[window] = {
+        self._windows()[window] = {
             "station": self.principal.station,
             "window": window,
             "paused": paused,
@@ -146,6 +165,13 @@ class QueueApplier:
             "updated_at": self.received,
         }
         self.windows_changed.add(window)
+
+    def _windows(self) -> dict[str, dict[str, Any]]:
+        """The station's windows as stored, with this batch's pauses (read once)."""
+        if self.windows is None:
+            self.windows = queue_storage.windows_of(self.conn, self.principal.station)
+            self.stored_windows = set(self.windows)
+        return self.windows
 
     def write(self) -> None:
         """Write what the batch changed."""

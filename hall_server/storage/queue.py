@@ -43,6 +43,15 @@ def tickets_of_day(conn: Connection, day: str, station: str | None = None) -> li
     return [dict(row) for row in conn.execute(query.order_by(table.c.station, table.c.taken_at)).mappings()]
 
 
+def held_tickets(conn: Connection, station: str, day: str) -> list[dict[str, Any]]:
+    """The tickets of ``station`` a window holds (called or serving) on ``day``."""
+    table = QUEUE_TICKETS
+    query = select(table).where(
+        table.c.station == station, table.c.day == day, table.c.state.in_(("called", "serving"))
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
 def insert_tickets(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """New tickets."""
     insert_rows(conn, QUEUE_TICKETS, rows)

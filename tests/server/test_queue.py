@@ -148,7 +148,7 @@ def test_bad_queue_operations_are_refused_with_a_reason_and_change_nothing(serve
         event("B001", "finish", "called"),  # not serving yet
         take("A002", appointment="\x1b]52;c;bad\x07"),  # an escape sequence
         take("A003", category="B"),  # the letter says A
-        take("A004", day="2026-11-21"),  # taken on the 20th in China
+        take("A004", day="2026-11-23"),  # taken on the 20th
         take("A0005"),  # not a number the station hands out
         event("B001", "transfer", "called", window="01"),  # transferred nowhere new
         window_op("01", True, "  "),  # a pause without a reason
@@ -220,3 +220,38 @@ def test_the_station_is_the_pushers_and_staff_see_only_their_own(server: Served)
     every = api.http.get("/api/v1/queue/report", params={"day": DAY}, headers=admin).json()
     assert {r["station"] for r in every["rows"]} == {"GXZX", "JHZX"}
     assert api.http.get("/api/v1/queue/board").status_code == 401
+
+
+def test_a_call_the_counter_would_refuse_is_refused_at_the_hall_too(server: Served) -> None:
+    api = server.api
+    token = api.token()
+    api.results(token, [take("A001"), take("A002"), take("A003"), event("A001", "call", "waiting")])
+    api.results(token, [event("A001", "transfer", "called", target_window="05")])
+    results = api.results(
+        token,
+        [
+            event("A002", "call", "waiting", window="02"),
+            event("A003", "call", "waiting", window="02"),  # window 02 holds A002
+            event("A001", "call", "waiting", window="02"),  # A001 was sent to window 05
+            window_op("04", True, "午休"),
+            event("A003", "call", "waiting", window="04"),  # window 04 is paused
+            window_op("04", False),
+            event("A003", "call", "waiting", window="04"),
+            event("A001", "call", "waiting", window="05"),
+        ],
+    )
+    assert answers(results) == [
+        ("applied", None),
+        ("refused", "queue.window_busy"),
+        ("refused", "queue.not_your_window"),
+        ("applied", None),
+        ("refused", "queue.window_paused"),
+        ("applied", None),
+        ("applied", None),
+        ("applied", None),
+    ]
+    assert hall_tickets(server) == {
+        ("GXZX", "A001"): ("called", "05", 2),
+        ("GXZX", "A002"): ("called", "02", 1),
+        ("GXZX", "A003"): ("called", "04", 1),
+    }

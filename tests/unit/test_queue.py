@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.queue import (
+    CHINA,
     DEFAULT_RULE,
     TRANSITIONS,
     CallingRule,
@@ -51,9 +52,11 @@ def test_categories_by_letter_or_name_and_windows() -> None:
     assert not valid_window("123456789") and not valid_window(None)
 
 
-def test_the_day_is_chinas() -> None:
-    assert queue_day(dt.datetime(2026, 11, 19, 16, 30, tzinfo=dt.UTC)) == dt.date(2026, 11, 20)
-    assert queue_day(dt.datetime(2026, 11, 19, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 11, 19)
+def test_the_day_is_the_local_date_or_the_zones() -> None:
+    late = dt.datetime(2026, 11, 19, 16, 30, tzinfo=dt.UTC)
+    assert queue_day(late, CHINA) == dt.date(2026, 11, 20)
+    assert queue_day(late, dt.UTC) == dt.date(2026, 11, 19)
+    assert queue_day(late) == late.astimezone().date()
 
 
 def test_the_state_machine() -> None:

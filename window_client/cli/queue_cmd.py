@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from models.problems import DomainError
-from models.queue import CATEGORY_ZH, CHINA, STATE_ZH, QueueCategory, Ticket, TicketState
+from models.queue import CATEGORY_ZH, STATE_ZH, QueueCategory, Ticket, TicketState
 from window_client.cli.common import EXIT_FAILED, EXIT_USAGE, fail, out, print_json, runtime, shown
 from window_client.cli.lang import current, problem_text
 from window_client.cli.queue_view import render_board
@@ -83,7 +83,7 @@ def _category(category: QueueCategory) -> str:
 
 
 def _clock(moment: dt.datetime) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _refused(exc: DomainError) -> NoReturn:

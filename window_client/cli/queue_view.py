@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from models.queue import CATEGORY_ZH, CHINA, STATE_ZH, QueueCategory
+from models.queue import CATEGORY_ZH, STATE_ZH, QueueCategory
 from models.queue_figures import Board, QueueFigures, minutes
 from models.text import printable
 
@@ -76,7 +76,7 @@ def render_board(board: Board, at: dt.datetime, note: str | None = None) -> Rend
         station=printable(board.station),
         day=board.day.isoformat(),
         source=source,
-        time=at.astimezone(CHINA).strftime("%H:%M:%S"),
+        time=at.astimezone().strftime("%H:%M:%S"),
     )
     parts: list[RenderableType] = [serving, waiting, Text(upcoming, style="bold")]
     if note:

@@ -111,7 +111,7 @@ class QueueService:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def today(self) -> dt.date:
-        """The station's queue day now (China time)."""
+        """The station's queue day now (its local date)."""
         return queue_day(self.clock())
 
     def _now(self) -> dt.datetime:
