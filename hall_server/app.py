@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
-from hall_server.routers import auth, certificates, health, ratings, reference, sync
+from hall_server.routers import auth, certificates, health, queue, ratings, reference, sync
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
 from hall_server.storage import make_engine, migrate
 from models.problems import Problem
@@ -43,7 +43,15 @@ from models.sync import (
 
 log = logging.getLogger("hall_server")
 
-ROUTERS = (health.router, auth.router, reference.router, sync.router, certificates.router, ratings.router)
+ROUTERS = (
+    health.router,
+    auth.router,
+    reference.router,
+    sync.router,
+    certificates.router,
+    ratings.router,
+    queue.router,
+)
 
 
 def _error(status: int, code: str, **params: Any) -> JSONResponse:

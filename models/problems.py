@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from models.queue_messages import QUEUE_MESSAGES
+
 # code -> (Chinese, English). Placeholders use str.format names.
 MESSAGES: dict[str, tuple[str, str]] = {
     "id.empty": ("证件号码不能为空", "the ID number is empty"),
@@ -685,6 +687,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{staff} is not an active hall account (of station {station})",
     ),
 }
+MESSAGES.update(QUEUE_MESSAGES)  # 排队叫号 (models.queue_messages)
 
 
 Language = Literal["zh", "en"]  # which of a problem's texts a front end shows

@@ -279,6 +279,59 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
         ),
     ),
     (
+        "0007_queue",
+        (
+            # 排队叫号: one row per ticket of the station's day. ``category`` is the queue the
+            # ticket waits in now (转窗 may move it), the letter of ``ticket`` the one it was
+            # taken in. ``queued_at`` orders the queue (taken, re-queued or transferred);
+            # ``call_no`` orders a day's calls (the calling rule counts a window's 绿色通道 calls
+            # in a row). Times are UTC ISO text; ``cases`` the JSON list a visit produced.
+            """CREATE TABLE queue_tickets (
+                station TEXT NOT NULL,
+                day TEXT NOT NULL,
+                ticket TEXT NOT NULL,
+                number INTEGER NOT NULL,
+                category TEXT NOT NULL,
+                state TEXT NOT NULL,
+                window TEXT,
+                target_window TEXT,
+                phone TEXT,
+                appointment TEXT,
+                item_code TEXT,
+                taken_at TEXT NOT NULL,
+                queued_at TEXT NOT NULL,
+                called_at TEXT,
+                last_called_at TEXT,
+                calls INTEGER NOT NULL DEFAULT 0,
+                call_no INTEGER,
+                started_at TEXT,
+                finished_at TEXT,
+                cases TEXT NOT NULL DEFAULT '[]',
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (station, day, ticket)
+            )""",
+            "CREATE INDEX ix_queue_tickets_state ON queue_tickets (station, day, state, queued_at)",
+            "CREATE INDEX ix_queue_tickets_window ON queue_tickets (station, day, window, call_no)",
+            """CREATE TABLE queue_sequences (
+                station TEXT NOT NULL,
+                day TEXT NOT NULL,
+                category TEXT NOT NULL,
+                last INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (station, day, category)
+            )""",
+            # 暂停服务: a window's pause and its reason (a resumed window keeps its row).
+            """CREATE TABLE queue_windows (
+                station TEXT NOT NULL,
+                window TEXT NOT NULL,
+                paused BOOLEAN NOT NULL DEFAULT 0,
+                reason TEXT,
+                since TEXT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (station, window)
+            )""",
+        ),
+    ),
+    (
         "0008_ratings",
         (
             # 好差评: one row per case and channel (pad, code); level NULL: declined (未评价).

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from models.queue import CATEGORY_ZH
+from models.queue_figures import minutes
 from screens.context import Counter, counter
 from screens.saving import save_in_background
 from screens.status import StatusBar
@@ -52,6 +54,18 @@ TEXT: dict[str, Any] = {
     "back": "返回",
     "saved": "日结单已保存：{path}",
     "sheet_title": "日结单 · {day} · {station}",
+    "queue_title": "排队叫号",
+    "queue_columns": (
+        ("窗口", "window"),
+        ("类别", "category"),
+        ("号票", "tickets"),
+        ("已办结", "served"),
+        ("过号", "skipped"),
+        ("平均等候(分)", "mean_wait"),
+        ("P90等候(分)", "p90_wait"),
+        ("平均办理(分)", "mean_service"),
+    ),
+    "not_called": "未叫号",
 }
 COLOURS = {"red": "bold red", "yellow": "bold yellow", "green": "green"}
 
@@ -81,6 +95,7 @@ class DayCloseScreen(Screen[None]):
         yield StatusBar()
         yield Static("", id="dayclose-title", classes="section-title")
         yield DataTable(id="dayclose-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="dayclose-queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="dayclose-note", classes="hint")
         yield Footer(compact=True)
 
@@ -89,6 +104,8 @@ class DayCloseScreen(Screen[None]):
         table = self.query_one("#dayclose-table", DataTable)
         for label, key in TEXT["columns"]:
             table.add_column(label, key=key)
+        for label, key in TEXT["queue_columns"]:
+            self.query_one("#dayclose-queue", DataTable).add_column(label, key=key)
         self.day = self.app_.today()
         self.reload()
         table.focus()
@@ -132,6 +149,7 @@ class DayCloseScreen(Screen[None]):
         for row in figures.windows:
             table.add_row(*self._cells(row, self._window_label(row.window)), key=row.window or "-")
         table.add_row(*self._cells(figures.totals, TEXT["totals"], bold=True), key="totals")
+        self._show_queue(figures)
         note = TEXT["note"].format(as_of=figures.as_of.isoformat())
         if not figures.windows:
             note = TEXT["empty"] + "\n" + note
@@ -139,6 +157,14 @@ class DayCloseScreen(Screen[None]):
             note += "\n" + TEXT["refused"].format(refused=message.refused)
         self.query_one("#dayclose-note", Static).update(Text(note))
         self.refresh_bindings()
+
+    def _show_queue(self, figures: DayClose) -> None:
+        """The day's queue per window and category; hidden on a day without tickets."""
+        table = self.query_one("#dayclose-queue", DataTable)
+        table.clear()
+        for row in _queue_rows(figures):
+            table.add_row(*(Text(cell, justify="left" if n < 2 else "right") for n, cell in enumerate(row)))
+        table.display = bool(figures.queue)
 
     @staticmethod
     def _window_label(window: str) -> str:
@@ -177,6 +203,9 @@ class DayCloseScreen(Screen[None]):
         for row in [*figures.windows, figures.totals]:
             name = self._window_label(row.window) if row is not figures.totals else TEXT["totals"]
             lines.append("\t".join([name, *(str(getattr(row, key)) for _, key in TEXT["columns"][1:])]))
+        if figures.queue:
+            lines += ["", TEXT["queue_title"], "\t".join(label for label, _ in TEXT["queue_columns"])]
+            lines += ["\t".join(row) for row in _queue_rows(figures)]
         lines += ["", TEXT["note"].format(as_of=figures.as_of.isoformat())]
         filename = f"日结-{figures.day.isoformat()}.txt"
         folder = services.settings.home / "documents"
@@ -185,3 +214,15 @@ class DayCloseScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the workbench."""
         self.app.pop_screen()
+
+
+def _queue_rows(figures: DayClose) -> list[list[str]]:
+    """The queue section's cells (times in minutes)."""
+    rows = []
+    for row in figures.queue:
+        window = str(TEXT["window"].format(window=row.window)) if row.window else str(TEXT["not_called"])
+        category = f"{row.category.value} {CATEGORY_ZH[row.category]}"
+        counts = [str(row.tickets), str(row.served), str(row.skipped)]
+        times = [minutes(row.mean_wait), minutes(row.p90_wait), minutes(row.mean_service)]
+        rows.append([window, category, *counts, *times])
+    return rows

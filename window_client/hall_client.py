@@ -34,6 +34,7 @@ from models.sync import (
     TokenRequest,
     TokenResponse,
 )
+from models.sync.queue import QueueBoardDocument
 
 DEFAULT_TIMEOUT = 30.0
 _M = TypeVar("_M", bound=BaseModel)
@@ -179,6 +180,10 @@ class HallClient:
     def holidays(self, year: int) -> HolidayDocument:
         """``GET /holidays/{year}``: a year's official arrangement."""
         return self._call("GET", f"/holidays/{int(year)}", HolidayDocument)
+
+    def queue_board(self, day: dt.date) -> QueueBoardDocument:
+        """``GET /queue/board``: this station's calling board as the hall holds it."""
+        return self._call("GET", "/queue/board", QueueBoardDocument, params={"day": day.isoformat()})
 
     def close(self) -> None:
         """Close the connection pool."""

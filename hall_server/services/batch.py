@@ -55,6 +55,7 @@ from hall_server.services.answers import (
     repeat_of_new,
 )
 from hall_server.services.outcomes import Outcomes, Pending, Writes
+from hall_server.services.queue import QUEUE_KINDS, QueueApplier
 from hall_server.storage import CASES, OPS, CaseRecord
 from models.catalog import Catalog
 from models.sync import Operation, OperationKind
@@ -80,6 +81,7 @@ class BatchApplier:
             conn, principal, self.received, self.writes, self.cases, self.new_ops, self.vetting
         )
         self.ratings = RatingChecker(conn, principal, now, self.writes.cases, self.new_ops, self.received)
+        self.queue = QueueApplier(conn, principal, self.received, self.cases)
         # Per-batch constants of every new operation's row.
         self._template: dict[str, Any] = {
             "server_seq": None,
@@ -120,6 +122,7 @@ class BatchApplier:
         self.vetting.load(operations, existing_cases)
         self.accepts.prefetch(operations)
         self.ratings.prefetch(operations, existing_cases)
+        self.queue.prefetch(operations)
         results: list[Result | None] = [None] * len(operations)
         pending, repeats = self._check_all(operations, results)
         self.outcomes.refold(pending, existing_cases)
@@ -166,6 +169,11 @@ class BatchApplier:
             next_seq += 1
             written.append(row)
             try:
+                if op.kind in QUEUE_KINDS:  # tickets, not cases: applied in order, no fold
+                    state = self.queue.apply(op, row)
+                    results[index] = Result(op_id, APPLIED, None, None, row["server_seq"], state)
+                    row["answer_state"] = state
+                    continue
                 fold_op = self._check(op, row)
             except Refusal as refusal:
                 results[index] = self._refused(row, refusal)
@@ -259,6 +267,7 @@ class BatchApplier:
         storage.insert_approvals(conn, self.vetting.rows)
         storage.append_changes(conn, writes.changes, self.now)
         self.ratings.write()
+        self.queue.write()
 
 
 def apply_batch(

@@ -18,9 +18,13 @@ from hall_server.errors import ApiError
 from hall_server.services.answers import results_json
 from hall_server.services.batch import apply_batch
 from hall_server.services.certificates import CertificateAuthority
+from hall_server.services.queue import board as queue_board
+from hall_server.services.queue import report as queue_report
 from hall_server.storage import read_transaction, write_transaction
 from models.anchor import seal_holds
 from models.catalog import catalog_from_dict
+from models.enums import Role
+from models.queue import CHINA, queue_day
 from models.sync import (
     AnchorAnswer,
     AuditAnchor,
@@ -31,6 +35,7 @@ from models.sync import (
     TokenResponse,
     encode_pull_response,
 )
+from models.sync.queue import QueueBoardDocument, QueueFiguresRow, QueueReportDocument
 
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 3600  # one working day
 SEAL_CACHE_LIMIT = 4096  # seals already checked (the same head goes with every batch of a sync)
@@ -156,3 +161,28 @@ class Hall:
         if document is None:
             raise ApiError(404, "holidays.unknown", year=year)
         return document
+
+    # ------------------------------------------------------------ the queue (排队叫号)
+
+    def queue_board(self, principal: Principal, day: dt.date | None) -> QueueBoardDocument:
+        """The calling board of the caller's station (``day``: today in China by default)."""
+        now = self.clock()
+        board = queue_board(self.engine, principal.station, day or queue_day(now, CHINA))
+        return QueueBoardDocument.of(board, now)
+
+    def queue_report(
+        self, principal: Principal, day: dt.date | None, station: str | None
+    ) -> QueueReportDocument:
+        """The day's figures: the caller's station, or (an admin) the one named or every station."""
+        if principal.role != Role.ADMIN.value:
+            if station not in (None, principal.station):
+                raise ApiError(
+                    403,
+                    "auth.forbidden",
+                    why=f"只能查看本站点（{principal.station}）的排队统计",
+                    why_en=f"staff of {principal.station} see only their own station's queue",
+                )
+            station = principal.station
+        when = day or queue_day(self.clock(), CHINA)
+        rows = [QueueFiguresRow.of(row) for row in queue_report(self.engine, when, station)]
+        return QueueReportDocument(day=when, rows=rows)

@@ -24,6 +24,7 @@ from hall_server.storage.schema import (
     TABLES_V6,
     TABLES_V7,
     TABLES_V8,
+    TABLES_V10,
     TABLES_V11,
     TABLES_V12,
     VERIFICATIONS,
@@ -80,6 +81,10 @@ def _v9_robustness(conn: Connection) -> None:
     _count_verifications(conn)
 
 
+def _v10_queue(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V10)
+
+
 def _v11_ratings(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V11)
 
@@ -98,7 +103,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "audit_anchors", _v7_audit_anchors),
     Migration(8, "sign_in_throttle", _v8_sign_in_throttle),
     Migration(9, "wide_client_seq_and_verification_counts", _v9_robustness),
-    # 10 is the queue's (issue 12); the lead renumbers contiguously at merge time if needed.
+    Migration(10, "queue", _v10_queue),
     Migration(11, "ratings", _v11_ratings),
     Migration(12, "case_identities", _v12_identity),
 )

@@ -385,6 +385,54 @@ class CaseIdentityRow(HallModel, table=True):
     assisted: bool = False
 
 
+# ------------------------------------------------------------------ the queue (v10)
+
+
+class QueueTicketRow(HallModel, table=True):
+    """A station's queue ticket (排队叫号) as the hall folded its operations; schema v10.
+
+    The station is the pusher's (never a payload field); times are the station's clock as sent,
+    normalised to UTC ISO text (the figures subtract them); ``cases`` is the JSON list a visit
+    produced.
+    """
+
+    __tablename__ = "queue_tickets"
+    __table_args__ = (Index("ix_queue_tickets_day", "day", "station"),)
+
+    station: str = Field(primary_key=True, max_length=32)
+    day: str = Field(primary_key=True, max_length=10)
+    ticket: str = Field(primary_key=True, max_length=8)
+    category: str = Field(max_length=1)
+    state: str = Field(max_length=16)
+    window: str | None = Field(default=None, max_length=8)
+    target_window: str | None = Field(default=None, max_length=8)
+    appointment: str | None = Field(default=None, max_length=64)
+    item_code: str | None = Field(default=None, max_length=64)
+    taken_at: str
+    queued_at: str  # when it joined the queue last (taken or re-queued): the board's order
+    called_at: str | None = None  # the first call
+    started_at: str | None = None
+    finished_at: str | None = None
+    calls: int = 0
+    cases: str = "[]"
+    take_op_id: str = Field(max_length=64)
+    received_at: str
+    updated_at: str
+
+
+class QueueWindowRow(HallModel, table=True):
+    """A station's window paused (暂停服务, with its reason) or resumed; schema v10."""
+
+    __tablename__ = "queue_windows"
+
+    station: str = Field(primary_key=True, max_length=32)
+    window: str = Field(primary_key=True, max_length=8)
+    paused: bool = False
+    reason: str | None = None
+    since: str
+    updated_at: str
+
+
 # ------------------------------------------------------------------ the tables, by migration
 
 OPS: Table = OperationRow.__table__  # type: ignore[attr-defined]
@@ -406,6 +454,8 @@ THROTTLE: Table = SignInThrottleRow.__table__  # type: ignore[attr-defined]
 RATINGS: Table = RatingRow.__table__  # type: ignore[attr-defined]
 RECTIFICATIONS: Table = RectificationRow.__table__  # type: ignore[attr-defined]
 CASE_IDENTITIES: Table = CaseIdentityRow.__table__  # type: ignore[attr-defined]
+QUEUE_TICKETS: Table = QueueTicketRow.__table__  # type: ignore[attr-defined]
+QUEUE_WINDOWS: Table = QueueWindowRow.__table__  # type: ignore[attr-defined]
 
 TABLES_V1 = [STATIONS, STAFF, TOKENS, CASES, OPS, CHANGES, STANDINGS, DOCUMENTS]
 TABLES_V2 = [KEYS, REVOCATIONS]
@@ -415,5 +465,6 @@ TABLES_V5 = [OPERATION_APPROVALS]
 TABLES_V6 = [PROOFS]
 TABLES_V7 = [ANCHORS]
 TABLES_V8 = [THROTTLE]
+TABLES_V10 = [QUEUE_TICKETS, QUEUE_WINDOWS]
 TABLES_V11 = [RATINGS, RECTIFICATIONS]
 TABLES_V12 = [CASE_IDENTITIES]

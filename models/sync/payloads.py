@@ -130,11 +130,56 @@ class RatingPayload(Payload):
     by: str  # the staff member at the counter when it was recorded
 
 
+class QueueTakePayload(Payload):
+    """``queue.take``: a ticket taken at this station (the station is the pusher's, never a field).
+
+    The applicant's phone stays on the station: the hall needs the queue, not who is in it.
+    """
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"appointment", "item_code"})
+
+    ticket: str  # A001: the category's letter and the day's number
+    day: dt.date  # the station's day (China time)
+    category: str  # the queue it joins (the ticket's letter)
+    taken_at: dt.datetime
+    appointment: str | None = None  # 预约 reference
+    item_code: str | None = None  # the item asked for at the kiosk, when one was
+
+
+class QueueEventPayload(Payload):
+    """``queue.event``: one event of a ticket's state machine (:data:`models.queue.TRANSITIONS`)."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"category", "target_window", "cases"})
+
+    ticket: str
+    day: dt.date
+    event: str
+    from_state: str = Field(validation_alias="from", serialization_alias="from")
+    to_state: str = Field(validation_alias="to", serialization_alias="to")
+    window: str | None  # the window acting (None for a re-queue from the hall floor)
+    at: dt.datetime
+    category: str | None = None  # transfer: the queue it moves to
+    target_window: str | None = None  # transfer: the window it is sent to
+    cases: list[str] | None = None  # finish: the cases the visit produced (none: 咨询)
+
+
+class QueueWindowPayload(Payload):
+    """``queue.window``: a window paused (暂停服务) with its reason, or resumed."""
+
+    window: str
+    paused: bool
+    reason: str | None
+    at: dt.datetime
+
+
 PAYLOADS: dict[OperationKind, type[Payload]] = {
     OperationKind.CASE_ACCEPT: AcceptPayload,
     OperationKind.CASE_TRANSITION: TransitionPayload,
     OperationKind.CASE_PARTIAL_SUPPLEMENT: PartialSupplementPayload,
     OperationKind.RATING_RECORD: RatingPayload,
+    OperationKind.QUEUE_TAKE: QueueTakePayload,
+    OperationKind.QUEUE_EVENT: QueueEventPayload,
+    OperationKind.QUEUE_WINDOW: QueueWindowPayload,
 }
 
 

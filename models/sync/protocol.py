@@ -64,6 +64,9 @@ class OperationKind(StrEnum):
     CASE_TRANSITION = "case.transition"  # one state-machine event on an existing case
     CASE_PARTIAL_SUPPLEMENT = "case.partial_supplement"  # some 补正 materials received; no state change
     RATING_RECORD = "rating.record"  # the applicant's 好差评 of a case (or 未评价); no state change
+    QUEUE_TAKE = "queue.take"  # a queue ticket was taken (排队取号)
+    QUEUE_EVENT = "queue.event"  # one state-machine event of a ticket (叫号, 过号, 转窗, 办结…)
+    QUEUE_WINDOW = "queue.window"  # a window paused (暂停服务, with a reason) or resumed
 
 
 class OpStatus(StrEnum):

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync")
-BENCHMARKS += ("bench_archive",)
+BENCHMARKS = (
+    "bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync",
+    "bench_queue", "bench_archive",
+)  # fmt: skip
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -161,6 +163,7 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         ]
         if sync.get("problems"):
             rows.append(("sync", "SANITY PROBLEMS", "; ".join(sync["problems"])))
+    rows += _queue_rows(results.get("bench_queue", {}))
     rows += _archive_rows(results.get("bench_archive", {}))
     return rows
 
@@ -187,6 +190,28 @@ def _archive_rows(archive: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
     if archive.get("problems"):
         rows.append(("archive", "SANITY PROBLEMS", "; ".join(archive["problems"])))
+    return rows
+
+
+def _queue_rows(queue: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The summary lines of bench_queue."""
+    rows: list[tuple[str, str, str]] = []
+    if "error" in queue:
+        rows.append(("queue", "FAILED", queue["error"]))
+    elif queue:
+        n = f"{queue['waiting']:,}"
+        rows += [
+            (
+                "queue",
+                f"board refresh, {n} waiting",
+                f"{queue['board_ms']:.2f} ms CPU  (target < {queue['target_ms']} ms)",
+            ),
+            ("queue", "of which reading the store", f"{queue['read_ms']:.2f} ms CPU"),
+            ("queue", f"bare Rich table of {n} rows", f"{queue['baseline_ms']:.2f} ms CPU"),
+            ("queue", "ratio board/baseline", f"{queue['ratio']:.3f}"),
+        ]
+        if queue.get("problems"):
+            rows.append(("queue", "SANITY PROBLEMS", "; ".join(queue["problems"])))
     return rows
 
 

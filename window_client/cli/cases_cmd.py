@@ -12,10 +12,12 @@ from rich.table import Table
 from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
+from models.sync.queue import QueueFiguresRow
 from window_client.cli.case_table import cases_table
 from window_client.cli.cert_cmd import sign_in_refusal, supervisor_credentials
 from window_client.cli.common import EXIT_FAILED, err, fail, out, print_json, runtime, shown, storage_full
 from window_client.cli.lang import current, problem_text, say
+from window_client.cli.queue_view import queue_table
 from window_client.services.documents import documents_for
 from window_client.services.printing import print_documents
 from window_client.services.runtime import parse_day
@@ -255,6 +257,7 @@ def day_close(
                     "as_of": figures.as_of.isoformat(),
                     "windows": [dataclasses.asdict(w) for w in figures.windows],
                     "totals": {k: v for k, v in dataclasses.asdict(figures.totals).items() if k != "window"},
+                    "queue": [QueueFiguresRow.of(row).model_dump(mode="json") for row in figures.queue],
                 }
             )
             return
@@ -267,6 +270,8 @@ def day_close(
             name = "合计" if row is figures.totals else (f"{row.window}号" if row.window else "其他")
             table.add_row(name, *(str(getattr(row, key)) for key, _ in DAY_CLOSE_COLUMNS))
         out.print(table)
+        if figures.queue:
+            out.print(queue_table(figures.queue))
 
 
 @app.command("states")

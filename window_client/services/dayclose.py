@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from models.enums import CaseState, TimeUnit
+from models.queue_figures import QueueFigures, figures, times_of
 from models.timelimits import TimeLimit
-from offline_cache import Store, identity_repo
+from offline_cache import Store, identity_repo, queue_repo
 from offline_cache import dayclose_queries as queries
 from window_client.services.workdays import WorkdayCalendar
 
@@ -43,6 +44,9 @@ class DayClose:
     as_of: dt.date  # the ledger, 领取 queue and unsynced counts are as of this day
     windows: list[DayCloseRow]
     totals: DayCloseRow
+    # 排队叫号 of the day per window and category: tickets, served, skipped, mean/p90 wait,
+    # mean service time (tickets no window called are under window "").
+    queue: tuple[QueueFigures, ...] = ()
 
 
 def read_day_close(
@@ -61,6 +65,7 @@ def read_day_close(
         flags = queries.open_flags_by_window(conn, station, today, yellow_until)
         unsynced = queries.unsynced_by_window(conn, station)
         assisted = identity_repo.assisted_by_window(conn, station, day)
+        queue = tuple(figures(times_of(t) for t in queue_repo.tickets_of_day(conn, station, day)))
     names = set(accepted) | set(certificates) | set(waiting) | set(flags) | set(unsynced)
     rows = []
     for window in sorted(names, key=lambda w: (w == "", w)):  # "no window" last
@@ -97,4 +102,4 @@ def read_day_close(
         unsynced=sum(r.unsynced for r in rows),
         assisted=sum(r.assisted for r in rows),
     )
-    return DayClose(station, day, today, rows, totals)
+    return DayClose(station, day, today, rows, totals, queue)
