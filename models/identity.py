@@ -60,6 +60,12 @@ def _region_known(prefix: str) -> bool:
     return all(props for _part, props in numdb.get("cn/loc").info(prefix))
 
 
+def load_region_codes() -> None:
+    """Read python-stdnum's table of division codes now (~0.1 s) rather than on the first ID
+    checked: a server calls it at start-up, before its first request."""
+    _region_known("110101")
+
+
 _TODAY: list[tuple[float, datetime.date]] = []  # (until when, today): date.today() is costly
 
 

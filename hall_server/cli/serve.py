@@ -18,6 +18,7 @@ from hall_server.domain.reference import ReferenceDataError
 from hall_server.http import JsonErrorHttpTools
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS
 from hall_server.storage import SchemaError
+from models.identity import load_region_codes
 
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")]
@@ -83,6 +84,9 @@ def serve(
         temporary.replace(url_file)
     typer.echo(f"hall-server listening on {address} (database: {shown_url(url)})", err=False)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Reference data every accept check reads, loaded before the first push (and frozen with
+    # the rest of start-up by tune_gc).
+    load_region_codes()
     tune_gc()
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=5, http=JsonErrorHttpTools

@@ -128,8 +128,18 @@ MIRRORS: tuple[tuple[type[msgspec.Struct], type[BaseModel]], ...] = (
 )
 
 
+class _PayloadOnly(msgspec.Struct):
+    payload: dict[str, Any]
+
+
+class _PayloadsOnly(msgspec.Struct):
+    operations: list[_PayloadOnly]
+
+
 _batch_decoder = msgspec.json.Decoder(_WireBatch)
-_payload_decoder = msgspec.json.Decoder(dict[str, Any])
+# The payloads decoded in one more pass over the body, at C speed (the first pass keeps each
+# payload's text as received, which its hash and the stored row need).
+_payloads_decoder = msgspec.json.Decoder(_PayloadsOnly)
 
 
 def _anchor(wire: _WireAnchor | None) -> AuditAnchor | None:
@@ -152,29 +162,30 @@ class _TooDeep(Exception):
     """A payload nests deeper than the protocol allows (pydantic words the refusal)."""
 
 
-def _payload(raw: msgspec.Raw) -> tuple[dict[str, Any], str]:
-    """The payload decoded, and its JSON text as received."""
+def _payload_text(raw: msgspec.Raw, payload: dict[str, Any]) -> str:
+    """The payload's JSON text as received (after checking its depth)."""
     data = bytes(raw)
-    payload: dict[str, Any] = _payload_decoder.decode(data)
     # Counting brackets (strings included) bounds the depth from above: only a payload with
     # more brackets than the limit needs the walk.
     if data.count(b"[") + data.count(b"{") > MAX_PAYLOAD_DEPTH and not nesting_within(
         payload, MAX_PAYLOAD_DEPTH
     ):
         raise _TooDeep
-    return payload, data.decode()
+    return data.decode()
 
 
 def decode_fast(raw: bytes) -> PushBody | None:
     """The push of a well-formed batch; None when pydantic must read it instead."""
     try:
         batch = _batch_decoder.decode(raw)
-        operations = []
-        for op in batch.operations:
-            payload, payload_json = _payload(op.payload)
-            operations.append(
-                Incoming(op.op_id, op.seq, op.kind, op.case_no, payload, op.created_at, payload_json)
+        payloads = _payloads_decoder.decode(raw).operations
+        operations = [
+            Incoming(
+                op.op_id, op.seq, op.kind, op.case_no, decoded.payload, op.created_at,
+                _payload_text(op.payload, decoded.payload),
             )
+            for op, decoded in zip(batch.operations, payloads, strict=True)
+        ]  # fmt: skip
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, _TooDeep):
         return None
     except RecursionError:  # msgspec's decoders nest on the C stack; pydantic's reader refuses it
