@@ -12,6 +12,7 @@ from window_client.cli import (
     cases_cmd,
     catalog_cmd,
     cert_cmd,
+    notify_cmd,
     ratings_cmd,
     specialist_cmd,
     sync_cmd,
@@ -41,6 +42,7 @@ app.command("evaluate")(ratings_cmd.evaluate)
 app.add_typer(ratings_cmd.app, name="ratings")
 app.add_typer(specialist_cmd.app, name="specialist")
 app.add_typer(archive_cmd.app, name="archive")
+app.add_typer(notify_cmd.app, name="notify")
 
 
 @app.callback(invoke_without_command=True)
