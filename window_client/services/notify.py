@@ -186,14 +186,15 @@ class NotifyService:
             report.generated = [_brief(n) for n in self.generate(today)]
             sender = open_sender(config, self.post_factory)
             outcome = dispatch(
-                self.pending(), sender, self._marker(config.sender, True), self._marker(config.sender, False)
+                self.pending(), sender, self.marker(config.sender, True), self.marker(config.sender, False)
             )
         report.sent = [{"key": key, "receipt": receipt} for key, receipt in outcome.sent]
         report.failed = [{"key": key, "error": error} for key, error in outcome.failed]
         report.pending = len(self.pending())
         return report
 
-    def _marker(self, sender: str, sent: bool) -> Callable[[Notification, str], None]:
+    def marker(self, sender: str, sent: bool) -> Callable[[Notification, str], None]:
+        """The outbox's mark after one delivery (``sent``) or failed attempt, with its audit event."""
         def mark(notification: Notification, outcome: str) -> None:
             with self.store.transaction(self.actor) as unit:
                 if sent:
