@@ -195,6 +195,7 @@ class NotifyService:
 
     def marker(self, sender: str, sent: bool) -> Callable[[Notification, str], None]:
         """The outbox's mark after one delivery (``sent``) or failed attempt, with its audit event."""
+
         def mark(notification: Notification, outcome: str) -> None:
             with self.store.transaction(self.actor) as unit:
                 if sent:
