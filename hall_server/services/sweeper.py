@@ -23,8 +23,8 @@ from hall_server.services.timeliness import TimelinessDesk
 log = logging.getLogger("hall_server.timeliness")
 
 DEFAULT_INTERVAL_SECONDS = 600.0
-QUIET_SECONDS = 2.0
-MAX_WAIT_SECONDS = 30.0
+QUIET_SECONDS = 5.0
+MAX_WAIT_SECONDS = 120.0
 
 
 class TimelinessSweeper:
