@@ -31,6 +31,8 @@ TEXT: dict[str, Any] = {
 
 def interval_of(raw: Any) -> tuple[float, str | None]:
     """The period of the background run from ``[notify]`` (and a warning when it is unusable)."""
+    if raw is None:
+        return DEFAULT_INTERVAL_SECONDS, None
     value = raw.get("interval_seconds", DEFAULT_INTERVAL_SECONDS) if isinstance(raw, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return DEFAULT_INTERVAL_SECONDS, TEXT["interval"]
