@@ -29,6 +29,8 @@ from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
 from hall_server.routers import auth, certificates, health, queue, ratings, reference, sync
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
+from hall_server.services.sweeper import TimelinessSweeper
+from hall_server.services.timeliness import TimelinessDesk
 from hall_server.storage import make_engine, migrate
 from models.problems import Problem
 from models.sync import (
@@ -174,11 +176,14 @@ def create_app(
     catalog_path: Path | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    timeliness_interval: float | None = None,
 ) -> FastAPI:
     """The hall server app on the database at ``db_url`` (migrated to the current schema).
 
     ``catalog_path`` is the catalogue served before any is published (default: the server's
-    shipped copy); ``clock`` replaces the UTC clock (tests expire tokens with it).
+    shipped copy); ``clock`` replaces the UTC clock (tests expire tokens with it);
+    ``timeliness_interval`` is the period of the background timeliness sweep (None: no sweep
+    thread; ``app.state.timeliness.sweep()`` then publishes on demand).
     """
     engine = make_engine(db_url)
     migrate(engine)
@@ -188,10 +193,18 @@ def create_app(
         token_ttl_seconds=token_ttl_seconds,
         clock=clock or utc_now,
     )
+    desk = TimelinessDesk(engine, service.parsed_catalog, service.clock)
+    sweeper = TimelinessSweeper(desk, timeliness_interval) if timeliness_interval else None
+    if sweeper is not None:
+        service.after_push = sweeper.touched
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if sweeper is not None:
+            sweeper.start()
         yield
+        if sweeper is not None:
+            sweeper.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -201,6 +214,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hall = service
+    app.state.timeliness = desk
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _install_handlers(app)

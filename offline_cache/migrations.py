@@ -383,6 +383,50 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             )""",
         ),
     ),
+    # 0010 is 跨区通办's (issue 13); the lead renumbers at merge time if needed.
+    (
+        "0011_reminders",
+        (
+            # The station's notification outbox (models.notify): one row per rule, case and due
+            # day (the key), sent exactly once; what was sent is shown on the case (提醒记录).
+            """CREATE TABLE notifications (
+                key TEXT PRIMARY KEY,
+                rule TEXT NOT NULL,
+                case_no TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                recipient_kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                due_on DATE NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                sender TEXT,
+                receipt TEXT,
+                created_at TEXT NOT NULL,
+                sent_at TEXT
+            )""",
+            "CREATE INDEX ix_notifications_status ON notifications (status, created_at)",
+            "CREATE INDEX ix_notifications_case ON notifications (case_no)",
+        ),
+    ),
+    (
+        "0012_hall_timeliness",
+        (
+            # The hall's 承诺时限 supervision of this station's cases, as last pulled
+            # (case.timeliness): its 红黄绿, due date and 首办负责人, shown at the counter.
+            """CREATE TABLE hall_timeliness (
+                case_no TEXT PRIMARY KEY,
+                due_date DATE,
+                days_left INTEGER,
+                flag TEXT,
+                paused BOOLEAN NOT NULL DEFAULT 0,
+                handler TEXT,
+                handler_name TEXT,
+                as_of DATE,
+                change_seq INTEGER NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

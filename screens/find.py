@@ -21,6 +21,7 @@ from screens.context import Counter, counter
 from screens.dialogs import DocumentDialog, ErrorDialog
 from screens.status import StatusBar, SyncDataChanged
 from screens.tables import (
+    FLAG_STYLE,
     PAGE_MARGIN,
     STATE_SHORT,
     column_width,
@@ -50,6 +51,13 @@ TEXT: dict[str, Any] = {
     "specialist": "办事专员：{who}",
     "materials": "材料",
     "history": "办理记录",
+    "hall": "大厅时效：{flag}  {due}  首办负责人：{handler}",
+    "hall_paused": "补正中，暂停计时",
+    "hall_due": "办结期限 {due}（剩 {left} 个工作日）",
+    "hall_none": "未指定",
+    "reminders": "提醒记录",
+    "reminder": "{due}  {rule}  {to}  {status}",
+    "no_reminders": "（无）",
     "material_columns": ("材料", "类别", "状态", "补正期限", "收到"),
     "tolerance": {"core": "核心", "tolerable": "可容缺", "optional": "非必要"},
     "status": {"presented": "已收", "e_license": "电子证照", "missing": "缺"},
@@ -60,6 +68,8 @@ TEXT: dict[str, Any] = {
         "id.view": "查看完整证件号",
         "sync.case_state": "后台办理结果",
         "sync.conflict": "同步被退回",
+        "notify.queue": "生成提醒",
+        "notify.sent": "发送提醒",
     },
 }
 # Widths of the fixed columns of the results (case number, applicant, masked ID, state) and
@@ -229,6 +239,8 @@ class CaseDetailScreen(Screen[None]):
             yield DataTable(id="detail-materials", cursor_type="none")
             yield Static(TEXT["history"], classes="section-title")
             yield Static("", id="detail-history")
+            yield Static(TEXT["reminders"], classes="section-title")
+            yield Static("", id="detail-reminders")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -278,15 +290,38 @@ class CaseDetailScreen(Screen[None]):
             )
         history = "\n".join(f"{local_time(h.at)}  {h.actor}  {action_zh(h.action)}" for h in detail.history)
         self.query_one("#detail-history", Static).update(Text(history))
+        reminders = [
+            TEXT["reminder"].format(
+                due=n["due_on"], rule=n["rule_zh"], to=n["to_masked"], status=n["status_zh"]
+            )
+            for n in self.app_.services.notify.listing(self.case_no)
+        ]
+        self.query_one("#detail-reminders", Static).update(Text("\n".join(reminders) or TEXT["no_reminders"]))
 
     def _assistance_lines(self, detail: CaseDetail) -> list[str]:
-        """How the applicant was identified, and the enterprise's 办事专员 (when there are)."""
+        """The hall's 红黄绿 and 首办负责人 (once pulled), how the applicant was identified, and the
+        enterprise's 办事专员 (when there are)."""
         c = detail.case
-        lines = [TEXT["identity"].format(identity=detail.identity.zh)] if detail.identity else []
+        lines = self._hall_lines(c.case_no)
+        lines += [TEXT["identity"].format(identity=detail.identity.zh)] if detail.identity else []
         specialist = self.app_.services.assistance.specialist_for(c.applicant_type, c.applicant_id)
         if specialist is not None:
             lines.append(TEXT["specialist"].format(who=specialist.zh))
         return lines
+
+    def _hall_lines(self, case_no: str) -> list[str]:
+        hall = self.app_.services.notify.hall_view(case_no)
+        if hall is None or hall["flag"] is None:
+            return []
+        due = (
+            TEXT["hall_paused"]
+            if hall["paused"]
+            else TEXT["hall_due"].format(due=hall["due_date"], left=hall["days_left"])
+        )
+        handler = (
+            f"{hall['handler_name'] or ''}（{hall['handler']}）" if hall["handler"] else TEXT["hall_none"]
+        )
+        return [TEXT["hall"].format(flag=FLAG_STYLE[hall["flag"]][0], due=due, handler=handler)]
 
     def action_reveal(self) -> None:
         """Show the full ID; the view is written to the audit trail."""

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 TEXT: dict[str, Any] = {
     "filter": "筛选：办件编号或申请人姓名",
     "title": "容缺受理台账（按补正期限排序，共{count}件）",
-    "columns": ("标", "补正期限", "办件编号", "申请人", "事项"),
+    # 厅: the hall's 红黄绿 of the case's 承诺时限 (as last pulled; — before the hall said).
+    "columns": ("标", "厅", "补正期限", "办件编号", "申请人", "事项"),
     "receive": "补正销号",
     "terminate": "终止",
     "reminder": "催办清单",
@@ -144,14 +145,16 @@ class LedgerScreen(Screen[None]):
                 (c.applicant_name for c in cases), APPLICANT, TEXT["columns"][3]
             )
             self.item_width = flexible_width(
-                self.fitted_width, (FLAG, DEADLINE, CASE_NO, self.applicant_width)
+                self.fitted_width, (FLAG, FLAG, DEADLINE, CASE_NO, self.applicant_width)
             )
         table = self.query_one(DataTable)
+        hall = self.app_.services.notify.hall_flags([c.case_no for c in cases])
         for case in cases:
             if case.case_no in table.rows:
                 continue
             table.add_row(
                 flag_text(case.flag),
+                flag_text(hall.get(case.case_no, {}).get("flag")),
                 case.supplement_due.isoformat() if case.supplement_due else "",
                 case.case_no,
                 fit(case.applicant_name, self.applicant_width),

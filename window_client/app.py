@@ -38,6 +38,7 @@ from screens.dialogs import ErrorDialog
 from screens.login import LoginScreen
 from window_client.tui.errors import STARTUP_GROUP, ErrorReporting
 from window_client.tui.keys import KeyOrder
+from window_client.tui.notify_ticker import NotifyTicker
 from window_client.tui.palette import BindingCommands
 from window_client.tui.session import Session
 from window_client.tui.sync_events import TEXT as SYNC_TEXT
@@ -236,6 +237,7 @@ class WindowClientApp(Session, SyncEvents, ErrorReporting, App[None]):
     def _station_ready(self, runtime: Runtime, background: BackgroundSync | None) -> None:
         self._base = runtime
         self._start_sync(runtime, background)
+        NotifyTicker(self, runtime, self.today).start()  # 短信提醒 in the background, like the sync
         settings = runtime.settings
         if settings.keymap:
             self.set_keymap(settings.keymap)

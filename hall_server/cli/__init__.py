@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import typer
 
-from hall_server.cli import archive, cases, certs, publish, queue, ratings, serve, staff, stations
+from hall_server.cli import (
+    archive,
+    cases,
+    certs,
+    notify,
+    publish,
+    queue,
+    ratings,
+    serve,
+    staff,
+    stations,
+    supervision,
+)
 from hall_server.cli.common import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -36,6 +48,8 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(stations.app, name="stations")
 app.add_typer(archive.app, name="archive")
 app.add_typer(queue.app, name="queue")
+app.add_typer(supervision.handlers_app, name="handlers")
+app.add_typer(notify.app, name="notify")
 app.add_typer(publish.catalog_app, name="catalog")
 app.add_typer(publish.holidays_app, name="holidays")
 app.command("serve")(serve.command)

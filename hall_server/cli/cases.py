@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +11,7 @@ from hall_server.services import backoffice
 from models.enums import CaseState
 from models.state_machine import CaseEvent
 from models.text import printable
+from models.timeliness import FLAG_ZH
 
 app = typer.Typer(help="The server's cases: list, show, decide (back office).", no_args_is_help=True)
 
@@ -59,6 +60,7 @@ def show(
         printable(f"{case['case_no']}  {case['state']}  station {case['station']}  item {case['item_code']}")
     )
     typer.echo(printable(f"applicant {case['applicant_id_masked']}  accepted on {case['accepted_on']}"))
+    _show_supervision(case)
     for op in case["operations"]:
         what = op["event"] or op["kind"]
         extra = f" (lost to {op['winner_event']} {op['winner_op_id']})" if op["fold"] == "lost" else ""
@@ -96,3 +98,19 @@ def decide(
                 f"{done.case_no}: {done.event.value} recorded (op {done.op_id}); the case is now {done.state}"
             )
         )
+
+
+def _show_supervision(case: dict[str, Any]) -> None:
+    """The case's 承诺时限 (红黄绿, days left, 首办负责人) and the hall's 提醒记录."""
+    timeliness = case.get("timeliness")
+    if timeliness:
+        paused = " (补正中, clock paused)" if timeliness["paused"] else ""
+        typer.echo(
+            printable(
+                f"timeliness {FLAG_ZH[timeliness['flag']]} due {timeliness['due_date']}"
+                f" ({timeliness['days_left']:+d} working days){paused}"
+                f"  首办负责人 {timeliness['handler'] or '-'} {timeliness['handler_name'] or ''}"
+            )
+        )
+    for n in case.get("notifications", []):
+        typer.echo(printable(f"  提醒 {n['due_on']} {n['rule_zh']} → {n['to']}: {n['status_zh']}"))

@@ -17,6 +17,7 @@ from hall_server.cli.common import DEFAULT_HOST, DEFAULT_PORT, DbOption, default
 from hall_server.domain.reference import ReferenceDataError
 from hall_server.http import JsonErrorHttpTools
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS
+from hall_server.services.sweeper import DEFAULT_INTERVAL_SECONDS as SWEEP_INTERVAL_SECONDS
 from hall_server.storage import SchemaError
 from models.identity import load_region_codes
 
@@ -68,7 +69,9 @@ def serve(
     """Build the app, bind the port, announce the URL and serve until stopped."""
     url = db or default_db_url()
     try:
-        app = create_app(url, token_ttl_seconds=token_ttl, catalog_path=catalog)
+        app = create_app(
+            url, token_ttl_seconds=token_ttl, catalog_path=catalog, timeliness_interval=SWEEP_INTERVAL_SECONDS
+        )
     except (SchemaError, ReferenceDataError, SQLAlchemyError, OSError, ValueError) as exc:
         fail(f"cannot start on {shown_url(url)}: {exc}")
     try:

@@ -19,7 +19,10 @@ from hall_server import storage
 from hall_server.domain.auth import BACK_OFFICE, Principal
 from hall_server.services.answers import Result
 from hall_server.services.batch import apply_batch
+from hall_server.services.notify import view as notify_view
+from hall_server.services.timeliness import TimelinessDesk
 from hall_server.storage import read_transaction, write_transaction
+from hall_server.storage import supervision as supervision_rows
 from models.enums import CaseState
 from models.identity import mask_id
 from models.state_machine import TRANSITIONS, CaseEvent
@@ -93,6 +96,7 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
         }
         for op in operations
     ]
+    view.update(_supervision(engine, case_no))
     view["conflicts"] = [
         {
             "op_id": op.op_id,
@@ -105,6 +109,21 @@ def show_case(engine: Engine, case_no: str) -> dict[str, Any] | None:
         if op.fold == "lost"
     ]
     return view
+
+
+def _supervision(engine: Engine, case_no: str) -> dict[str, Any]:
+    """The case's timeliness (None when no decision is pending), its 首办负责人 assignments and
+    the hall's reminders about it (提醒记录)."""
+    found = TimelinessDesk(engine).of_case(case_no)
+    timeliness = found["timeliness"] if found else None
+    with read_transaction(engine) as conn:
+        reminders = [notify_view(row) for row in supervision_rows.notifications(conn, None, case_no)]
+    return {
+        "timeliness": timeliness,
+        "handler": timeliness["handler"] if timeliness else None,
+        "assignments": found["assignments"] if found else [],
+        "notifications": reminders,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +180,8 @@ def decide(
         )
         principal = Principal(staff_no=by, station=BACK_OFFICE, role="admin", back_office=True)
         [result] = apply_batch(conn, principal, [operation], now)
+        # The station learns at once that the case left (or kept) its 承诺时限 supervision.
+        TimelinessDesk(engine, clock=lambda: now).publish(conn, [case_no])
     if result.code:
         raise BackOfficeError(f"case {case_no}: the decision was refused ({result.code}): {result.reason}", 1)
     return Decision(case_no, operation.op_id, event, result.case_state or target.value, result)

@@ -55,6 +55,8 @@ class Hall:
     token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
     clock: Callable[[], dt.datetime] = utc_now
     catalog_file: dict[str, Any] = field(default_factory=dict)
+    # Told the case numbers of every applied push (the timeliness sweep, hall_server.services.sweeper).
+    after_push: Callable[[list[str]], None] | None = None
 
     def __post_init__(self) -> None:
         self._sealed: dict[tuple[str, str, str], bool] = {}
@@ -118,6 +120,8 @@ class Hall:
             results = apply_batch(conn, principal, operations, now, self.parsed_catalog)
             if anchor is not None:
                 answer = anchors.record(conn, station, principal.staff_no, anchor, sealed, now)
+        if self.after_push is not None:
+            self.after_push([op.case_no for op in operations if isinstance(op.case_no, str)])
         return results_json(results, now, answer)
 
     def _seal_holds(self, station: str, anchor: AuditAnchor) -> bool:

@@ -29,6 +29,7 @@ from hall_server.storage.schema import (
     TABLES_V12,
     VERIFICATIONS,
 )
+from hall_server.storage.schema_supervision import TABLES_V15, TABLES_V16
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,14 @@ def _v12_identity(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V12)
 
 
+def _v15_handlers_and_timeliness(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V15)
+
+
+def _v16_notifications(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V16)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
@@ -106,6 +115,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "queue", _v10_queue),
     Migration(11, "ratings", _v11_ratings),
     Migration(12, "case_identities", _v12_identity),
+    # 13 and 14 are 跨区通办's (issue 13); the lead renumbers contiguously at merge time if needed.
+    Migration(15, "handlers_and_timeliness", _v15_handlers_and_timeliness),
+    Migration(16, "notifications", _v16_notifications),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

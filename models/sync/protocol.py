@@ -89,6 +89,9 @@ class ChangeKind(StrEnum):
     KEY_REVOKED = "key.revoked"
     CERTIFICATE = "certificate"  # a certificate issued elsewhere
     CERTIFICATE_REVOKED = "certificate.revoked"
+    # The hall's 承诺时限 supervision of one case: due date, 红黄绿, paused in 补正, 首办负责人
+    # (published when one of them moves; ``flag`` null once the case is no longer open).
+    CASE_TIMELINESS = "case.timeliness"
 
 
 class TokenRequest(_Strict):

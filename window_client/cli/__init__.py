@@ -12,6 +12,7 @@ from window_client.cli import (
     cases_cmd,
     catalog_cmd,
     cert_cmd,
+    notify_cmd,
     queue_cmd,
     ratings_cmd,
     specialist_cmd,
@@ -43,6 +44,7 @@ app.add_typer(ratings_cmd.app, name="ratings")
 app.add_typer(specialist_cmd.app, name="specialist")
 app.add_typer(archive_cmd.app, name="archive")
 app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(notify_cmd.app, name="notify")
 
 
 @app.callback(invoke_without_command=True)

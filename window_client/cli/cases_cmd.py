@@ -13,6 +13,7 @@ from models.approval import ApprovalAct
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from models.sync.queue import QueueFiguresRow
+from models.timeliness import FLAG_ZH
 from window_client.cli.case_table import cases_table
 from window_client.cli.cert_cmd import sign_in_refusal, supervisor_credentials
 from window_client.cli.common import EXIT_FAILED, err, fail, out, print_json, runtime, shown, storage_full
@@ -94,6 +95,8 @@ def show(
             data["identity"] = dataclasses.asdict(identity) if identity else None
             specialist = rt.assistance.specialist_for(detail.case.applicant_type, detail.case.applicant_id)
             data["specialist"] = dataclasses.asdict(specialist) if specialist else None
+            data["hall"] = rt.notify.hall_view(case_no)  # the hall's 红黄绿 and 首办负责人, or null
+            data["reminders"] = rt.notify.listing(case_no)  # 提醒记录
             print_json(data)
             return
         if documents:
@@ -119,6 +122,21 @@ def show(
         out.print(table)
         for h in detail.history:
             out.print(f"{shown(h.at)}  {shown(h.actor)}  {shown(h.action)}")
+        _print_hall_and_reminders(rt.notify.hall_view(case_no), rt.notify.listing(case_no))
+
+
+def _print_hall_and_reminders(hall: dict[str, Any] | None, reminders: list[dict[str, Any]]) -> None:
+    """The hall's timeliness of the case and its 提醒记录 (under ``cases show``)."""
+    if hall is not None and hall["flag"] is not None:
+        due = (
+            "补正中，暂停计时" if hall["paused"] else f"{hall['due_date']}（剩 {hall['days_left']} 个工作日）"
+        )
+        handler = f"{hall['handler_name'] or ''}（{hall['handler']}）" if hall["handler"] else "未指定"
+        out.print(shown(f"大厅时效：{FLAG_ZH[hall['flag']]}  办结期限 {due}  首办负责人 {handler}"))
+    if reminders:
+        out.print("提醒记录：")
+        for n in reminders:
+            out.print(shown(f"  {n['due_on']}  {n['rule_zh']}  {n['to_masked']}  {n['status_zh']}"))
 
 
 @app.command("print")

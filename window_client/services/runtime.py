@@ -21,6 +21,7 @@ from window_client.services.catalog import CatalogSearch, load_shipped_catalog
 from window_client.services.certificate_keys import StationKeys
 from window_client.services.certificates import CertificateService, PublishReport
 from window_client.services.key_vault import KeyVault, StationSecret, seal_plaintext_keys
+from window_client.services.notify import NotifyService
 from window_client.services.queue import QueueService
 from window_client.services.ratings import RatingService
 from window_client.services.settings import Settings
@@ -168,6 +169,12 @@ class Runtime:
         """排队叫号 at this station by :attr:`actor` (tickets, calls, the board)."""
         return QueueService(self.store, self.station.code, self.actor, self.catalog)
 
+    @cached_property
+    def notify(self) -> NotifyService:
+        """Reminders of this station's rules and the hall's timeliness of its cases."""
+        raw = self.settings.config.get("notify")
+        return NotifyService(self.store, self.station, self.calendar, self.settings.home, raw, self.actor)
+
     def import_arrangement(self, path: Path) -> YearArrangement:
         """Import a year's official holiday arrangement (JSON) into the store."""
         try:
@@ -254,7 +261,16 @@ class Runtime:
     def refresh(self) -> None:
         """Forget the cached catalogue, calendar and the services built on them (after a sync
         brought new ones)."""
-        for name in ("catalog", "calendar", "search", "acceptance", "cases", "certificates", "queue"):
+        for name in (
+            "catalog",
+            "calendar",
+            "search",
+            "acceptance",
+            "cases",
+            "certificates",
+            "queue",
+            "notify",
+        ):
             self.__dict__.pop(name, None)
 
     def close(self) -> None:

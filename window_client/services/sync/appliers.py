@@ -13,7 +13,7 @@ from typing import Any
 from models.catalog import catalog_from_dict
 from models.enums import CaseState
 from models.sync import Change, ChangeKind
-from offline_cache import UnitOfWork, sync_repo
+from offline_cache import UnitOfWork, notify_repo, sync_repo
 from offline_cache import repositories as repo
 from window_client.services.sync.status import SyncReport
 from window_client.services.workdays import ArrangementError, parse_arrangement
@@ -45,6 +45,8 @@ class ChangeAppliers:
             applied = self._apply_catalog(unit, change, fetched.get("catalog"), report)
         elif change.kind is ChangeKind.HOLIDAYS:
             applied = self._apply_holidays(unit, change, fetched.get(f"holidays:{change.seq}"), report)
+        elif change.kind is ChangeKind.CASE_TIMELINESS:
+            applied = apply_timeliness(unit, change)
         else:
             applied = False  # keys and certificates: kept for the certificate work below
         if not applied:
@@ -175,6 +177,27 @@ def adopt_state(unit: UnitOfWork, case_no: str, state: str, detail: dict[str, An
             repo.close_commitment(unit, case.applicant_id, fulfilled=state != CaseState.TERMINATED)
     unit.audit("sync.case_state", case_no, {"from": case.state, "to": state, **detail}, actor=by)
     sync_repo.refresh_synced(unit, [case_no])
+
+
+_FLAGS = frozenset({"red", "yellow", "green", None})
+
+
+def apply_timeliness(unit: UnitOfWork, change: Change) -> bool:
+    """Keep the hall's 红黄绿, due date and 首办负责人 of a case (display only: no audit event, no
+    state change); a payload of the wrong shape is not consumed (kept raw)."""
+    p = change.payload
+    text_or_none = ("due_date", "handler", "handler_name", "as_of")
+    if not isinstance(p.get("case_no"), str) or p.get("flag") not in _FLAGS:
+        return False
+    if any(p.get(k) is not None and not isinstance(p.get(k), str) for k in text_or_none):
+        return False
+    days_left = p.get("days_left")
+    if days_left is not None and (isinstance(days_left, bool) or not isinstance(days_left, int)):
+        return False
+    values = {k: p.get(k) for k in ("case_no", *text_or_none)}
+    values.update(flag=p.get("flag"), days_left=days_left, paused=bool(p.get("paused")))
+    notify_repo.save_hall_timeliness(unit, change.seq, values)
+    return True
 
 
 def inline_arrangement(payload: dict[str, Any]) -> dict[str, Any] | None:
