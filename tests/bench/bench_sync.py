@@ -268,14 +268,17 @@ def measure(count: int, runs: int) -> dict[str, Any]:
     problems: list[str] = []
     # Enough operations beyond the timed ones for PULL_CHANGES changes (about one per 3 operations).
     ops = outbox(count + 4 * PULL_CHANGES)
-    batches = [
-        json.dumps(
-            {"station": STATION, "operations": ops[i : i + MAX_PUSH_BATCH]}, ensure_ascii=False
-        ).encode()
-        for i in range(0, len(ops), MAX_PUSH_BATCH)
-    ]
-    timed = -(-count // MAX_PUSH_BATCH)
-    bodies, more = batches[:timed], batches[timed:]
+
+    def batches_of(part: list[dict[str, Any]]) -> list[bytes]:
+        return [
+            json.dumps(
+                {"station": STATION, "operations": part[i : i + MAX_PUSH_BATCH]}, ensure_ascii=False
+            ).encode()
+            for i in range(0, len(part), MAX_PUSH_BATCH)
+        ]
+
+    # Exactly ``count`` operations are timed (a last, shorter batch when count is not a multiple).
+    bodies, more = batches_of(ops[:count]), batches_of(ops[count:])
     tune_gc()  # the server's own garbage-collector settings, so the baselines run as it would
     push_times, pull_times, baseline_push, baseline_pull = [], [], [], []
     changes = pulled = 0
