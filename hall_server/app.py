@@ -25,9 +25,11 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hall_server.domain.partner_auth import HallIdentity
 from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
-from hall_server.routers import auth, certificates, health, ratings, reference, sync
+from hall_server.routers import auth, certificates, health, partners, ratings, reference, sync
+from hall_server.services.forwarder import Forwarder
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
 from hall_server.storage import make_engine, migrate
 from models.problems import Problem
@@ -43,7 +45,15 @@ from models.sync import (
 
 log = logging.getLogger("hall_server")
 
-ROUTERS = (health.router, auth.router, reference.router, sync.router, certificates.router, ratings.router)
+ROUTERS = (
+    health.router,
+    auth.router,
+    reference.router,
+    sync.router,
+    certificates.router,
+    ratings.router,
+    partners.router,
+)
 
 
 def _error(status: int, code: str, **params: Any) -> JSONResponse:
@@ -166,11 +176,15 @@ def create_app(
     catalog_path: Path | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    identity: HallIdentity | None = None,
+    forward_every: float | None = None,
 ) -> FastAPI:
     """The hall server app on the database at ``db_url`` (migrated to the current schema).
 
     ``catalog_path`` is the catalogue served before any is published (default: the server's
-    shipped copy); ``clock`` replaces the UTC clock (tests expire tokens with it).
+    shipped copy); ``clock`` replaces the UTC clock (tests expire tokens with it). ``identity``
+    is the hall's own key (partner halls); with it, ``forward_every`` seconds runs the partner
+    outbox in the background (:mod:`hall_server.services.forwarder`).
     """
     engine = make_engine(db_url)
     migrate(engine)
@@ -179,11 +193,18 @@ def create_app(
         catalog_path=catalog_path or SHIPPED_CATALOG,
         token_ttl_seconds=token_ttl_seconds,
         clock=clock or utc_now,
+        identity=identity,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        forwarder = None
+        if identity is not None and forward_every:
+            forwarder = Forwarder(engine, identity, service.parsed_catalog, forward_every)
+            forwarder.start()
         yield
+        if forwarder is not None:
+            forwarder.stop()
         engine.dispose()
 
     app = FastAPI(

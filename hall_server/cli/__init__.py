@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from hall_server.cli import archive, cases, certs, publish, ratings, serve, staff, stations
+from hall_server.cli import archive, cases, certs, key, partners, publish, ratings, serve, staff, stations
 from hall_server.cli.common import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -35,6 +35,9 @@ app.add_typer(ratings.app, name="ratings")
 app.add_typer(staff.app, name="staff")
 app.add_typer(stations.app, name="stations")
 app.add_typer(archive.app, name="archive")
+app.add_typer(key.app, name="key")
+app.add_typer(partners.app, name="partners")
+publish.catalog_app.command("diff")(partners.diff)
 app.add_typer(publish.catalog_app, name="catalog")
 app.add_typer(publish.holidays_app, name="holidays")
 app.command("serve")(serve.command)

@@ -26,6 +26,7 @@ from hall_server.storage.schema import (
     TABLES_V8,
     TABLES_V11,
     TABLES_V12,
+    TABLES_V13,
     VERIFICATIONS,
 )
 
@@ -88,6 +89,10 @@ def _v12_identity(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V12)
 
 
+def _v13_crosshall(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V13)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _v1_initial),
     Migration(2, "certificates", _v2_certificates),
@@ -101,6 +106,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 10 is the queue's (issue 12); the lead renumbers contiguously at merge time if needed.
     Migration(11, "ratings", _v11_ratings),
     Migration(12, "case_identities", _v12_identity),
+    Migration(13, "crosshall", _v13_crosshall),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -86,6 +86,9 @@ class ChangeKind(StrEnum):
     KEY_REVOKED = "key.revoked"
     CERTIFICATE = "certificate"  # a certificate issued elsewhere
     CERTIFICATE_REVOKED = "certificate.revoked"
+    # Hall to hall only (audience "@PARTNER", never a station): a case accepted here for an item
+    # the partner handles (跨区通办 异地收件).
+    CROSSHALL_FORWARD = "crosshall.forward"
 
 
 class TokenRequest(_Strict):

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from models.approval import ApprovalAct
+from models.catalog import Catalog
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from window_client.cli.case_table import cases_table
@@ -92,6 +93,7 @@ def show(
             data["identity"] = dataclasses.asdict(identity) if identity else None
             specialist = rt.assistance.specialist_for(detail.case.applicant_type, detail.case.applicant_id)
             data["specialist"] = dataclasses.asdict(specialist) if specialist else None
+            data["crosshall"] = _crosshall(rt.catalog, detail.case.item_code)
             print_json(data)
             return
         if documents:
@@ -101,6 +103,11 @@ def show(
         c = detail.case
         out.print(f"[bold]{shown(c.case_no)}[/]  {shown(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
         out.print(f"申请人：{shown(c.applicant_name)}（{shown(c.applicant_id_masked)}）")
+        remote = _crosshall(rt.catalog, c.item_code)
+        if remote is not None:
+            out.print(
+                f"跨区通办：异地收件，由{shown(remote['partner'])}办理（对方事项{shown(remote['partner_item'])}）"
+            )
         if detail.identity is not None:
             out.print(f"身份核验：{shown(detail.identity.zh)}")
         specialist = rt.assistance.specialist_for(c.applicant_type, c.applicant_id)
@@ -117,6 +124,13 @@ def show(
         out.print(table)
         for h in detail.history:
             out.print(f"{shown(h.at)}  {shown(h.actor)}  {shown(h.action)}")
+
+
+def _crosshall(catalog: Catalog, item_code: str) -> dict[str, str] | None:
+    """跨区通办: the partner hall that handles the case's item (异地收件), or ``None``."""
+    item = catalog.items.get(item_code)
+    link = item.owner if item is not None else None
+    return {"partner": link.partner, "partner_item": link.code} if link is not None else None
 
 
 @app.command("print")

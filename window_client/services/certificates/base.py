@@ -49,6 +49,10 @@ class CertificateBase:
         self._stations: dict[str, IssuingStation] | None = None
         self.keys = StationKeys(store, station.code, vault)
 
+    def ingest_pulled(self) -> dict[str, int]:
+        """Take in the hall's pulled key and certificate changes (see ``HallFeed``)."""
+        return {}
+
     def needs_key_approval(self) -> bool:
         """Whether the next issue needs a supervisor (this station has no approved key yet)."""
         return self.keys.needs_approval()
