@@ -280,7 +280,7 @@ def _keep_certificates(
 ) -> None:
     rows, changes = [], []
     for case, record in issued:
-        sequence = record.pop("seq")
+        sequence = record.pop("sequence")
         identifier = record["certificate"]["identifier"]
         rows.append(
             {

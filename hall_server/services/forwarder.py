@@ -68,4 +68,6 @@ class Forwarder:
                             log.warning("partner %s: %s", delivery.partner, delivery.error)
                 except (SQLAlchemyError, OSError, ValueError) as exc:
                     log.error("the partner outbox round failed: %s", exc)
+                except Exception:  # a bug must not end the loop: logged with its traceback
+                    log.exception("the partner outbox round failed")
                 self._stop.wait(self.interval)
