@@ -41,7 +41,7 @@ from models.state_machine import CaseEvent
 from models.sync import ChangeKind, Operation, OperationKind, TransitionPayload
 
 log = logging.getLogger("hall_server.partners")
-BATCH = 500
+BATCH = 2000  # messages per request: like a station push (MAX_PUSH_BATCH), one commit each
 VALID_YEARS = 5
 
 

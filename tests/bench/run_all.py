@@ -22,6 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync")
 BENCHMARKS += ("bench_archive",)
+BENCHMARKS += ("bench_crosshall",)
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -162,6 +163,27 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         if sync.get("problems"):
             rows.append(("sync", "SANITY PROBLEMS", "; ".join(sync["problems"])))
     rows += _archive_rows(results.get("bench_archive", {}))
+    rows += _crosshall_rows(results.get("bench_crosshall", {}))
+    return rows
+
+
+def _crosshall_rows(found: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The summary lines of bench_crosshall."""
+    if "error" in found:
+        return [("cross", "FAILED", found["error"])]
+    if not found:
+        return []
+    rows = [
+        (
+            "cross",
+            f"forward {found['cases']:,} cases",
+            "  ".join(f"{s:.2f}" for s in found["forward_s"]) + " s",
+        ),
+        ("cross", "owner's bare push of the same", "  ".join(f"{s:.2f}" for s in found["bare_s"]) + " s"),
+        ("cross", "ratio forward/bare (median)", f"{found['ratio']:.2f}  (target >= {found['target']})"),
+    ]
+    if found.get("problems"):
+        rows.append(("cross", "SANITY PROBLEMS", "; ".join(found["problems"])))
     return rows
 
 
