@@ -48,6 +48,7 @@ TEXT: dict[str, Any] = {
     ),
     "identity": "身份核验：{identity}",
     "specialist": "办事专员：{who}",
+    "crosshall": "跨区通办：异地收件，由{partner}办理（对方事项{code}），结果到达后在本窗口交付",
     "materials": "材料",
     "history": "办理记录",
     "material_columns": ("材料", "类别", "状态", "补正期限", "收到"),
@@ -280,12 +281,17 @@ class CaseDetailScreen(Screen[None]):
         self.query_one("#detail-history", Static).update(Text(history))
 
     def _assistance_lines(self, detail: CaseDetail) -> list[str]:
-        """How the applicant was identified, and the enterprise's 办事专员 (when there are)."""
+        """How the applicant was identified, the enterprise's 办事专员, and the partner hall
+        that handles a 异地收件 case (when there are)."""
         c = detail.case
         lines = [TEXT["identity"].format(identity=detail.identity.zh)] if detail.identity else []
         specialist = self.app_.services.assistance.specialist_for(c.applicant_type, c.applicant_id)
         if specialist is not None:
             lines.append(TEXT["specialist"].format(who=specialist.zh))
+        item = self.app_.services.catalog.items.get(c.item_code)
+        owner = item.owner if item is not None else None
+        if owner is not None:  # 跨区通办: the item belongs to a partner hall
+            lines.append(TEXT["crosshall"].format(partner=owner.partner, code=owner.code))
         return lines
 
     def action_reveal(self) -> None:

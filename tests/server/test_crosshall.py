@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from hall_server.domain.partner_auth import HallIdentity, sign_request
 from hall_server.services.crosshall_in import INBOX_PATH
@@ -35,12 +36,14 @@ from tests.crosshall_halls import (
     partner_hall,
     wait_for,
 )
+from window_client.cli import app as client_cli
 from window_client.services.acceptance import AcceptanceRequest, Applicant
 from window_client.services.runtime import Runtime
 from window_client.services.samples import person_id
 from window_client.services.settings import Settings
 
 RNG = random.Random(13)
+runner = CliRunner()
 
 
 @dataclass
@@ -110,6 +113,9 @@ def test_the_whole_loop_accept_forward_decide_certificate_verify_handover(
 ) -> None:
     gaoxin, jinghe = halls.gaoxin, halls.jinghe
     case_no = accept(station, "CL-001")
+    env = {"WINDOW_CLIENT_HOME": str(station.settings.home), "WINDOW_CLIENT_STATION": "GXZX"}
+    shown = runner.invoke(client_cli, ["cases", "show", case_no, "--json"], env=env)
+    assert json.loads(shown.stdout)["crosshall"] == {"partner": "JINGHE", "partner_item": "CL-001"}
     sync(station)
     # Forwarded once, by the origin's background outbox, with the checklist.
     wait_for(lambda: state_at(jinghe, case_no) == "accepted", "the case at the owning hall")
