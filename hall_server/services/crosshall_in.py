@@ -94,7 +94,7 @@ def parse_messages(raw: bytes, receiver: str) -> list[Message]:
         if not (
             isinstance(entry, dict)
             and isinstance(msg_id := entry.get("id"), str)
-            and 0 < len(msg_id) <= 40
+            and 0 < len(msg_id) <= 18  # a change's sequence number: fits a 64-bit column
             and msg_id.isdigit()
             and isinstance(kind := entry.get("kind"), str)
             and isinstance(key := entry.get("key"), str)
@@ -141,6 +141,7 @@ class Receiving:
                 first[message.msg_id] = message
                 new.append(message)
         self._forwards([m for m in new if m.kind == ChangeKind.CROSSHALL_FORWARD])
+        self._write_cases()  # before the decisions: their operations take the next numbers
         self._decisions([m for m in new if m.kind == ChangeKind.CASE_STATE])
         for message in new:
             if message.kind == ChangeKind.CERTIFICATE:
@@ -284,7 +285,7 @@ class Receiving:
         qr = message.payload.get("qr")
         body = record["certificate"] if isinstance(record["certificate"], dict) else {}
         case_nos = body.get("case_nos")
-        if not isinstance(case_nos, list) or not case_nos or not all(isinstance(n, str) for n in case_nos):
+        if not isinstance(case_nos, list) or not case_nos or not all(_plain(n) for n in case_nos):
             return _no(message, "crosshall.invalid", detail="the certificate names no case")
         records = store.cross_cases(self.conn, case_nos)
         for case_no in case_nos:
@@ -330,15 +331,23 @@ class Receiving:
 
     # ------------------------------------------------------------ writes
 
-    def _write(self, new: Sequence[Message]) -> None:
+    def _write_cases(self) -> None:
         conn = self.conn
         storage.insert_rows(conn, CASES, self.cases)
         storage.insert_rows(conn, OPS, self.operations)
         store.insert_cross_cases(conn, self.cross)
+
+    def _write(self, new: Sequence[Message]) -> None:
+        conn = self.conn
         storage.append_changes(conn, self.changes, self.now)
         store.insert_inbox(
             conn, [{**_stored(m), "partner": self.name, "received_at": self.received} for m in new]
         )
+
+
+def _plain(value: Any) -> bool:
+    """A case number a query may carry (text, no NUL, at most 64)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and "\x00" not in value
 
 
 def _ok(message: Message) -> dict[str, Any]:
