@@ -25,9 +25,11 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hall_server.domain.partner_auth import HallIdentity
 from hall_server.domain.reference import SHIPPED_CATALOG
 from hall_server.errors import ApiError, describe_errors
-from hall_server.routers import auth, certificates, health, queue, ratings, reference, sync
+from hall_server.routers import auth, certificates, health, partners, queue, ratings, reference, sync
+from hall_server.services.forwarder import Forwarder
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS, Hall, utc_now
 from hall_server.services.sweeper import TimelinessSweeper
 from hall_server.services.timeliness import TimelinessDesk
@@ -53,6 +55,7 @@ ROUTERS = (
     certificates.router,
     ratings.router,
     queue.router,
+    partners.router,
 )
 
 
@@ -177,13 +180,17 @@ def create_app(
     clock: Callable[[], dt.datetime] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     timeliness_interval: float | None = None,
+    identity: HallIdentity | None = None,
+    forward_every: float | None = None,
 ) -> FastAPI:
     """The hall server app on the database at ``db_url`` (migrated to the current schema).
 
     ``catalog_path`` is the catalogue served before any is published (default: the server's
     shipped copy); ``clock`` replaces the UTC clock (tests expire tokens with it);
     ``timeliness_interval`` is the period of the background timeliness sweep (None: no sweep
-    thread; ``app.state.timeliness.sweep()`` then publishes on demand).
+    thread; ``app.state.timeliness.sweep()`` then publishes on demand). ``identity`` is the
+    hall's own key (partner halls); with it, ``forward_every`` seconds runs the partner outbox
+    in the background (:mod:`hall_server.services.forwarder`).
     """
     engine = make_engine(db_url)
     migrate(engine)
@@ -192,6 +199,7 @@ def create_app(
         catalog_path=catalog_path or SHIPPED_CATALOG,
         token_ttl_seconds=token_ttl_seconds,
         clock=clock or utc_now,
+        identity=identity,
     )
     desk = TimelinessDesk(engine, service.parsed_catalog, service.clock)
     sweeper = TimelinessSweeper(desk, timeliness_interval) if timeliness_interval else None
@@ -202,7 +210,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if sweeper is not None:
             sweeper.start()
+        forwarder = None
+        if identity is not None and forward_every:
+            forwarder = Forwarder(engine, identity, service.parsed_catalog, forward_every)
+            forwarder.start()
         yield
+        if forwarder is not None:
+            forwarder.stop()
         if sweeper is not None:
             sweeper.stop()
         engine.dispose()

@@ -7,12 +7,18 @@ inconsistency, so a bad catalogue update is refused instead of half-loaded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.enums import ItemKind, MaterialForm, TimeUnit, Tolerance
 from models.timelimits import TimeLimit
+
+# A hall's name among its partners: it is also the "station" of the hall's signing key, so it
+# has the shape of a station code in a certificate serial and a ZZ2 QR (upper case, 2-16).
+HALL_NAME = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+TONGBAN_ROLES = ("forward", "handle", "same")
 
 _STRICTNESS = {Tolerance.CORE: 0, Tolerance.TOLERABLE: 1, Tolerance.OPTIONAL: 2}
 
@@ -28,6 +34,21 @@ class MaterialRequirement:
     tolerance: Tolerance
     supplement: TimeLimit | None
     e_license: str | None  # the 电子证照 type that can stand in for it, if any
+
+
+@dataclass(frozen=True, slots=True)
+class TongbanLink:
+    """An item's mapping to the same item of a partner hall (跨区通办, 同事同标).
+
+    ``role``: ``forward`` — accepted here as 异地收件 and handled by the partner (one per item);
+    ``handle`` — the partner's cases of it are forwarded here and handled here; ``same`` — only
+    同事同标 (each hall handles its own). Every link says the two halls' versions are the same
+    item (name, materials, time limits), which ``hall-server catalog diff`` checks.
+    """
+
+    partner: str
+    code: str  # the partner's item code
+    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +68,21 @@ class ServiceItem:
     certificate_type: str | None
     max_tolerable_missing: int
     materials: tuple[MaterialRequirement, ...]
+    tongban: tuple[TongbanLink, ...] = ()
 
     @property
     def is_package(self) -> bool:
         """Items are single items; see :class:`Package`."""
         return False
+
+    @property
+    def owner(self) -> TongbanLink | None:
+        """The partner hall that handles this item when it is accepted here (异地收件), if any."""
+        return next((link for link in self.tongban if link.role == "forward"), None)
+
+    def link_to(self, partner: str, role: str) -> TongbanLink | None:
+        """This item's link of ``role`` to ``partner``, if any."""
+        return next((link for link in self.tongban if link.partner == partner and link.role == role), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +209,29 @@ def _limit(data: Mapping[str, Any], where: str) -> TimeLimit:
         raise ValueError(f"{where}: bad time limit {data!r}") from exc
 
 
+def _links(raw: Any, code: str) -> tuple[TongbanLink, ...]:
+    """An item's ``tongban`` list: ``[{"partner", "code", "role"}]`` (absent: none)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{code}: tongban is a list of {{partner, code, role}}")
+    links = []
+    for entry in raw:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{code}: a tongban entry is an object with partner, code and role")
+        partner, other, role = entry.get("partner"), entry.get("code"), entry.get("role", "same")
+        if not isinstance(partner, str) or not HALL_NAME.match(partner):
+            raise ValueError(f"{code}: tongban partner {partner!r} is not a hall name (A-Z0-9, 2-16)")
+        if not isinstance(other, str) or not 0 < len(other) <= 64:
+            raise ValueError(f"{code}: tongban code {other!r} is not an item code")
+        if role not in TONGBAN_ROLES:
+            raise ValueError(f"{code}: tongban role {role!r} is not one of {', '.join(TONGBAN_ROLES)}")
+        links.append(TongbanLink(partner, other, role))
+    if sum(link.role == "forward" for link in links) > 1:
+        raise ValueError(f"{code}: an item belongs to one partner hall at most (one forward link)")
+    return tuple(links)
+
+
 def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:
     """Build and validate a :class:`Catalog` from its JSON form."""
     departments = {d["code"]: d["name"] for d in data["departments"]}
@@ -234,6 +288,7 @@ def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:
             certificate_type=cert,
             max_tolerable_missing=int(raw.get("max_tolerable_missing", 2)),
             materials=tuple(reqs),
+            tongban=_links(raw.get("tongban"), code),
         )
     packages: dict[str, Package] = {}
     for raw in data.get("packages", []):

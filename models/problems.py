@@ -331,6 +331,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "证照{identifier}由其他站点颁发，本站不能{action}",
         "certificate {identifier} was issued elsewhere: this station cannot {action_en}",
     ),
+    "cert.partner_issues": (
+        "办件{case_no}为跨区通办（异地收件），证照由{partner}出具，同步后在本窗口交付",
+        "case {case_no} is handled by partner hall {partner} (跨区通办): it issues the certificate,"
+        " which arrives with a sync to be handed over here",
+    ),
     "cert.reason_empty": ("请填写撤销原因", "a revocation needs a reason"),
     "cert.not_supervisor": ("撤销证照须由值班长操作", "only a supervisor can revoke a certificate"),
     "handover.already": (
@@ -573,6 +578,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "too many failed sign-ins from this address: try again in {minutes} minute(s)",
     ),
     "auth.forbidden": ("无权执行此操作：{why}", "forbidden: {why_en}"),
+    # 跨区通办: hall-to-hall requests and forwarded cases
+    "hall.no_identity": (
+        "本大厅尚未设置身份密钥（hall-server key init）",
+        "this hall has no identity key yet (hall-server key init)",
+    ),
+    "partner.unsigned": ("请求未注明发送大厅，未签名", "the request names no sending hall: it is not signed"),
+    "partner.unknown": ("{partner}不是本大厅的合作大厅", "{partner} is not a partner of this hall"),
+    "partner.signature": (
+        "来自{partner}的请求签名无效或已过期，未予处理",
+        "the request from {partner} is not signed with its key on file (or too old): nothing was done",
+    ),
+    "partner.misaddressed": (
+        "该请求发往{to}，不是本大厅",
+        "the request is addressed to {to}, not to this hall",
+    ),
+    "crosshall.unknown_item": (
+        "跨区转办被{partner}拒收：对方事项目录中没有对应的通办事项{item}",
+        "{partner} refused the forwarded case: its catalogue has no 通办 item {item} for this hall",
+    ),
+    "crosshall.case_exists": (
+        "跨区转办被{partner}拒收：对方已有编号为{case_no}的另一办件",
+        "{partner} refused the forwarded case: it already holds another case numbered {case_no}",
+    ),
+    "crosshall.invalid": ("跨区通办消息内容无效：{detail}", "the 跨区通办 message is not valid: {detail}"),
+    "crosshall.not_forwarded": (
+        "办件{case_no}不是本大厅转办给{partner}的办件",
+        "case {case_no} was not forwarded by this hall to {partner}",
+    ),
+    "crosshall.certificate_invalid": (
+        "{partner}出具的证照{identifier}未通过核验：{why}",
+        "the certificate {identifier} from {partner} does not verify: {why_en}",
+    ),
+    "crosshall.unknown_kind": ("无法处理的跨区通办消息类型：{kind}", "unknown 跨区通办 message kind: {kind}"),
     "request.malformed": ("请求内容不是有效的JSON", "the request body is not valid JSON"),
     "request.invalid": ("请求内容不符合接口要求：{detail}", "invalid request: {detail}"),
     "request.too_large": (

@@ -74,6 +74,28 @@ def upsert_published_key(
     return bool(result.rowcount)
 
 
+def upsert_partner_issuer(
+    unit: UnitOfWork, station: str, issuer_code: str, type_codes: Sequence[str]
+) -> None:
+    """What a partner hall may issue (its latest publication wins)."""
+    unit.execute(
+        "INSERT INTO partner_issuers (station, issuer_code, type_codes, recorded_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(station) DO UPDATE SET issuer_code = excluded.issuer_code,"
+        " type_codes = excluded.type_codes, recorded_at = excluded.recorded_at",
+        (station, issuer_code, json.dumps(sorted(type_codes)), unit.now),
+    )
+
+
+def partner_issuers(conn: Connection) -> list[tuple[str, str, list[str]]]:
+    """(hall name, issuer code, type codes) of every partner hall this station knows."""
+    return [
+        (str(station), str(issuer), [str(t) for t in json.loads(types)])
+        for station, issuer, types in conn.exec_driver_sql(
+            "SELECT station, issuer_code, type_codes FROM partner_issuers ORDER BY station"
+        )
+    ]
+
+
 def revoke_key(unit: UnitOfWork, key_id: str, at: str, reason: str) -> None:
     """Mark a key revoked (nothing it sealed verifies as valid any more)."""
     unit.execute(
@@ -334,9 +356,12 @@ def mark_consumed(unit: UnitOfWork, seqs: Sequence[int]) -> None:
 
 
 def trust_fingerprint(conn: Connection) -> tuple[int, ...]:
-    """Changes whenever a key is added, retired or revoked, or a certificate revoked."""
+    """Changes whenever a key is added, retired or revoked, a certificate revoked, or what a
+    partner hall may issue changed."""
     row = conn.exec_driver_sql(
         "SELECT (SELECT COUNT(*) FROM certificate_revocations), (SELECT COUNT(*) FROM signing_keys),"
-        " (SELECT COUNT(*) FROM signing_keys WHERE revoked_at IS NOT NULL)"
+        " (SELECT COUNT(*) FROM signing_keys WHERE revoked_at IS NOT NULL),"
+        " (SELECT COUNT(*) || COALESCE(MAX(recorded_at), '') FROM partner_issuers)"
     ).one()
-    return tuple(int(v) for v in row)
+    # The last value (partner issuers: their number and latest change) is text: hashed.
+    return tuple(hash(v) if isinstance(v, str) else int(v) for v in row)

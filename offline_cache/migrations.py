@@ -383,7 +383,19 @@ MIGRATIONS: Sequence[tuple[str, Sequence[str]]] = (
             )""",
         ),
     ),
-    # 0010 is 跨区通办's (issue 13); the lead renumbers at merge time if needed.
+    (
+        "0010_crosshall",
+        (
+            # 跨区通办: what each partner hall (published by this station's hall with its key)
+            # may put into the certificates it seals: its issuing authority and certificate types.
+            """CREATE TABLE partner_issuers (
+                station TEXT PRIMARY KEY,
+                issuer_code TEXT NOT NULL,
+                type_codes TEXT NOT NULL,
+                recorded_at TEXT NOT NULL
+            )""",
+        ),
+    ),
     (
         "0011_reminders",
         (

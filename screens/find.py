@@ -49,6 +49,7 @@ TEXT: dict[str, Any] = {
     ),
     "identity": "身份核验：{identity}",
     "specialist": "办事专员：{who}",
+    "crosshall": "跨区通办：异地收件，由{partner}办理（对方事项{code}），结果到达后在本窗口交付",
     "materials": "材料",
     "history": "办理记录",
     "hall": "大厅时效：{flag}  {due}  首办负责人：{handler}",
@@ -299,14 +300,18 @@ class CaseDetailScreen(Screen[None]):
         self.query_one("#detail-reminders", Static).update(Text("\n".join(reminders) or TEXT["no_reminders"]))
 
     def _assistance_lines(self, detail: CaseDetail) -> list[str]:
-        """The hall's 红黄绿 and 首办负责人 (once pulled), how the applicant was identified, and the
-        enterprise's 办事专员 (when there are)."""
+        """The hall's 红黄绿 and 首办负责人 (once pulled), how the applicant was identified, the
+        enterprise's 办事专员, and the partner hall that handles a 异地收件 case (when there are)."""
         c = detail.case
         lines = self._hall_lines(c.case_no)
         lines += [TEXT["identity"].format(identity=detail.identity.zh)] if detail.identity else []
         specialist = self.app_.services.assistance.specialist_for(c.applicant_type, c.applicant_id)
         if specialist is not None:
             lines.append(TEXT["specialist"].format(who=specialist.zh))
+        item = self.app_.services.catalog.items.get(c.item_code)
+        owner = item.owner if item is not None else None
+        if owner is not None:  # 跨区通办: the item belongs to a partner hall
+            lines.append(TEXT["crosshall"].format(partner=owner.partner, code=owner.code))
         return lines
 
     def _hall_lines(self, case_no: str) -> list[str]:

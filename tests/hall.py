@@ -44,6 +44,7 @@ class HallProcess:
     env: dict[str, str]
     port: int
     token_ttl: int | None = None
+    extra_args: tuple[str, ...] = ()  # more `serve` options
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -65,6 +66,7 @@ class HallProcess:
         ]  # fmt: skip
         if self.token_ttl is not None:
             command += ["--token-ttl", str(self.token_ttl)]
+        command += self.extra_args
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -149,6 +151,7 @@ def start_hall(
     *,
     seed: bool = True,
     token_ttl: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> HallProcess:
     """Start the real server for ``db_url`` (default: SQLite in ``tmp_path``) and wait for /health.
 
@@ -161,6 +164,14 @@ def start_hall(
     full_env = {**os.environ, "HALL_SERVER_HOME": str(directory), **(env or {})}
     if seed:
         seed_demo_data(db_url, full_env)
-    hall = HallProcess(url="", db_url=db_url, directory=directory, env=full_env, port=0, token_ttl=token_ttl)
+    hall = HallProcess(
+        url="",
+        db_url=db_url,
+        directory=directory,
+        env=full_env,
+        port=0,
+        token_ttl=token_ttl,
+        extra_args=extra_args,
+    )
     hall._launch(0)
     return hall

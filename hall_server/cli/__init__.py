@@ -11,7 +11,9 @@ from hall_server.cli import (
     archive,
     cases,
     certs,
+    key,
     notify,
+    partners,
     publish,
     queue,
     ratings,
@@ -50,6 +52,9 @@ app.add_typer(archive.app, name="archive")
 app.add_typer(queue.app, name="queue")
 app.add_typer(supervision.handlers_app, name="handlers")
 app.add_typer(notify.app, name="notify")
+app.add_typer(key.app, name="key")
+app.add_typer(partners.app, name="partners")
+publish.catalog_app.command("diff")(partners.diff)
 app.add_typer(publish.catalog_app, name="catalog")
 app.add_typer(publish.holidays_app, name="holidays")
 app.command("serve")(serve.command)

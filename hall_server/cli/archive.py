@@ -18,6 +18,7 @@ import typer
 
 from hall_server.cli.common import DbOption, JsonOption, echo_json, fail, server_home, using_engine
 from hall_server.services import archive as service
+from hall_server.services import hall_key
 from models.archive.verify import NotAnArchive, VerifyReport, public_key_json, read_key_file
 from models.archive.writer import ArchiveError, NothingToArchive, check_target
 from models.seal import PublicKey
@@ -32,15 +33,15 @@ KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help="The hall's archive key (default: archive-key.json in $HALL_SERVER_HOME or ~/.hall-server;"
-        " made on the first export).",
+        help="The hall's key (default: hall-key.json, or an older archive-key.json, in $HALL_SERVER_HOME"
+        " or ~/.hall-server; made on the first export).",
         show_default=False,
     ),
 ]
 
 
 def _key_path(key_file: Path | None) -> Path:
-    return key_file or server_home() / "archive-key.json"
+    return key_file or hall_key.default_path(server_home())
 
 
 @app.command("export")

@@ -13,9 +13,19 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from hall_server.app import create_app
-from hall_server.cli.common import DEFAULT_HOST, DEFAULT_PORT, DbOption, default_db_url, fail, shown_url
+from hall_server.cli.common import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DbOption,
+    default_db_url,
+    fail,
+    server_home,
+    shown_url,
+)
 from hall_server.domain.reference import ReferenceDataError
 from hall_server.http import JsonErrorHttpTools
+from hall_server.services import hall_key
+from hall_server.services.forwarder import DEFAULT_INTERVAL
 from hall_server.services.hall import DEFAULT_TOKEN_TTL_SECONDS
 from hall_server.services.sweeper import DEFAULT_INTERVAL_SECONDS as SWEEP_INTERVAL_SECONDS
 from hall_server.storage import SchemaError
@@ -58,6 +68,14 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+ForwardOption = Annotated[
+    float,
+    typer.Option(
+        "--forward-every", min=0, help="Seconds between rounds of the partner-hall outbox (0: never)."
+    ),
+]
+
+
 def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -65,13 +83,22 @@ def serve(
     catalog: Path | None = None,
     token_ttl: int = DEFAULT_TOKEN_TTL_SECONDS,
     url_file: Path | None = None,
+    forward_every: float = DEFAULT_INTERVAL,
 ) -> None:
     """Build the app, bind the port, announce the URL and serve until stopped."""
     url = db or default_db_url()
     try:
+        identity = hall_key.load(hall_key.default_path(server_home()))
         app = create_app(
-            url, token_ttl_seconds=token_ttl, catalog_path=catalog, timeliness_interval=SWEEP_INTERVAL_SECONDS
+            url,
+            token_ttl_seconds=token_ttl,
+            catalog_path=catalog,
+            timeliness_interval=SWEEP_INTERVAL_SECONDS,
+            identity=identity,
+            forward_every=forward_every or None,
         )
+    except hall_key.HallKeyError as exc:
+        fail(str(exc))
     except (SchemaError, ReferenceDataError, SQLAlchemyError, OSError, ValueError) as exc:
         fail(f"cannot start on {shown_url(url)}: {exc}")
     try:
@@ -104,6 +131,8 @@ def command(
     catalog: CatalogOption = None,
     token_ttl: TtlOption = DEFAULT_TOKEN_TTL_SECONDS,
     url_file: UrlFileOption = None,
+    forward_every: ForwardOption = DEFAULT_INTERVAL,
 ) -> None:
-    """Run the hall server (default: http://127.0.0.1:8765, SQLite in ~/.hall-server)."""
-    serve(host, port, db, catalog, token_ttl, url_file)
+    """Run the hall server (default: http://127.0.0.1:8765, SQLite in ~/.hall-server); with a
+    hall key (``key init``), it also runs the partner-hall outbox every --forward-every seconds."""
+    serve(host, port, db, catalog, token_ttl, url_file, forward_every)

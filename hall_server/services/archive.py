@@ -7,9 +7,9 @@ records the station pushed with ``issue_certificate``. Its package has the same 
 station's (:mod:`models.archive`): a folder per case with ``case.json``, ``operations.json`` (the
 hall's record in its own order, in place of the station's audit slice) and ``metadata.xml``.
 
-The hall signed nothing of its own before (it verifies stations' seals, anchors and approvals):
-its packages are sealed with an SM2 key of the hall's made for this on the first export, kept in
-a ``0600`` file beside the database (:func:`hall_key`). ``hall-server archive key`` prints its
+Its packages are sealed with the hall's own SM2 key (:mod:`hall_server.services.hall_key`: also
+its identity among partner halls), made on the first export when the hall has none, kept in a
+``0600`` file beside the database (:func:`hall_key`). ``hall-server archive key`` prints its
 public half for whoever verifies the hall's packages elsewhere (``window-client archive verify
 --key FILE``). The hall's ``archive verify`` trusts that key and every station key registered with
 it (revoked ones marked), so it checks the stations' packages too.
@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from hall_server.domain.reference import catalog_in_force, shipped_catalog
+from hall_server.services import hall_key as hall_keys
 from hall_server.storage import archive as archive_store
 from hall_server.storage import read_transaction
 from hall_server.storage.certificates import trusted_key_rows
@@ -37,38 +36,23 @@ from models.archive.package import METADATA, FileEntry, Piece, canonical, metada
 from models.archive.verify import VerifyReport, verify_package
 from models.archive.writer import ArchiveError, NothingToArchive, PackageWriter, check_target
 from models.catalog import Catalog
-from models.seal import KeyPair, PublicKey, generate_key_pair
+from models.seal import KeyPair, PublicKey
 
-KEY_STATION = "HALL"  # the "station" part of the hall key's id: HALL-<SM3 of the public key>
+KEY_STATION = hall_keys.DEFAULT_NAME  # a key made by the first export: HALL-<SM3 of the public key>
 HOW = "离线归档：大厅服务器导出的归档信息包（hall-server archive export）"
 _JSON_TEXT = ("payload",)
 
 
 def hall_key(path: Path, create: bool) -> KeyPair | None:
-    """The hall's archive key from ``path`` (made there, ``0600``, when ``create`` and absent).
+    """The hall's key (:mod:`hall_server.services.hall_key`, also its identity among partners)
+    from ``path``, made there (``0600``) when ``create`` and absent.
 
     :class:`ArchiveError` when the file is unreadable, not a key, or readable by others."""
-    if not path.exists():
-        if not create:
-            return None
-        pair = generate_key_pair(KEY_STATION)
-        record = {"key_id": pair.key_id, "station": pair.station, "public_key": pair.public_hex}
-        data = json.dumps({**record, "private_key": pair.private_hex}).encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise ArchiveError(f"cannot create the hall's archive key {path}: {exc.strerror}") from None
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return pair
     try:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            raise ArchiveError(f"the hall's archive key {path} may be read by others: chmod 600 it")
-        value = json.loads(path.read_bytes())
-        return KeyPair(value["key_id"], value["station"], value["private_key"], value["public_key"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ArchiveError(f"cannot read the hall's archive key {path}: {exc}") from None
+        identity = hall_keys.load_or_create(path) if create else hall_keys.load(path)
+    except hall_keys.HallKeyError as exc:
+        raise ArchiveError(str(exc)) from None
+    return identity.key if identity is not None else None
 
 
 def resolve(engine: Engine, case_no: str | None, day: dt.date | None) -> list[str]:
@@ -164,7 +148,7 @@ def export_cases(engine: Engine, case_nos: Sequence[str], out: Path, key: KeyPai
         pieces = [_write_case(writer, conn, catalog, case_no, now, by) for case_no in case_nos]
         producer = {
             "kind": "hall",
-            "code": KEY_STATION,
+            "code": key.station,
             "name": "大厅服务器",
             "software": "hall-server",
             "by": by,

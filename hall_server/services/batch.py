@@ -39,6 +39,7 @@ from hall_server import storage
 from hall_server.domain import reference, rules
 from hall_server.domain.accepts import AcceptChecker
 from hall_server.domain.auth import BACK_OFFICE, Principal
+from hall_server.domain.crosshall import Forwarding
 from hall_server.domain.fold import FoldOp
 from hall_server.domain.operations import Incoming, incoming_all
 from hall_server.domain.ratings import RatingChecker
@@ -82,6 +83,7 @@ class BatchApplier:
         )
         self.ratings = RatingChecker(conn, principal, now, self.writes.cases, self.new_ops, self.received)
         self.queue = QueueApplier(conn, principal, self.received, self.cases)
+        self.forwarding = Forwarding(conn, principal, catalog, self.received)  # 跨区通办 异地收件
         # Per-batch constants of every new operation's row.
         self._template: dict[str, Any] = {
             "server_seq": None,
@@ -208,6 +210,7 @@ class BatchApplier:
             self.writes.cases[case_no] = new
             self._identity(op, new)
             self.vetting.accepted(case_no, new, op)
+            self.forwarding.accepted(new, op, self.writes.changes)
             return None
         if op.kind == OperationKind.RATING_RECORD:  # kept beside the case; never folded
             self.ratings.check(op, case_no, case)
@@ -268,6 +271,7 @@ class BatchApplier:
         storage.append_changes(conn, writes.changes, self.now)
         self.ratings.write()
         self.queue.write()
+        self.forwarding.write()
 
 
 def apply_batch(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,12 @@ from hall_server import storage
 from hall_server.domain import anchors, auth, reference, throttle
 from hall_server.domain.auth import Principal
 from hall_server.domain.operations import Incoming
+from hall_server.domain.partner_auth import HallIdentity, identity_document
 from hall_server.errors import ApiError
 from hall_server.services.answers import results_json
 from hall_server.services.batch import apply_batch
 from hall_server.services.certificates import CertificateAuthority
+from hall_server.services.crosshall_in import receive
 from hall_server.services.queue import board as queue_board
 from hall_server.services.queue import report as queue_report
 from hall_server.storage import read_transaction, write_transaction
@@ -57,6 +59,7 @@ class Hall:
     catalog_file: dict[str, Any] = field(default_factory=dict)
     # Told the case numbers of every applied push (the timeliness sweep, hall_server.services.sweeper).
     after_push: Callable[[list[str]], None] | None = None
+    identity: HallIdentity | None = None  # the hall's own key (hall_server.services.hall_key)
 
     def __post_init__(self) -> None:
         self._sealed: dict[tuple[str, str, str], bool] = {}
@@ -150,6 +153,18 @@ class Hall:
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else after
         return encode_pull_response([document for _, document in rows], cursor, more, self.clock())
+
+    # ------------------------------------------------------------ partner halls (跨区通办)
+
+    def identity_document(self, nonce: str) -> dict[str, str]:
+        """This hall's name and key, signed over the caller's ``nonce`` (404 without a key)."""
+        if self.identity is None:
+            raise ApiError(404, "hall.no_identity")
+        return identity_document(self.identity, nonce, self.clock())
+
+    def partner_inbox(self, headers: Mapping[str, str], raw: bytes) -> dict[str, Any]:
+        """A partner's signed messages, applied once; the answers."""
+        return receive(self.engine, self.identity, headers, raw, self.clock(), self.parsed_catalog)
 
     # ------------------------------------------------------------ reference data
 

@@ -27,9 +27,10 @@ from hall_server.storage.schema import (
     TABLES_V10,
     TABLES_V11,
     TABLES_V12,
+    TABLES_V13,
     VERIFICATIONS,
 )
-from hall_server.storage.schema_supervision import TABLES_V15, TABLES_V16
+from hall_server.storage.schema_supervision import TABLES_V14, TABLES_V15
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,16 @@ def _v12_identity(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V12)
 
 
-def _v15_handlers_and_timeliness(conn: Connection) -> None:
+def _v13_crosshall(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V13)
+
+
+def _v14_handlers_and_timeliness(conn: Connection) -> None:
+    METADATA.create_all(conn, tables=TABLES_V14)
+
+
+def _v15_notifications(conn: Connection) -> None:
     METADATA.create_all(conn, tables=TABLES_V15)
-
-
-def _v16_notifications(conn: Connection) -> None:
-    METADATA.create_all(conn, tables=TABLES_V16)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -115,9 +120,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "queue", _v10_queue),
     Migration(11, "ratings", _v11_ratings),
     Migration(12, "case_identities", _v12_identity),
-    # 13 and 14 are 跨区通办's (issue 13); the lead renumbers contiguously at merge time if needed.
-    Migration(15, "handlers_and_timeliness", _v15_handlers_and_timeliness),
-    Migration(16, "notifications", _v16_notifications),
+    Migration(13, "crosshall", _v13_crosshall),
+    Migration(14, "handlers_and_timeliness", _v14_handlers_and_timeliness),
+    Migration(15, "notifications", _v15_notifications),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

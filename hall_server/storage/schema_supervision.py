@@ -1,4 +1,4 @@
-"""The tables of 首办负责人, timeliness supervision (v15) and the hall's reminders (v16).
+"""The tables of 首办负责人, timeliness supervision (v14) and the hall's reminders (v15).
 
 They share :data:`~hall_server.storage.schema.METADATA`; kept apart from ``schema.py`` only so
 that module stays readable. Timestamps are ISO 8601 text in UTC, days ``YYYY-MM-DD``.
@@ -11,7 +11,7 @@ from sqlmodel import Field
 
 from hall_server.storage.schema import HallModel
 
-# ------------------------------------------------------------------ 首办负责人 and timeliness (v15)
+# ------------------------------------------------------------------ 首办负责人 and timeliness (v14)
 
 
 class HandlerDefaultRow(HallModel, table=True):
@@ -54,7 +54,7 @@ class CaseTimelinessRow(HallModel, table=True):
     published_at: str
 
 
-# ------------------------------------------------------------------ the hall's reminders (v16)
+# ------------------------------------------------------------------ the hall's reminders (v15)
 
 
 class HallNotificationRow(HallModel, table=True):
@@ -87,5 +87,5 @@ CASE_HANDLERS: Table = CaseHandlerRow.__table__  # type: ignore[attr-defined]
 CASE_TIMELINESS: Table = CaseTimelinessRow.__table__  # type: ignore[attr-defined]
 NOTIFICATIONS: Table = HallNotificationRow.__table__  # type: ignore[attr-defined]
 
-TABLES_V15 = [HANDLER_DEFAULTS, CASE_HANDLERS, CASE_TIMELINESS]
-TABLES_V16 = [NOTIFICATIONS]
+TABLES_V14 = [HANDLER_DEFAULTS, CASE_HANDLERS, CASE_TIMELINESS]
+TABLES_V15 = [NOTIFICATIONS]

@@ -92,6 +92,9 @@ class ChangeKind(StrEnum):
     # The hall's 承诺时限 supervision of one case: due date, 红黄绿, paused in 补正, 首办负责人
     # (published when one of them moves; ``flag`` null once the case is no longer open).
     CASE_TIMELINESS = "case.timeliness"
+    # Hall to hall only (audience "@PARTNER", never a station): a case accepted here for an item
+    # the partner handles (跨区通办 异地收件).
+    CROSSHALL_FORWARD = "crosshall.forward"
 
 
 class TokenRequest(_Strict):

@@ -22,7 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "bench_batch", "bench_search", "bench_verify", "bench_startup", "bench_ledger", "bench_sync",
-    "bench_queue", "bench_archive",
+    "bench_queue", "bench_archive", "bench_crosshall",
 )  # fmt: skip
 
 
@@ -165,6 +165,27 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
             rows.append(("sync", "SANITY PROBLEMS", "; ".join(sync["problems"])))
     rows += _queue_rows(results.get("bench_queue", {}))
     rows += _archive_rows(results.get("bench_archive", {}))
+    rows += _crosshall_rows(results.get("bench_crosshall", {}))
+    return rows
+
+
+def _crosshall_rows(found: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The summary lines of bench_crosshall."""
+    if "error" in found:
+        return [("cross", "FAILED", found["error"])]
+    if not found:
+        return []
+    rows = [
+        (
+            "cross",
+            f"forward {found['cases']:,} cases",
+            "  ".join(f"{s:.2f}" for s in found["forward_s"]) + " s",
+        ),
+        ("cross", "owner's bare push of the same", "  ".join(f"{s:.2f}" for s in found["bare_s"]) + " s"),
+        ("cross", "ratio forward/bare (median)", f"{found['ratio']:.2f}  (target >= {found['target']})"),
+    ]
+    if found.get("problems"):
+        rows.append(("cross", "SANITY PROBLEMS", "; ".join(found["problems"])))
     return rows
 
 

@@ -89,7 +89,7 @@ def test_each_side_verifies_the_others_package(server: Served, synced: Path, tmp
     key_file.write_text(hall("archive", "key", "--json").stdout, encoding="utf-8")
     trusted = runner.invoke(client_app, ["archive", "verify", str(hall_out), "--key", str(key_file)])
     assert trusted.exit_code == 0, trusted.output
-    private = Path(os.environ["HALL_SERVER_HOME"]) / "archive-key.json"
+    private = Path(os.environ["HALL_SERVER_HOME"]) / "hall-key.json"
     assert private.stat().st_mode & 0o077 == 0 and "private_key" not in key_file.read_text("utf-8")
 
 

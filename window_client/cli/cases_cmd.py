@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from models.approval import ApprovalAct
+from models.catalog import Catalog
 from models.enums import CaseState
 from models.records import CaseFilter, CaseView
 from models.sync.queue import QueueFiguresRow
@@ -97,6 +98,7 @@ def show(
             data["specialist"] = dataclasses.asdict(specialist) if specialist else None
             data["hall"] = rt.notify.hall_view(case_no)  # the hall's 红黄绿 and 首办负责人, or null
             data["reminders"] = rt.notify.listing(case_no)  # 提醒记录
+            data["crosshall"] = _crosshall(rt.catalog, detail.case.item_code)
             print_json(data)
             return
         if documents:
@@ -106,6 +108,11 @@ def show(
         c = detail.case
         out.print(f"[bold]{shown(c.case_no)}[/]  {shown(c.item_name)}  {STATE_ZH[CaseState(c.state)]}")
         out.print(f"申请人：{shown(c.applicant_name)}（{shown(c.applicant_id_masked)}）")
+        remote = _crosshall(rt.catalog, c.item_code)
+        if remote is not None:
+            out.print(
+                f"跨区通办：异地收件，由{shown(remote['partner'])}办理（对方事项{shown(remote['partner_item'])}）"
+            )
         if detail.identity is not None:
             out.print(f"身份核验：{shown(detail.identity.zh)}")
         specialist = rt.assistance.specialist_for(c.applicant_type, c.applicant_id)
@@ -137,6 +144,13 @@ def _print_hall_and_reminders(hall: dict[str, Any] | None, reminders: list[dict[
         out.print("提醒记录：")
         for n in reminders:
             out.print(shown(f"  {n['due_on']}  {n['rule_zh']}  {n['to_masked']}  {n['status_zh']}"))
+
+
+def _crosshall(catalog: Catalog, item_code: str) -> dict[str, str] | None:
+    """跨区通办: the partner hall that handles the case's item (异地收件), or ``None``."""
+    item = catalog.items.get(item_code)
+    link = item.owner if item is not None else None
+    return {"partner": link.partner, "partner_item": link.code} if link is not None else None
 
 
 @app.command("print")

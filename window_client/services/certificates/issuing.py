@@ -59,13 +59,19 @@ class Issuing(CertificateBase):
                 seen[code] = kind
         return tuple(seen.values())
 
+    def _owner(self, item_code: str) -> str | None:
+        """The partner hall that issues the result of an item accepted here (跨区通办), if any."""
+        item = self.catalog.items.get(item_code)
+        link = item.owner if item is not None else None
+        return link.partner if link is not None else None
+
     def awaiting_issue(self, today: dt.date, limit: int = 200) -> list[AwaitingIssue]:
         """Approved cases of this station that result in a certificate, oldest first."""
         f = CaseFilter(state=CaseState.APPROVED.value, station=self.station.code)
         found = []
         for case in self.cases.list_cases(f, today, limit, order="id ASC"):
             types = self.types_of(case)
-            if types:
+            if types and self._owner(case.item_code) is None:
                 found.append(AwaitingIssue(case, types))
         return found
 
@@ -132,6 +138,9 @@ class Issuing(CertificateBase):
 
     def _approved_case(self, unit: UnitOfWork, case_no: str, day: dt.date) -> CaseView:
         case = self.cases._locked(unit, case_no, day)
+        owner = self._owner(case.item_code)
+        if owner is not None:
+            raise DomainError.of("cert.partner_issues", case_no=case_no, partner=owner)
         already = cert_repo.identifiers_of_case(unit.conn, case_no)
         if already:
             raise DomainError.of("cert.already_issued", case_no=case_no, identifier=already[0])

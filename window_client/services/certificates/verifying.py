@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from models.certificates import (
     Verification,
@@ -36,7 +37,8 @@ class Verifying(HallFeed):
             if self._trust is None or fingerprint != self._fingerprint:
                 keys = {k.key_id: k for k in cert_repo.public_keys(conn)}
                 revoked = {r.identifier: r for r in cert_repo.revocations(conn)}
-                self._trust = TrustStore(keys, revoked, self._type_names, self._issuing_stations())
+                stations = {**self._partner_issuers(conn), **self._issuing_stations()}
+                self._trust = TrustStore(keys, revoked, self._type_names, stations)
                 self._fingerprint = fingerprint
         return self._trust
 
@@ -45,6 +47,16 @@ class Verifying(HallFeed):
         if self._stations is None:
             self._stations = issuing_stations(self.catalog)
         return self._stations
+
+    @staticmethod
+    def _partner_issuers(conn: Any) -> dict[str, IssuingStation]:
+        """What each partner hall published by this station's hall may issue (跨区通办: the
+        certificates of cases accepted here and handled there); a station of the catalogue
+        with the same code keeps its own rights."""
+        return {
+            name: IssuingStation(name, issuer_code, frozenset(types))
+            for name, issuer_code, types in cert_repo.partner_issuers(conn)
+        }
 
     def check(
         self, text: str, today: dt.date, document: bool = False, trust: TrustStore | None = None

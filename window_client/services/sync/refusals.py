@@ -10,6 +10,19 @@ from offline_cache import sync_repo
 
 # What staff can do about a refused operation, per server code: (Chinese, English).
 REFUSED_ACTIONS: dict[str, tuple[str, str]] = {
+    # 跨区通办: the owning hall refused the case this station accepted for it (异地收件).
+    "crosshall.unknown_item": (
+        "归属地大厅没有对应的通办事项，办件未转办；请与值班长核对两地事项目录（hall-server catalog diff），"
+        "必要时告知申请人到归属地办理",
+        "the owning hall has no such 通办 item and the case was not forwarded: have the supervisor"
+        " compare the two catalogues (hall-server catalog diff) and, if need be, send the applicant"
+        " to the owning hall",
+    ),
+    "crosshall.case_exists": (
+        "归属地大厅已有同号的另一办件，办件未转办；请联系系统管理员核查",
+        "the owning hall already holds another case under this number and the case was not"
+        " forwarded: ask the system administrator",
+    ),
     "case.conflict": (
         "大厅已按规则采用另一项变更，本地已更新为大厅状态；如有异议请联系值班长",
         "the hall kept another change under its rules and this station now shows the hall's"
