@@ -72,7 +72,6 @@ from hall_server.storage.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, 
 from hall_server.storage.schema import (
     ANCHORS,
     APPROVAL_KEYS,
-    CASE_IDENTITIES,
     CASES,
     CHANGES,
     DOCUMENTS,
@@ -93,6 +92,7 @@ from hall_server.storage.schema import (
     StationRow,
     TokenRow,
 )
+from hall_server.storage.schema_service import CASE_IDENTITIES
 from hall_server.storage.sql import dumps, insert_rows, is_in, iso, json_string, next_seq
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hall_server.storage.schema import CASE_IDENTITIES
+from hall_server.storage.schema_service import CASE_IDENTITIES
 from hall_server.storage.sql import insert_rows
 
 

@@ -24,12 +24,10 @@ from hall_server.storage.schema import (
     TABLES_V6,
     TABLES_V7,
     TABLES_V8,
-    TABLES_V10,
-    TABLES_V11,
-    TABLES_V12,
-    TABLES_V13,
     VERIFICATIONS,
 )
+from hall_server.storage.schema_crosshall import TABLES_V13
+from hall_server.storage.schema_service import TABLES_V10, TABLES_V11, TABLES_V12
 from hall_server.storage.schema_supervision import TABLES_V14, TABLES_V15
 
 

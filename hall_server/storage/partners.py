@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from hall_server.storage.schema import CASES, CHANGES, CROSS_CASES, HALL_CERTIFICATES, PARTNER_INBOX, PARTNERS
+from hall_server.storage.schema import CASES, CHANGES
+from hall_server.storage.schema_crosshall import CROSS_CASES, HALL_CERTIFICATES, PARTNER_INBOX, PARTNERS
 from hall_server.storage.sql import insert_rows, is_in
 
 PARTNER_AUDIENCE = "@"  # the audience of a message to a partner: "@" + its name

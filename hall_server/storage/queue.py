@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from hall_server.storage.schema import QUEUE_TICKETS, QUEUE_WINDOWS
+from hall_server.storage.schema_service import QUEUE_TICKETS, QUEUE_WINDOWS
 from hall_server.storage.sql import insert_rows, is_in
 
 TICKET_KEY = ("station", "day", "ticket")

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hall_server.storage.schema import CASES, OPS, RATINGS, RECTIFICATIONS
+from hall_server.storage.schema import CASES, OPS
+from hall_server.storage.schema_service import RATINGS, RECTIFICATIONS
 from hall_server.storage.sql import insert_rows, is_in
 
 

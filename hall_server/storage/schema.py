@@ -5,13 +5,15 @@ and the client's ``created_at`` can be kept verbatim. Sequence numbers (``server
 ``changes.seq``) are assigned by the server inside its serialised write transactions (see
 :mod:`hall_server.storage`), so they are gap-free and their order is the commit order.
 
-Every table of the hall is here, so the numbered migrations (:mod:`hall_server.storage.migrations`)
+Every table of the hall is here or in its siblings ``schema_service`` (queue, ratings, identity
+checks), ``schema_crosshall`` (跨区通办) and ``schema_supervision`` (首办负责人, reminders), all on
+this module's :data:`METADATA`, so the numbered migrations (:mod:`hall_server.storage.migrations`)
 create and evolve the schema without reaching into the modules that use it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -305,205 +307,6 @@ class SignInThrottleRow(HallModel, table=True):
     locked_until: str | None = None
 
 
-# ------------------------------------------------------------------ 好差评 and 差评整改 (v11)
-
-
-class RatingRow(HallModel, table=True):
-    """An applicant's rating of a case through one channel (``level`` None: 未评价), as folded
-    from a station's ``rating.record``; window, clerk and item are the hall's own facts of the case."""
-
-    __tablename__ = "ratings"
-    __table_args__ = (
-        UniqueConstraint("case_no", "channel", name="uq_ratings_case_channel"),
-        Index("ix_ratings_station", "station", "rated_on"),
-    )
-
-    op_id: str = Field(primary_key=True, max_length=64)
-    case_no: str = Field(max_length=64)
-    channel: str = Field(max_length=8)  # models.rating.RatingChannel
-    level: int | None = None
-    reasons: str  # JSON list of models.rating.Reason codes
-    text: str | None = None
-    rated_on: str = Field(max_length=10)  # the counter's day
-    station: str = Field(max_length=32)
-    window: str
-    clerk: str
-    item_code: str
-    recorded_by: str  # who was at the counter (the payload's ``by``)
-    staff_no: str  # whose token pushed it
-    received_at: str
-
-
-class RectificationRow(HallModel, table=True):
-    """The 整改 of one 差评 (:mod:`models.rectification`): its state, deadlines and each step's
-    who, when and words."""
-
-    __tablename__ = "rectifications"
-
-    id: int | None = Field(default=None, primary_key=True)
-    rating_op_id: str = Field(unique=True, max_length=64)
-    case_no: str = Field(index=True, max_length=64)
-    station: str = Field(index=True, max_length=32)
-    level: int
-    state: str = Field(index=True, max_length=16)
-    created_on: str = Field(max_length=10)  # the hall's day (China time) the 差评 arrived
-    verify_due: str = Field(max_length=10)
-    rectify_due: str = Field(max_length=10)
-    provisional: bool = False  # a deadline counted over a year with no published arrangement
-    assigned_to: str | None = None
-    assigned_by: str | None = None
-    assigned_at: str | None = None
-    verify_note: str | None = None
-    verified_by: str | None = None
-    verified_at: str | None = None
-    rectify_note: str | None = None
-    rectified_by: str | None = None
-    rectified_at: str | None = None
-    callback_result: str | None = None
-    callback_by: str | None = None
-    callback_at: str | None = None
-    updated_at: str
-
-
-# ------------------------------------------------------------------ identity checks (v12)
-
-
-class CaseIdentityRow(HallModel, table=True):
-    """How a case's applicant was identified at the counter, and whether it was 帮办代办
-    (models.identity_check); cases from counters older than the check have no row."""
-
-    __tablename__ = "case_identities"
-    __table_args__ = (Index("ix_case_identities_station", "station", "accepted_on"),)
-
-    case_no: str = Field(primary_key=True, max_length=64)
-    station: str
-    window: str
-    accepted_on: str
-    method: str | None = None  # id_card / e_id / face / agent
-    slip: str | None = None  # the 身份核验单 number of a face check
-    power_of_attorney: bool = False
-    assisted: bool = False
-
-
-# ------------------------------------------------------------------ the queue (v10)
-
-
-class QueueTicketRow(HallModel, table=True):
-    """A station's queue ticket (排队叫号) as the hall folded its operations; schema v10.
-
-    The station is the pusher's (never a payload field); times are the station's clock as sent,
-    normalised to UTC ISO text (the figures subtract them); ``cases`` is the JSON list a visit
-    produced.
-    """
-
-    __tablename__ = "queue_tickets"
-    __table_args__ = (Index("ix_queue_tickets_day", "day", "station"),)
-
-    station: str = Field(primary_key=True, max_length=32)
-    day: str = Field(primary_key=True, max_length=10)
-    ticket: str = Field(primary_key=True, max_length=8)
-    category: str = Field(max_length=1)
-    state: str = Field(max_length=16)
-    window: str | None = Field(default=None, max_length=8)
-    target_window: str | None = Field(default=None, max_length=8)
-    appointment: str | None = Field(default=None, max_length=64)
-    item_code: str | None = Field(default=None, max_length=64)
-    taken_at: str
-    queued_at: str  # when it joined the queue last (taken or re-queued): the board's order
-    called_at: str | None = None  # the first call
-    started_at: str | None = None
-    finished_at: str | None = None
-    calls: int = 0
-    cases: str = "[]"
-    take_op_id: str = Field(max_length=64)
-    received_at: str
-    updated_at: str
-
-
-class QueueWindowRow(HallModel, table=True):
-    """A station's window paused (暂停服务, with its reason) or resumed; schema v10."""
-
-    __tablename__ = "queue_windows"
-
-    station: str = Field(primary_key=True, max_length=32)
-    window: str = Field(primary_key=True, max_length=8)
-    paused: bool = False
-    reason: str | None = None
-    since: str
-    updated_at: str
-
-
-# ------------------------------------------------------------------ 跨区通办 (v13)
-
-
-class PartnerRow(HallModel, table=True):
-    """A partner hall: its URL, the key it signs with (checked when added), and how far this
-    hall's messages to it (changes addressed ``@NAME``) were delivered and answered."""
-
-    __tablename__ = "partners"
-
-    name: str = Field(primary_key=True, max_length=16)
-    url: str
-    key_id: str = Field(max_length=64)
-    public_key: str = Field(max_length=128)
-    proof: str = Field(max_length=128)
-    issuer_code: str = Field(default="", max_length=18)
-    delivered_seq: int = Field(default=0, sa_type=BigInteger)  # the last change it answered
-    added_at: str
-    added_by: str
-    removed_at: str | None = None
-    last_attempt_at: str | None = None
-    last_error: str | None = None
-
-
-class PartnerInboxRow(HallModel, table=True):
-    """A message a partner hall sent, once, with its first answer (a repeat gets the same)."""
-
-    __tablename__ = "partner_inbox"
-
-    partner: str = Field(primary_key=True, max_length=16)
-    msg_id: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=32)
-    case_no: str | None = Field(default=None, max_length=64)
-    body_hash: str = Field(max_length=64)
-    status: str = Field(max_length=16)  # applied / refused
-    code: str | None = None
-    reason: str | None = None
-    received_at: str
-
-
-class CrossCaseRow(HallModel, table=True):
-    """A 跨区通办 case: accepted here and handled by a partner (``origin``), or received from a
-    partner to be handled here (``owner``)."""
-
-    __tablename__ = "crosshall_cases"
-    __table_args__ = (Index("ix_crosshall_cases_partner", "partner", "role", "status"),)
-
-    case_no: str = Field(primary_key=True, max_length=64)
-    partner: str = Field(max_length=16)
-    role: str = Field(max_length=8)  # origin / owner
-    item_code: str  # this hall's item code
-    partner_item: str  # the partner's code of the same item
-    station: str  # the station that accepted the case (at the origin hall)
-    status: str = Field(max_length=16)  # forwarded / received / refused
-    code: str | None = None
-    reason: str | None = None
-    updated_at: str
-
-
-class HallCertificateRow(HallModel, table=True):
-    """A certificate the hall issued itself (统一出证 of a case received from a partner)."""
-
-    __tablename__ = "hall_certificates"
-
-    identifier: str = Field(primary_key=True, max_length=128)
-    sequence: int = Field(unique=True)
-    case_no: str = Field(index=True, max_length=64)
-    key_id: str = Field(max_length=64)
-    record: str  # {"certificate": ..., "seal": ..., "qr": ...} as JSON
-    issued_at: str
-
-
 # ------------------------------------------------------------------ the tables, by migration
 
 OPS: Table = OperationRow.__table__  # type: ignore[attr-defined]
@@ -522,15 +325,6 @@ VERIFICATIONS: Table = VerificationLogRow.__table__  # type: ignore[attr-defined
 PROOFS: Table = CertificateProofRow.__table__  # type: ignore[attr-defined]
 ANCHORS: Table = AuditAnchorRow.__table__  # type: ignore[attr-defined]
 THROTTLE: Table = SignInThrottleRow.__table__  # type: ignore[attr-defined]
-RATINGS: Table = RatingRow.__table__  # type: ignore[attr-defined]
-RECTIFICATIONS: Table = RectificationRow.__table__  # type: ignore[attr-defined]
-CASE_IDENTITIES: Table = CaseIdentityRow.__table__  # type: ignore[attr-defined]
-QUEUE_TICKETS: Table = QueueTicketRow.__table__  # type: ignore[attr-defined]
-QUEUE_WINDOWS: Table = QueueWindowRow.__table__  # type: ignore[attr-defined]
-PARTNERS: Table = PartnerRow.__table__  # type: ignore[attr-defined]
-PARTNER_INBOX: Table = PartnerInboxRow.__table__  # type: ignore[attr-defined]
-CROSS_CASES: Table = CrossCaseRow.__table__  # type: ignore[attr-defined]
-HALL_CERTIFICATES: Table = HallCertificateRow.__table__  # type: ignore[attr-defined]
 
 TABLES_V1 = [STATIONS, STAFF, TOKENS, CASES, OPS, CHANGES, STANDINGS, DOCUMENTS]
 TABLES_V2 = [KEYS, REVOCATIONS]
@@ -540,7 +334,3 @@ TABLES_V5 = [OPERATION_APPROVALS]
 TABLES_V6 = [PROOFS]
 TABLES_V7 = [ANCHORS]
 TABLES_V8 = [THROTTLE]
-TABLES_V10 = [QUEUE_TICKETS, QUEUE_WINDOWS]
-TABLES_V11 = [RATINGS, RECTIFICATIONS]
-TABLES_V12 = [CASE_IDENTITIES]
-TABLES_V13 = [PARTNERS, PARTNER_INBOX, CROSS_CASES, HALL_CERTIFICATES]
