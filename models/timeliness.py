@@ -63,5 +63,9 @@ def case_timeliness(
     start = today if paused else supplemented_on or accepted_on
     due = calendar.add(max(start, accepted_on), limit)
     days_left = calendar.workdays_between(today, due.date)
+    if today > due.date:
+        # Past the due day is overdue even when no working day has passed since (a weekend
+        # after a Friday deadline): never "0 days left".
+        days_left = min(days_left, -1)
     flag = deadline_flag(due.date, today, calendar, warning_workdays)
     return Timeliness(due.date, days_left, flag, paused, due.provisional)
