@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from models.notify import (
     STATUS_ZH,
     Notification,
     NotifyConfigError,
+    NotifyRun,
     Post,
     Rule,
     SenderConfig,
@@ -85,31 +85,6 @@ def hall_config(home: Path, sender: str | None = None, url: str | None = None) -
     if url is not None:
         table["url"] = url
     return parse_config(table, home)
-
-
-@dataclass
-class RunReport:
-    """One ``notify run``: what was queued, sent and failed (failures are kept and retried)."""
-
-    sender: str
-    today: dt.date
-    dry_run: bool
-    generated: list[dict[str, Any]] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    pending: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` document."""
-        return {
-            "dry_run": self.dry_run,
-            "today": self.today.isoformat(),
-            "sender": self.sender,
-            "generated": self.generated,
-            "sent": self.sent,
-            "failed": self.failed,
-            "pending": self.pending,
-        }
 
 
 class HallNotifier:
@@ -180,10 +155,10 @@ class HallNotifier:
         today: dt.date | None = None,
         dry_run: bool = False,
         post_factory: Callable[[float], Post] = httpx_post,
-    ) -> RunReport:
+    ) -> NotifyRun:
         """Generate, then send everything pending (one run at a time: ``RunBusy`` otherwise)."""
         day = today or self.today()
-        report = RunReport(config.sender, day, dry_run)
+        report = NotifyRun(config.sender, day, dry_run)
         if dry_run:
             with read_transaction(self.engine) as conn:
                 known = rows.existing_notification_keys(conn, [n.key for n in self.due(day)])

@@ -30,7 +30,7 @@ from models.notify.core import (
     notification_key,
     parse_config,
 )
-from models.notify.dispatch import DispatchReport, RunBusy, Unreachable, dispatch, run_lock
+from models.notify.dispatch import DispatchReport, NotifyRun, RunBusy, Unreachable, dispatch, run_lock
 from models.notify.senders import HttpSender, LogSender, Post, open_sender
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "LogSender",
     "Notification",
     "NotifyConfigError",
+    "NotifyRun",
     "Post",
     "Rule",
     "RunBusy",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.notify.core import Notification, Sender, SendError
 
@@ -85,3 +87,29 @@ def dispatch(
     finally:
         sender.__exit__(None, None, None)
     return report
+
+
+@dataclass
+class NotifyRun:
+    """One ``notify run`` (station or hall): what was queued (or would be), sent and failed
+    (failures are kept and retried on the next run)."""
+
+    sender: str
+    today: dt.date
+    dry_run: bool
+    generated: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``notify run --json`` document."""
+        return {
+            "dry_run": self.dry_run,
+            "today": self.today.isoformat(),
+            "sender": self.sender,
+            "generated": self.generated,
+            "sent": self.sent,
+            "failed": self.failed,
+            "pending": self.pending,
+        }

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from models.notify import (
     RULE_ZH,
     STATUS_ZH,
     Notification,
+    NotifyRun,
     Post,
     Rule,
     SenderConfig,
@@ -64,31 +64,6 @@ def httpx_post(timeout: float) -> Post:
         return response.status_code, response.text
 
     return post
-
-
-@dataclass
-class NotifyRun:
-    """One run: what was queued (or would be), sent and failed (failures are retried later)."""
-
-    sender: str
-    today: dt.date
-    dry_run: bool
-    generated: list[dict[str, Any]] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    pending: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``notify run --json`` document."""
-        return {
-            "dry_run": self.dry_run,
-            "today": self.today.isoformat(),
-            "sender": self.sender,
-            "generated": self.generated,
-            "sent": self.sent,
-            "failed": self.failed,
-            "pending": self.pending,
-        }
 
 
 class NotifyService:
